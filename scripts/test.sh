@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test against real services: starts Postgres and LocalStack if they are not
+# already running (and stops again only what it started), migrates, then runs the suite.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+started_pg=0
+started_localstack=0
+ensure_tools
+if [[ -z "$USER_DATABASE_URL" ]] && ! pg_is_up; then started_pg=1; fi
+localstack_is_up || started_localstack=1
+
+cleanup() {
+    [[ $started_localstack == 0 ]] || localstack_stop
+    [[ $started_pg == 0 ]] || pg_stop
+}
+trap cleanup EXIT
+
+pg_start
+localstack_start
+# The migration creates the function role; --local-app-login lets tests connect as it.
+log "migrating the database"
+DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
+
+log "running the tests"
+# sqlx::test makes a fresh database per test on this server.
+DATABASE_URL="$OWNER_DATABASE_URL" cargo test --workspace "$@"

@@ -1,0 +1,247 @@
+//! Validated text newtypes: the only way to get one is to parse it.
+
+use std::fmt;
+
+use crate::InvalidInput;
+
+/// The longest subject a ticket may have, in characters (not bytes).
+pub const SUBJECT_MAX_CHARS: usize = 300;
+/// The longest ticket body, in bytes; the HTTP layer caps whole requests at 256 KiB.
+pub const BODY_MAX_BYTES: usize = 200 * 1024;
+/// RFC 5321's limit on a forward path.
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// Teams and categories are short labels chosen by an org's admins.
+pub const LABEL_MAX_CHARS: usize = 64;
+
+macro_rules! text_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+/// An email address, trimmed and lowercased so that lookups and uniqueness agree.
+/// Deliberately a pragmatic check (one `@`, a dotted domain, no spaces or control
+/// characters), not the full RFC 5322 grammar that real mail systems do not honour either.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+text_newtype!(Email);
+
+impl Email {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, InvalidInput> {
+        let email = raw.trim().to_lowercase();
+        let bad = |reason: &str| Err(InvalidInput::new(field, reason));
+        if email.is_empty() {
+            return bad("must not be empty");
+        }
+        if email.chars().count() > EMAIL_MAX_CHARS {
+            return bad("must be at most 254 characters");
+        }
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return bad("must not contain spaces or control characters");
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return bad("must be an email address like name@example.com");
+        };
+        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+            return bad("must be an email address like name@example.com");
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let label_ok = |l: &&str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if labels.len() < 2 || !labels.iter().all(label_ok) {
+            return bad("must have a domain like example.com");
+        }
+        Ok(Self(email))
+    }
+}
+
+/// A ticket subject: trimmed, non-empty, at most [`SUBJECT_MAX_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(String);
+text_newtype!(Subject);
+
+impl Subject {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let subject = raw.trim();
+        if subject.is_empty() {
+            return Err(InvalidInput::new("subject", "must not be empty"));
+        }
+        if subject.chars().count() > SUBJECT_MAX_CHARS {
+            return Err(InvalidInput::new(
+                "subject",
+                format!("must be at most {SUBJECT_MAX_CHARS} characters"),
+            ));
+        }
+        if subject.chars().any(|c| c.is_control()) {
+            return Err(InvalidInput::new(
+                "subject",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(subject.to_owned()))
+    }
+}
+
+/// A ticket body: free text (may be empty), at most [`BODY_MAX_BYTES`] bytes, no NUL bytes
+/// (Postgres text cannot hold them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketBody(String);
+text_newtype!(TicketBody);
+
+impl TicketBody {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        if raw.len() > BODY_MAX_BYTES {
+            return Err(InvalidInput::new(
+                "body",
+                format!("must be at most {BODY_MAX_BYTES} bytes"),
+            ));
+        }
+        if raw.contains('\0') {
+            return Err(InvalidInput::new("body", "must not contain NUL bytes"));
+        }
+        Ok(Self(raw.trim().to_owned()))
+    }
+}
+
+/// A team or category name from an org's settings: trimmed, 1 to 64 characters,
+/// letters, digits, spaces, `-`, `_`, `&` and `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Label(String);
+text_newtype!(Label);
+
+impl Label {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, InvalidInput> {
+        let label = raw.trim();
+        if label.is_empty() || label.chars().count() > LABEL_MAX_CHARS {
+            return Err(InvalidInput::new(
+                field,
+                format!("must be 1 to {LABEL_MAX_CHARS} characters"),
+            ));
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '&' | '/'))
+        {
+            return Err(InvalidInput::new(
+                field,
+                "may hold only letters, digits, spaces and - _ & /",
+            ));
+        }
+        Ok(Self(label.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lowercased() {
+        let e = Email::parse("email", "  Ada.Lovelace@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused_with_the_field_named() {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada@exa mple.com",
+            "ada@-x.com",
+            "ada@x..com",
+        ] {
+            let err = Email::parse("requester_email", bad).unwrap_err();
+            assert_eq!(err.field, "requester_email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn subject_limits_count_characters_not_bytes() {
+        let ok = "é".repeat(SUBJECT_MAX_CHARS);
+        assert!(Subject::parse(&ok).is_ok());
+        let too_long = "é".repeat(SUBJECT_MAX_CHARS + 1);
+        assert_eq!(Subject::parse(&too_long).unwrap_err().field, "subject");
+        assert!(Subject::parse("   ").is_err());
+        assert_eq!(
+            Subject::parse("  Card declined  ").unwrap().as_str(),
+            "Card declined"
+        );
+    }
+
+    #[test]
+    fn bodies_refuse_nul_and_oversize() {
+        assert!(TicketBody::parse("a\0b").is_err());
+        assert!(TicketBody::parse(&"x".repeat(BODY_MAX_BYTES + 1)).is_err());
+        assert_eq!(TicketBody::parse("").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn labels_allow_ordinary_team_names() {
+        assert!(Label::parse("team", "Billing & Payments").is_ok());
+        assert!(Label::parse("team", "tier-2/ops").is_ok());
+        assert!(Label::parse("team", "<script>").is_err());
+        assert!(Label::parse("team", "").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_emails_are_stable_under_reparsing(local in "[a-z0-9._%+-]{1,20}", domain in "[a-z0-9]{1,10}", tld in "[a-z]{2,6}") {
+            let raw = format!("{local}@{domain}.{tld}");
+            let once = Email::parse("email", &raw).unwrap();
+            let twice = Email::parse("email", once.as_str()).unwrap();
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn email_parser_never_panics_and_accepts_only_one_at(raw in "\\PC{0,80}") {
+            if let Ok(email) = Email::parse("email", &raw) {
+                prop_assert_eq!(email.as_str().matches('@').count(), 1);
+                prop_assert!(!email.as_str().contains(' '));
+            }
+        }
+
+        #[test]
+        fn accepted_subjects_are_trimmed_and_within_limits(raw in "\\PC{0,400}") {
+            if let Ok(subject) = Subject::parse(&raw) {
+                prop_assert!(!subject.as_str().is_empty());
+                prop_assert!(subject.as_str().chars().count() <= SUBJECT_MAX_CHARS);
+                prop_assert_eq!(subject.as_str(), subject.as_str().trim());
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Text to vectors for retrieval and triage.
+//!
+//! - [`chunk_text`] splits a document into overlapping chunks along paragraphs and
+//!   sentences, with exact character offsets into the original text.
+//! - [`Embedder`] turns texts into unit-length vectors of [`DIM`] floats.
+//!   [`HashingEmbedder`] is the dependency-free, deterministic implementation.
+
+mod chunk;
+mod hashing;
+
+pub use chunk::{Chunk, ChunkConfig, chunk_text};
+pub use hashing::HashingEmbedder;
+
+/// Every embedder's output dimension (all-MiniLM-L6-v2's), matching `vector(384)`.
+pub const DIM: usize = 384;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding model could not be loaded: {0}")]
+    Load(String),
+    #[error("embedding failed: {0}")]
+    Inference(String),
+}
+
+/// Turns texts into L2-normalised vectors of [`DIM`] floats, one per text, in order.
+pub trait Embedder: Send + Sync {
+    /// A short name recorded with what it produced, e.g. `hashing-v1`.
+    fn name(&self) -> &str;
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Scales `v` to unit length; a zero vector stays zero.
+pub fn l2_normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

@@ -1,0 +1,48 @@
+//! The HTTP edge every API function shares.
+//!
+//! - [`ApiError`]: the one error type handlers return, rendered as `application/problem+json`
+//!   in exactly one place ([`ApiError::into_response`]).
+//! - [`parse_json`]: request bodies with a size limit, a JSON content type and precise errors
+//!   that name the offending field (DTOs use `#[serde(deny_unknown_fields)]`).
+//! - [`RequestMeta`]: the Lambda request id, echoed in every problem and log line.
+//! - [`PathMatch`]: matching `/api/orgs/{org}/tickets/{id}/`-style routes.
+
+mod body;
+mod error;
+mod request;
+mod response;
+
+pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json};
+pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
+pub use request::{PathMatch, RequestMeta, query_params};
+pub use response::{empty, json};
+
+pub use lambda_http::{Body, Request, Response, http::Method, http::StatusCode};
+
+/// Runs a handler and turns its error, if any, into a problem response: the one place where
+/// errors meet HTTP. Logs one line per request with method, route, status and latency.
+pub async fn serve<F, Fut>(
+    req: Request,
+    handler: F,
+) -> Result<Response<Body>, std::convert::Infallible>
+where
+    F: FnOnce(Request, RequestMeta) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let meta = RequestMeta::from_request(&req);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = match handler(req, meta.clone()).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(meta.request_id.as_deref()),
+    };
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request served"
+    );
+    Ok(response)
+}

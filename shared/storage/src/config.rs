@@ -1,0 +1,70 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::{PgPool, StorageError};
+
+/// How a function reaches Postgres. Read once at start-up.
+#[derive(Clone)]
+pub struct DbConfig {
+    pub connect_options: PgConnectOptions,
+    /// A Lambda instance serves one request at a time, so two connections are plenty;
+    /// peak connections = Σ(function concurrency × this).
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for DbConfig {
+    // The connect options hold the password; never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbConfig {
+    /// `DATABASE_URL` (required), `DATABASE_MAX_CONNECTIONS` (default 2) and
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS` (default 3000).
+    pub fn from_env() -> Result<Self, StorageError> {
+        let url = std::env::var("DATABASE_URL")
+            .map_err(|_| StorageError::Config("DATABASE_URL is not set".into()))?;
+        let mut config = Self::from_url(&url)?;
+        if let Ok(max) = std::env::var("DATABASE_MAX_CONNECTIONS") {
+            config.max_connections = max.parse().map_err(|_| {
+                StorageError::Config("DATABASE_MAX_CONNECTIONS must be a whole number".into())
+            })?;
+        }
+        if let Ok(ms) = std::env::var("DATABASE_ACQUIRE_TIMEOUT_MS") {
+            let ms: u64 = ms.parse().map_err(|_| {
+                StorageError::Config("DATABASE_ACQUIRE_TIMEOUT_MS must be a whole number".into())
+            })?;
+            config.acquire_timeout = Duration::from_millis(ms);
+        }
+        Ok(config)
+    }
+
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        let connect_options = PgConnectOptions::from_str(url)
+            .map_err(|e| StorageError::Config(format!("DATABASE_URL is not a valid URL: {e}")))?
+            .application_name("nexify");
+        Ok(Self {
+            connect_options,
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(3),
+        })
+    }
+}
+
+/// Builds the pool without connecting: the first query connects, so a cold start pays
+/// nothing for the database until a request needs it.
+pub fn connect_lazy(config: &DbConfig) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        // Drop a broken connection (e.g. after a failover) instead of handing it out.
+        .test_before_acquire(true)
+        .connect_lazy_with(config.connect_options.clone())
+}

@@ -1,0 +1,50 @@
+//! Postgres + pgvector storage for Nexify.
+//!
+//! - [`connect_lazy`] builds the one `PgPool` a function holds, from [`DbConfig`].
+//! - Repository functions take `&mut PgConnection` (a transaction derefs to one), so the
+//!   caller owns `begin` and `commit` and a multi-row write is one transaction.
+//! - [`begin_tenant`] opens a transaction with row-level security scoped to one org.
+
+/// Builds a query string from constant column lists. Only `const` fragments are ever
+/// interpolated, never input, which is why asserting the string safe is sound.
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($arg)*))
+    };
+}
+
+mod config;
+mod error;
+mod tenancy;
+
+pub mod documents;
+pub mod events;
+pub mod jobs;
+pub mod memberships;
+pub mod organizations;
+pub mod settings;
+pub mod suggestions;
+pub mod tickets;
+pub mod users;
+
+pub use config::{DbConfig, connect_lazy};
+pub use error::StorageError;
+pub use pgvector::Vector;
+pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+pub use tenancy::{begin_tenant, begin_user, set_tenant};
+
+/// The schema, embedded so every binary migrates the same way.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The dimension of every stored embedding (all-MiniLM-L6-v2's).
+pub const EMBEDDING_DIM: usize = 384;
+
+/// The database role the functions connect as. It owns no table, so RLS always applies.
+pub const APP_ROLE: &str = "nexify_app";
+
+/// One round trip to the database: is it there?
+#[tracing::instrument(skip_all, err)]
+pub async fn ping(pool: &PgPool) -> Result<(), StorageError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+use chrono::{DateTime, Utc};
+use nexify_domain::OrgId;
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::StorageError;
+
+/// An org's triage and intake settings. The webhook secret itself is not here: it is read
+/// only where a signature is checked ([`webhook_secret`]) and shown once when rotated.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OrgSettings {
+    pub organization_id: OrgId,
+    pub teams: Vec<String>,
+    pub categories: Vec<String>,
+    pub default_team: Option<String>,
+    pub default_category: Option<String>,
+    pub auto_triage_webhook: bool,
+    pub auto_triage_api: bool,
+    pub auto_apply_threshold: Option<f32>,
+    pub webhook_secret_set: bool,
+    pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable part of [`OrgSettings`], already validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsUpdate {
+    pub teams: Vec<String>,
+    pub categories: Vec<String>,
+    pub default_team: Option<String>,
+    pub default_category: Option<String>,
+    pub auto_triage_webhook: bool,
+    pub auto_triage_api: bool,
+    pub auto_apply_threshold: Option<f32>,
+}
+
+const COLUMNS: &str = "organization_id, teams, categories, default_team, default_category,
+    auto_triage_webhook, auto_triage_api, auto_apply_threshold,
+    webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, updated_at";
+
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn get(conn: &mut PgConnection, org: OrgId) -> Result<OrgSettings, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM organization_settings WHERE organization_id = $1"
+    ))
+    .bind(org)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Same as [`get`], locking the row so a read-modify-write cannot interleave with another.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn get_for_update(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<OrgSettings, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM organization_settings WHERE organization_id = $1 FOR UPDATE"
+    ))
+    .bind(org)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn update(
+    conn: &mut PgConnection,
+    org: OrgId,
+    update: &SettingsUpdate,
+) -> Result<OrgSettings, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE organization_settings SET teams = $2, categories = $3, default_team = $4,
+             default_category = $5, auto_triage_webhook = $6, auto_triage_api = $7,
+             auto_apply_threshold = $8
+         WHERE organization_id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(&update.teams)
+    .bind(&update.categories)
+    .bind(&update.default_team)
+    .bind(&update.default_category)
+    .bind(update.auto_triage_webhook)
+    .bind(update.auto_triage_api)
+    .bind(update.auto_apply_threshold)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Replaces the webhook secret. The caller shows the new secret once; it is never read back
+/// through the API.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn set_webhook_secret(
+    conn: &mut PgConnection,
+    org: OrgId,
+    secret: &str,
+) -> Result<OrgSettings, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE organization_settings SET webhook_secret = $2, webhook_secret_rotated_at = now()
+         WHERE organization_id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(secret)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The org's webhook secret, for checking a signature; `None` when webhooks are not set up.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn webhook_secret(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<Option<String>, StorageError> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT webhook_secret FROM organization_settings WHERE organization_id = $1",
+    )
+    .bind(org)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}

@@ -1,0 +1,102 @@
+use chrono::{DateTime, Utc};
+use nexify_domain::{JobRunId, OrgId, Priority, SuggestionId, SuggestionStatus, TicketId, UserId};
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::StorageError;
+
+/// What triage proposes for a ticket, and what a person (or auto-apply) decided.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Suggestion {
+    pub id: SuggestionId,
+    pub organization_id: OrgId,
+    pub ticket_id: TicketId,
+    pub job_run_id: JobRunId,
+    pub status: SuggestionStatus,
+    pub suggested_priority: Priority,
+    pub suggested_team: Option<String>,
+    pub classification: Option<String>,
+    pub draft_reply: String,
+    pub citations: serde_json::Value,
+    pub confidence: f32,
+    pub metadata: serde_json::Value,
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSuggestion {
+    pub ticket_id: TicketId,
+    pub job_run_id: JobRunId,
+    pub suggested_priority: Priority,
+    pub suggested_team: Option<String>,
+    pub classification: Option<String>,
+    pub draft_reply: String,
+    pub citations: serde_json::Value,
+    pub confidence: f32,
+    pub metadata: serde_json::Value,
+}
+
+pub(crate) const COLUMNS: &str = "id, organization_id, ticket_id, job_run_id, status,
+    suggested_priority, suggested_team, classification, draft_reply, citations, confidence,
+    metadata, decided_by, decided_at, decision_reason, created_at, updated_at";
+
+#[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %new.ticket_id, job_id = %new.job_run_id), err)]
+pub async fn insert(
+    conn: &mut PgConnection,
+    org: OrgId,
+    new: &NewSuggestion,
+) -> Result<Suggestion, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "INSERT INTO suggestions (organization_id, ticket_id, job_run_id, suggested_priority,
+             suggested_team, classification, draft_reply, citations, confidence, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(new.ticket_id)
+    .bind(new.job_run_id)
+    .bind(new.suggested_priority)
+    .bind(&new.suggested_team)
+    .bind(&new.classification)
+    .bind(&new.draft_reply)
+    .bind(&new.citations)
+    .bind(new.confidence)
+    .bind(&new.metadata)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
+pub async fn get(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SuggestionId,
+) -> Result<Suggestion, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM suggestions WHERE organization_id = $1 AND id = $2"
+    ))
+    .bind(org)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// A ticket's suggestions, newest first.
+#[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %ticket), err)]
+pub async fn list_for_ticket(
+    conn: &mut PgConnection,
+    org: OrgId,
+    ticket: TicketId,
+) -> Result<Vec<Suggestion>, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM suggestions WHERE organization_id = $1 AND ticket_id = $2
+         ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(org)
+    .bind(ticket)
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,46 @@
+use nexify_domain::{OrgId, UserId};
+use sqlx::PgConnection;
+
+use crate::{PgPool, Postgres, StorageError, Transaction};
+
+/// Scopes the rest of the current transaction to one org (and optionally one user): row-level
+/// security shows and accepts only that org's rows. Must run inside a transaction, since the
+/// settings are `SET LOCAL` and vanish at commit.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn set_tenant(
+    conn: &mut PgConnection,
+    org: OrgId,
+    user: Option<UserId>,
+) -> Result<(), StorageError> {
+    sqlx::query("SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)")
+        .bind(org.to_string())
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Begins a transaction scoped to `org`.
+pub async fn begin_tenant(
+    pool: &PgPool,
+    org: OrgId,
+    user: Option<UserId>,
+) -> Result<Transaction<'static, Postgres>, StorageError> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, org, user).await?;
+    Ok(tx)
+}
+
+/// Begins a transaction that sees only what a signed-in user may see across orgs: their own
+/// user row, memberships and organizations.
+pub async fn begin_user(
+    pool: &PgPool,
+    user: UserId,
+) -> Result<Transaction<'static, Postgres>, StorageError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.user_id', $1, true)")
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

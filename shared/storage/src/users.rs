@@ -1,0 +1,61 @@
+use chrono::{DateTime, Utc};
+use nexify_domain::{Email, UserId};
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::StorageError;
+
+/// A person who can sign in. The password hash is never part of this struct, so it cannot
+/// be serialized into a response or a log line by accident.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Creates a user; `password_hash` is a PHC string (argon2id). Runs as the schema owner.
+#[tracing::instrument(skip_all, err)]
+pub async fn insert(
+    conn: &mut PgConnection,
+    email: &Email,
+    display_name: &str,
+    password_hash: &str,
+) -> Result<User, StorageError> {
+    Ok(sqlx::query_as(
+        "INSERT INTO users (email, display_name, password_hash) VALUES ($1, $2, $3)
+         RETURNING id, email, display_name, created_at, updated_at",
+    )
+    .bind(email.as_str())
+    .bind(display_name)
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %id), err)]
+pub async fn get(conn: &mut PgConnection, id: UserId) -> Result<User, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT id, email, display_name, created_at, updated_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The user id and password hash for an email, for sign-in only. Goes through the
+/// `login_lookup` SECURITY DEFINER function, since no org or user is known yet.
+#[tracing::instrument(skip_all, err)]
+pub async fn login_lookup(
+    conn: &mut PgConnection,
+    email: &Email,
+) -> Result<Option<(UserId, String)>, StorageError> {
+    Ok(
+        sqlx::query_as("SELECT user_id, password_hash FROM login_lookup($1)")
+            .bind(email.as_str())
+            .fetch_optional(conn)
+            .await?,
+    )
+}

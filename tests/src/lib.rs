@@ -1,0 +1,212 @@
+//! Helpers for Nexify's integration tests: real Postgres databases (one per test, from
+//! `#[sqlx::test]`), the function role's pool on the same database, demo-shaped fixtures,
+//! and real LocalStack SQS queues made per test.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nexify_domain::{Email, OrgId, Priority, Role, Subject, TicketBody, UserId};
+use nexify_storage::tickets::{NewTicket, Ticket};
+use nexify_storage::{APP_ROLE, PgPool, memberships, organizations, tickets, users};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::OnceCell;
+
+/// The local-only password `nexify migrate --local-app-login` gives the function role.
+pub const APP_PASSWORD: &str = "nexify_app";
+
+static APP_LOGIN: OnceCell<()> = OnceCell::const_new();
+
+/// A test database seen two ways: as the schema owner (set-up and assertions, bypasses
+/// RLS) and as the functions' role (what handlers use, subject to RLS).
+pub struct TestDb {
+    pub owner: PgPool,
+    pub app: PgPool,
+}
+
+impl TestDb {
+    pub async fn new(connect: PgConnectOptions) -> Self {
+        let owner = PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(connect.clone())
+            .await
+            .expect("owner pool");
+        APP_LOGIN
+            .get_or_init(|| async {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}'"
+                )))
+                .execute(&owner)
+                .await
+                .expect("let the app role log in");
+            })
+            .await;
+        let app = PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(connect.username(APP_ROLE).password(APP_PASSWORD))
+            .await
+            .expect("app pool");
+        Self { owner, app }
+    }
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// A short unique suffix for names within one test run.
+pub fn unique(prefix: &str) -> String {
+    let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// An org with one member of each role, made as the schema owner.
+pub struct OrgFixture {
+    pub org: OrgId,
+    pub admin: UserId,
+    pub agent: UserId,
+    pub viewer: UserId,
+}
+
+/// A precomputed argon2id hash of "correct horse battery staple", so fixtures do not pay
+/// for hashing.
+pub const FIXTURE_PASSWORD: &str = "correct horse battery staple";
+
+pub async fn org_fixture(owner: &PgPool, slug: &str) -> OrgFixture {
+    let mut tx = owner.begin().await.unwrap();
+    let org = organizations::insert(&mut tx, &format!("Org {slug}"), slug)
+        .await
+        .unwrap();
+    let hash = fixture_password_hash();
+    let mut ids = Vec::new();
+    for role in [Role::Admin, Role::Agent, Role::Viewer] {
+        let email = Email::parse("email", &format!("{role}@{slug}.test")).unwrap();
+        let user = users::insert(&mut tx, &email, &format!("{role} of {slug}"), hash)
+            .await
+            .unwrap();
+        memberships::upsert(&mut tx, org.id, user.id, role)
+            .await
+            .unwrap();
+        ids.push(user.id);
+    }
+    tx.commit().await.unwrap();
+    OrgFixture {
+        org: org.id,
+        admin: ids[0],
+        agent: ids[1],
+        viewer: ids[2],
+    }
+}
+
+fn fixture_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::PasswordHasher;
+        // Cheap parameters: tests check behaviour, not hashing cost.
+        let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(FIXTURE_PASSWORD.as_bytes())
+            .unwrap()
+            .to_string()
+    })
+}
+
+pub fn new_ticket(subject: &str) -> NewTicket {
+    NewTicket {
+        requester_email: Email::parse("requester_email", "customer@example.com").unwrap(),
+        subject: Subject::parse(subject).unwrap(),
+        body: TicketBody::parse("My card was declined at checkout.").unwrap(),
+        priority: Priority::Medium,
+        assigned_team: None,
+        external_id: None,
+    }
+}
+
+pub async fn ticket_fixture(owner: &PgPool, org: OrgId, subject: &str) -> Ticket {
+    let mut conn = owner.acquire().await.unwrap();
+    tickets::insert(&mut conn, org, &new_ticket(subject))
+        .await
+        .unwrap()
+}
+
+/// The queue settings `localstack/init/ready.d/create_queues.py` applies; read here too so
+/// the tests exercise the same redrive policy.
+pub fn triage_queue_config() -> serde_json::Value {
+    let all: serde_json::Value =
+        serde_json::from_str(include_str!("../../localstack/queues.json")).unwrap();
+    all["triage"].clone()
+}
+
+/// An SQS client for LocalStack (AWS_ENDPOINT_URL, default http://127.0.0.1:4566).
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+/// A fresh queue and dead-letter queue with the triage queue's redrive policy, but the given
+/// visibility timeout so redelivery tests need not wait 30 s. Returns (queue, dlq) URLs.
+pub async fn queue_pair(client: &aws_sdk_sqs::Client, visibility_seconds: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let config = triage_queue_config();
+    let name = unique("test-triage");
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .expect("LocalStack must be running (scripts/stack.sh up)")
+        .queue_url
+        .unwrap();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": config["max_receive_count"].to_string(),
+    });
+    let queue = client
+        .create_queue()
+        .queue_name(&name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_seconds.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (queue, dlq)
+}
+
+/// Polls `f` until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

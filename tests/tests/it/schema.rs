@@ -1,0 +1,485 @@
+//! The schema: migrations, a round trip through every table, the tenancy guarantees
+//! (composite foreign keys and row-level security) and pgvector search.
+
+use nexify_domain::{
+    ActorType, JobStatus, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
+};
+use nexify_embed::HashingEmbedder;
+use nexify_storage::documents::{NewChunk, NewDocument};
+use nexify_storage::events::{Actor, NewEvent};
+use nexify_storage::settings::SettingsUpdate;
+use nexify_storage::suggestions::NewSuggestion;
+use nexify_storage::tickets::TicketChanges;
+use nexify_storage::{
+    MIGRATOR, StorageError, Vector, documents, events, jobs, memberships, organizations, settings,
+    suggestions, tickets, users,
+};
+use nexify_tests::{TestDb, org_fixture, ticket_fixture};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+const TENANT_TABLES: [&str; 10] = [
+    "organizations",
+    "users",
+    "memberships",
+    "organization_settings",
+    "tickets",
+    "ticket_events",
+    "job_runs",
+    "suggestions",
+    "documents",
+    "document_chunks",
+];
+
+#[sqlx::test(migrations = false)]
+async fn migrations_apply_to_an_empty_database_and_again_as_a_no_op(pool: PgPool) {
+    let before: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(before, 0, "the database starts empty");
+    MIGRATOR.run(&pool).await.expect("migrations apply");
+    for table in TENANT_TABLES {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(format!("public.{table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(exists, "table {table} exists");
+    }
+    let vector: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(vector, "pgvector is installed");
+    MIGRATOR.run(&pool).await.expect("re-running is a no-op");
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn every_table_round_trips(pool: PgPool) {
+    let mut tx = pool.begin().await.unwrap();
+    let org = organizations::insert(&mut tx, "Round Trip", "round-trip")
+        .await
+        .unwrap();
+    assert_eq!(organizations::get(&mut tx, org.id).await.unwrap(), org);
+
+    let email = nexify_domain::Email::parse("email", "Ada@Example.com").unwrap();
+    let user = users::insert(&mut tx, &email, "Ada", "$argon2id$fake")
+        .await
+        .unwrap();
+    assert_eq!(users::get(&mut tx, user.id).await.unwrap(), user);
+    assert_eq!(user.email, "ada@example.com");
+    let (login_id, login_hash) = users::login_lookup(&mut tx, &email).await.unwrap().unwrap();
+    assert_eq!((login_id, login_hash.as_str()), (user.id, "$argon2id$fake"));
+
+    let membership = memberships::upsert(&mut tx, org.id, user.id, Role::Agent)
+        .await
+        .unwrap();
+    assert_eq!(membership.role, Role::Agent);
+    assert_eq!(
+        memberships::role_of(&mut tx, org.id, user.id)
+            .await
+            .unwrap(),
+        Some(Role::Agent)
+    );
+    let mine = memberships::list_for_user(&mut tx, user.id).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].organization_name, "Round Trip");
+
+    let update = SettingsUpdate {
+        teams: vec!["Billing".into(), "Technical".into()],
+        categories: vec!["refund".into()],
+        default_team: Some("Technical".into()),
+        default_category: Some("refund".into()),
+        auto_triage_webhook: true,
+        auto_triage_api: false,
+        auto_apply_threshold: Some(0.9),
+    };
+    let saved = settings::update(&mut tx, org.id, &update).await.unwrap();
+    assert_eq!(settings::get(&mut tx, org.id).await.unwrap(), saved);
+    assert_eq!(saved.teams, update.teams);
+    assert_eq!(saved.auto_apply_threshold, Some(0.9));
+    assert!(!saved.webhook_secret_set);
+    let secret = "s".repeat(40);
+    assert!(
+        settings::set_webhook_secret(&mut tx, org.id, &secret)
+            .await
+            .unwrap()
+            .webhook_secret_set
+    );
+    assert_eq!(
+        settings::webhook_secret(&mut tx, org.id).await.unwrap(),
+        Some(secret)
+    );
+
+    let ticket = tickets::insert(&mut tx, org.id, &nexify_tests::new_ticket("Card declined"))
+        .await
+        .unwrap();
+    assert_eq!(
+        tickets::get(&mut tx, org.id, ticket.id).await.unwrap(),
+        ticket
+    );
+    assert_eq!(
+        (ticket.status, ticket.priority),
+        (TicketStatus::Open, Priority::Medium)
+    );
+    let changes = TicketChanges {
+        status: Some(TicketStatus::Resolved),
+        priority: Some(Priority::Urgent),
+        assigned_team: Some(Some("Billing".into())),
+    };
+    let resolved = tickets::update(&mut tx, org.id, ticket.id, &changes)
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, TicketStatus::Resolved);
+    assert_eq!(resolved.assigned_team.as_deref(), Some("Billing"));
+    assert!(resolved.resolved_at.is_some());
+
+    let (job, created) = jobs::insert_or_get(&mut tx, org.id, ticket.id, "key-1")
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(jobs::get(&mut tx, org.id, job.id).await.unwrap(), job);
+    let (again, created) = jobs::insert_or_get(&mut tx, org.id, ticket.id, "key-1")
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, job.id);
+
+    let event = events::insert(
+        &mut tx,
+        org.id,
+        &NewEvent {
+            ticket_id: ticket.id,
+            job_run_id: Some(job.id),
+            event_type: "ai_triage_requested",
+            actor: Actor::User(user.id),
+            payload: serde_json::json!({ "key": "key-1" }),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(event.actor_type, ActorType::User);
+    let listed = events::list_for_ticket(&mut tx, org.id, ticket.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![event]);
+
+    let suggestion = suggestions::insert(
+        &mut tx,
+        org.id,
+        &NewSuggestion {
+            ticket_id: ticket.id,
+            job_run_id: job.id,
+            suggested_priority: Priority::High,
+            suggested_team: Some("Billing".into()),
+            classification: Some("refund".into()),
+            draft_reply: "Hello".into(),
+            citations: serde_json::json!([]),
+            confidence: 0.8,
+            metadata: serde_json::json!({ "engine": "test" }),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(suggestion.status, SuggestionStatus::Pending);
+    assert_eq!(
+        suggestions::get(&mut tx, org.id, suggestion.id)
+            .await
+            .unwrap(),
+        suggestion
+    );
+    assert_eq!(
+        suggestions::list_for_ticket(&mut tx, org.id, ticket.id)
+            .await
+            .unwrap(),
+        vec![suggestion]
+    );
+
+    let doc = documents::insert_document(
+        &mut tx,
+        org.id,
+        &NewDocument {
+            title: "Refunds".into(),
+            content_type: "markdown".into(),
+            body: "Refunds take five days.".into(),
+            source_url: None,
+            created_by: Some(user.id),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        documents::get_document(&mut tx, org.id, doc.id)
+            .await
+            .unwrap(),
+        doc
+    );
+    let chunk = NewChunk {
+        chunk_index: 0,
+        char_start: 0,
+        char_end: 23,
+        content: "Refunds take five days.".into(),
+        embedding: Vector::from(HashingEmbedder.embed_one("Refunds take five days.")),
+    };
+    let stored = documents::insert_chunks(&mut tx, org.id, doc.id, &[chunk])
+        .await
+        .unwrap();
+    assert_eq!(
+        documents::list_chunks(&mut tx, org.id, doc.id)
+            .await
+            .unwrap(),
+        stored
+    );
+    tx.commit().await.unwrap();
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn value_sets_are_enforced_by_the_database(pool: PgPool) {
+    let a = org_fixture(&pool, "values").await;
+    let ticket = ticket_fixture(&pool, a.org, "Value sets").await;
+    for (column, bad) in [("status", "closed"), ("priority", "critical")] {
+        let err = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE tickets SET {column} = $1 WHERE id = $2"
+        )))
+        .bind(bad)
+        .bind(ticket.id)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(StorageError::from(err), StorageError::Constraint { .. }),
+            "{column}={bad} must violate a CHECK"
+        );
+    }
+    let err = sqlx::query("UPDATE memberships SET role = 'owner' WHERE user_id = $1")
+        .bind(a.admin)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        StorageError::from(err),
+        StorageError::Constraint { .. }
+    ));
+    // And every value the Rust enums know is accepted.
+    for status in TicketStatus::ALL {
+        sqlx::query("UPDATE tickets SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(ticket.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for priority in Priority::ALL {
+        sqlx::query("UPDATE tickets SET priority = $1 WHERE id = $2")
+            .bind(priority)
+            .bind(ticket.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn composite_foreign_keys_refuse_cross_org_references(pool: PgPool) {
+    let a = org_fixture(&pool, "org-a").await;
+    let b = org_fixture(&pool, "org-b").await;
+    let ticket_of_a = ticket_fixture(&pool, a.org, "A's ticket").await;
+    let mut conn = pool.acquire().await.unwrap();
+
+    // A job run in org B pointing at org A's ticket.
+    let err = jobs::insert_or_get(&mut conn, b.org, ticket_of_a.id, "k")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::Constraint { constraint } if constraint == "job_runs_ticket_fk"),
+        "{err:?}"
+    );
+
+    // An event in org B about org A's ticket.
+    let err = events::insert(
+        &mut conn,
+        b.org,
+        &NewEvent {
+            ticket_id: ticket_of_a.id,
+            job_run_id: None,
+            event_type: "note",
+            actor: Actor::System,
+            payload: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::Constraint { constraint } if constraint == "ticket_events_ticket_fk"),
+        "{err:?}"
+    );
+
+    // A suggestion in org B for org A's ticket and job.
+    let (job_of_a, _) = jobs::insert_or_get(&mut conn, a.org, ticket_of_a.id, "k")
+        .await
+        .unwrap();
+    let err = suggestions::insert(
+        &mut conn,
+        b.org,
+        &NewSuggestion {
+            ticket_id: ticket_of_a.id,
+            job_run_id: job_of_a.id,
+            suggested_priority: Priority::Low,
+            suggested_team: None,
+            classification: None,
+            draft_reply: String::new(),
+            citations: serde_json::json!([]),
+            confidence: 0.5,
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StorageError::Constraint { .. }), "{err:?}");
+
+    // A chunk in org B of org A's document.
+    let doc_of_a = documents::insert_document(
+        &mut conn,
+        a.org,
+        &NewDocument {
+            title: "A".into(),
+            content_type: "text".into(),
+            body: "text".into(),
+            source_url: None,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    let err = documents::insert_chunks(
+        &mut conn,
+        b.org,
+        doc_of_a.id,
+        &[NewChunk {
+            chunk_index: 0,
+            char_start: 0,
+            char_end: 4,
+            content: "text".into(),
+            embedding: Vector::from(vec![0.1; 384]),
+        }],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::Constraint { constraint } if constraint == "document_chunks_document_fk"),
+        "{err:?}"
+    );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn row_level_security_hides_other_orgs_from_the_function_role(
+    _opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = TestDb::new(connect).await;
+    let a = org_fixture(&db.owner, "rls-a").await;
+    let b = org_fixture(&db.owner, "rls-b").await;
+    let ticket_of_a = ticket_fixture(&db.owner, a.org, "A only").await;
+    ticket_fixture(&db.owner, b.org, "B only").await;
+
+    // Without a tenant, the function role sees no tickets at all, even with no WHERE.
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&db.app)
+        .await
+        .unwrap();
+    assert_eq!(all, 0);
+
+    // Scoped to B, a query with no WHERE sees only B's ticket, and A's id is invisible.
+    let mut tx = nexify_storage::begin_tenant(&db.app, b.org, Some(b.agent))
+        .await
+        .unwrap();
+    let subjects: Vec<String> = sqlx::query_scalar("SELECT subject FROM tickets")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(subjects, vec!["B only".to_string()]);
+    let err = tickets::get(&mut tx, a.org, ticket_of_a.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound));
+    let stolen: Option<TicketId> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
+        .bind(ticket_of_a.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(stolen, None);
+    // Writing into another org is refused too.
+    let err = tickets::insert(&mut tx, a.org, &nexify_tests::new_ticket("smuggled")).await;
+    assert!(err.is_err(), "RLS must refuse a row for another org");
+    tx.rollback().await.unwrap();
+
+    // The function role owns nothing, so it cannot switch RLS off.
+    let err = sqlx::query("ALTER TABLE tickets DISABLE ROW LEVEL SECURITY")
+        .execute(&db.app)
+        .await;
+    assert!(err.is_err());
+    // And it may not rewrite the audit trail.
+    let err = sqlx::query("DELETE FROM ticket_events")
+        .execute(&db.app)
+        .await;
+    assert!(err.is_err());
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn cosine_search_returns_the_nearest_chunk(pool: PgPool) {
+    let a = org_fixture(&pool, "vec-a").await;
+    let b = org_fixture(&pool, "vec-b").await;
+    let mut conn = pool.acquire().await.unwrap();
+    let texts = [
+        "How to request a refund for an annual plan",
+        "Resetting your password when the email never arrives",
+        "Sync is stuck on preparing to sync",
+    ];
+    for (org, text) in [
+        (a.org, texts[0]),
+        (a.org, texts[1]),
+        (a.org, texts[2]),
+        (b.org, texts[1]),
+    ] {
+        let doc = documents::insert_document(
+            &mut conn,
+            org,
+            &NewDocument {
+                title: text.into(),
+                content_type: "text".into(),
+                body: text.into(),
+                source_url: None,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        documents::insert_chunks(
+            &mut conn,
+            org,
+            doc.id,
+            &[NewChunk {
+                chunk_index: 0,
+                char_start: 0,
+                char_end: text.chars().count() as i32,
+                content: text.into(),
+                embedding: Vector::from(HashingEmbedder.embed_one(text)),
+            }],
+        )
+        .await
+        .unwrap();
+    }
+    let query = Vector::from(HashingEmbedder.embed_one("password reset email did not arrive"));
+    let hits = documents::nearest_chunks(&mut conn, a.org, &query, 3)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 3, "only org A's three chunks");
+    assert_eq!(hits[0].chunk.content, texts[1]);
+    assert!(hits.iter().all(|h| h.chunk.organization_id == a.org));
+    assert!(hits[0].distance < hits[1].distance);
+}
