@@ -1,6 +1,7 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use nexify_domain::InvalidInput;
+use nexify_service::ServiceError;
 use nexify_storage::StorageError;
 use serde::Serialize;
 
@@ -234,6 +235,19 @@ impl From<StorageError> for ApiError {
             }
             StorageError::Unavailable(e) => ApiError::Unavailable(Box::new(e)),
             other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Forbidden(detail) => ApiError::Forbidden(detail.to_owned()),
+            ServiceError::Unauthorized(detail) => ApiError::Unauthorized(detail),
+            ServiceError::Invalid(invalid) => invalid.into(),
+            ServiceError::Conflict(detail) => ApiError::Conflict(detail),
+            ServiceError::Storage(storage) => storage.into(),
         }
     }
 }

@@ -7,11 +7,13 @@
 //! - [`RequestMeta`]: the Lambda request id, echoed in every problem and log line.
 //! - [`PathMatch`]: matching `/api/orgs/{org}/tickets/{id}/`-style routes.
 
+mod auth;
 mod body;
 mod error;
 mod request;
 mod response;
 
+pub use auth::{authenticate, path_id};
 pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json};
 pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
 pub use request::{PathMatch, RequestMeta, query_params};
@@ -45,4 +47,13 @@ where
         "request served"
     );
     Ok(response)
+}
+
+/// 405 unless the request uses `method`.
+pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
+    if req.method() == method {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
 }

@@ -175,3 +175,105 @@ pub async fn update(
     .fetch_one(conn)
     .await?)
 }
+
+/// Filters for listing tickets. `q` is Postgres full-text search (websearch syntax) over the
+/// subject (weighted higher) and body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub assigned_team: Option<String>,
+    pub q: Option<String>,
+}
+
+/// The orders a ticket list can have. Keyset pagination walks `(column, id)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TicketOrder {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    UpdatedAsc,
+}
+
+impl TicketOrder {
+    fn column(self) -> &'static str {
+        match self {
+            TicketOrder::CreatedDesc | TicketOrder::CreatedAsc => "created_at",
+            TicketOrder::UpdatedDesc | TicketOrder::UpdatedAsc => "updated_at",
+        }
+    }
+
+    fn descending(self) -> bool {
+        matches!(self, TicketOrder::CreatedDesc | TicketOrder::UpdatedDesc)
+    }
+
+    /// The timestamp this order sorts by, for building the next cursor.
+    pub fn key_of(self, ticket: &Ticket) -> DateTime<Utc> {
+        match self {
+            TicketOrder::CreatedDesc | TicketOrder::CreatedAsc => ticket.created_at,
+            TicketOrder::UpdatedDesc | TicketOrder::UpdatedAsc => ticket.updated_at,
+        }
+    }
+}
+
+fn push_filter(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, org: OrgId, filter: &TicketFilter, with_status: bool) {
+    qb.push(" WHERE organization_id = ").push_bind(org);
+    if let (true, Some(status)) = (with_status, filter.status) {
+        qb.push(" AND status = ").push_bind(status);
+    }
+    if let Some(priority) = filter.priority {
+        qb.push(" AND priority = ").push_bind(priority);
+    }
+    if let Some(team) = &filter.assigned_team {
+        qb.push(" AND assigned_team = ").push_bind(team.clone());
+    }
+    if let Some(q) = &filter.q {
+        qb.push(" AND search @@ websearch_to_tsquery('english', ")
+            .push_bind(q.clone())
+            .push(")");
+    }
+}
+
+/// One page of the org's tickets: at most `limit`, in `order`, strictly after `after`
+/// (the sort key and id of the previous page's last ticket).
+#[tracing::instrument(skip_all, fields(org_id = %org, limit), err)]
+pub async fn list(
+    conn: &mut PgConnection,
+    org: OrgId,
+    filter: &TicketFilter,
+    order: TicketOrder,
+    after: Option<(DateTime<Utc>, TicketId)>,
+    limit: i64,
+) -> Result<Vec<Ticket>, StorageError> {
+    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tickets"));
+    push_filter(&mut qb, org, filter, true);
+    let (column, cmp, dir) = if order.descending() {
+        (order.column(), "<", "DESC")
+    } else {
+        (order.column(), ">", "ASC")
+    };
+    if let Some((key, id)) = after {
+        qb.push(format!(" AND ({column}, id) {cmp} ("))
+            .push_bind(key)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    qb.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+        .push_bind(limit);
+    Ok(qb.build_query_as().fetch_all(conn).await?)
+}
+
+/// How many of the org's tickets match `filter` (ignoring its status), per status.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn count_by_status(
+    conn: &mut PgConnection,
+    org: OrgId,
+    filter: &TicketFilter,
+) -> Result<Vec<(TicketStatus, i64)>, StorageError> {
+    let mut qb = sqlx::QueryBuilder::new("SELECT status, count(*) FROM tickets");
+    push_filter(&mut qb, org, filter, false);
+    qb.push(" GROUP BY status");
+    Ok(qb.build_query_as().fetch_all(conn).await?)
+}

@@ -1,0 +1,65 @@
+//! Sign-in and identity:
+//! - `POST /api/auth/token/` `{email, password}` → `{access, refresh, expires_in}`
+//! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, expires_in}`
+//! - `GET /api/me/` → the user and their memberships
+
+use lambda_http::http::StatusCode;
+use nexify_auth::TokenIssuer;
+use nexify_domain::Email;
+use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, require_method};
+use nexify_service::accounts;
+use nexify_storage::PgPool;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh: String,
+}
+
+pub struct App {
+    pool: PgPool,
+    issuer: TokenIssuer,
+}
+
+impl App {
+    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
+        Self { pool, issuer }
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+        nexify_http::serve(req, |req, _| self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
+        let path = req.uri().path().to_owned();
+        if PathMatch::new("/api/auth/token/", &path).is_some() {
+            require_method(&req, Method::POST)?;
+            let body: TokenRequest = parse_json(&req)?;
+            let email = Email::parse("email", &body.email)?;
+            let tokens = accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
+            Ok(json(StatusCode::OK, &tokens))
+        } else if PathMatch::new("/api/auth/token/refresh/", &path).is_some() {
+            require_method(&req, Method::POST)?;
+            let body: RefreshRequest = parse_json(&req)?;
+            let access = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "access": access, "expires_in": nexify_auth::ACCESS_TTL.as_secs() }),
+            ))
+        } else if PathMatch::new("/api/me/", &path).is_some() {
+            require_method(&req, Method::GET)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            Ok(json(StatusCode::OK, &accounts::me(&self.pool, user).await?))
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}

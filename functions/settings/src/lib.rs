@@ -1,0 +1,75 @@
+//! Org settings (members read; admins write):
+//! - `GET /api/orgs/{org}/settings/`
+//! - `PUT /api/orgs/{org}/settings/` with the whole document
+//! - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
+
+use lambda_http::http::StatusCode;
+use nexify_auth::TokenIssuer;
+use nexify_domain::OrgId;
+use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, require_method};
+use nexify_service::settings;
+use nexify_storage::PgPool;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    teams: Vec<String>,
+    categories: Vec<String>,
+    #[serde(default)]
+    default_team: Option<String>,
+    #[serde(default)]
+    default_category: Option<String>,
+    auto_triage_webhook: bool,
+    auto_triage_api: bool,
+    #[serde(default)]
+    auto_apply_threshold: Option<f64>,
+}
+
+pub struct App {
+    pool: PgPool,
+    issuer: TokenIssuer,
+}
+
+impl App {
+    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
+        Self { pool, issuer }
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+        nexify_http::serve(req, |req, _| self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
+        let path = req.uri().path().to_owned();
+        if let Some(m) = PathMatch::new("/api/orgs/{org}/settings/", &path) {
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            match *req.method() {
+                Method::GET => Ok(json(StatusCode::OK, &settings::get(&self.pool, user, org).await?)),
+                Method::PUT => {
+                    let body: SettingsBody = parse_json(&req)?;
+                    let update = settings::parse_update(
+                        &body.teams,
+                        &body.categories,
+                        body.default_team.as_deref(),
+                        body.default_category.as_deref(),
+                        body.auto_triage_webhook,
+                        body.auto_triage_api,
+                        body.auto_apply_threshold,
+                    )?;
+                    Ok(json(StatusCode::OK, &settings::replace(&self.pool, user, org, &update).await?))
+                }
+                _ => Err(ApiError::MethodNotAllowed),
+            }
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/settings/webhook-secret/", &path) {
+            require_method(&req, Method::POST)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            let rotated = settings::rotate_webhook_secret(&self.pool, user, org).await?;
+            Ok(json(StatusCode::OK, &rotated))
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}

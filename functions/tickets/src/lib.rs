@@ -1,0 +1,162 @@
+//! Tickets of one org:
+//! - `GET /api/orgs/{org}/tickets/` with `status`, `priority`, `assigned_team`, `q`,
+//!   `ordering`, `cursor`, `limit` (≤ 100); returns a page and counts per status
+//! - `POST /api/orgs/{org}/tickets/`
+//! - `GET` / `PATCH /api/orgs/{org}/tickets/{id}/` (status, priority, assigned_team)
+//! - `GET /api/orgs/{org}/tickets/{id}/events/` with `cursor`, `limit`
+
+use std::collections::HashMap;
+
+use lambda_http::http::StatusCode;
+use nexify_auth::TokenIssuer;
+use nexify_domain::{Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus};
+use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params, require_method};
+use nexify_service::tickets::{self as service, Cursor, TicketQuery};
+use nexify_storage::PgPool;
+use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
+use serde::{Deserialize, Deserializer};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    requester_email: String,
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default)]
+    assigned_team: Option<String>,
+}
+
+/// `Some(None)` when the field is present as `null` (clear it), `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default)]
+    status: Option<TicketStatus>,
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default, deserialize_with = "present")]
+    assigned_team: Option<Option<String>>,
+}
+
+fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
+    const KNOWN: [&str; 7] = ["status", "priority", "assigned_team", "q", "ordering", "cursor", "limit"];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(InvalidInput::new("query", format!("unknown parameter '{unknown}'")));
+    }
+    let non_empty = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let limit = match non_empty("limit") {
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=service::MAX_PAGE).contains(n))
+            .ok_or_else(|| InvalidInput::new("limit", "must be a whole number from 1 to 100"))?,
+        None => service::DEFAULT_PAGE,
+    };
+    Ok(TicketQuery {
+        filter: TicketFilter {
+            status: non_empty("status").map(str::parse).transpose()?,
+            priority: non_empty("priority").map(str::parse).transpose()?,
+            assigned_team: non_empty("assigned_team").map(str::to_owned),
+            q: non_empty("q").map(|q| q.chars().take(500).collect()),
+        },
+        order: non_empty("ordering").map(service::parse_order).transpose()?.unwrap_or_default(),
+        cursor: non_empty("cursor").map(Cursor::decode).transpose()?,
+        limit,
+    })
+}
+
+pub struct App {
+    pool: PgPool,
+    issuer: TokenIssuer,
+}
+
+impl App {
+    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
+        Self { pool, issuer }
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+        nexify_http::serve(req, |req, _| self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
+        let path = req.uri().path().to_owned();
+        if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/", &path) {
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            match *req.method() {
+                Method::GET => {
+                    let query = parse_list_query(&query_params(&req))?;
+                    Ok(json(StatusCode::OK, &service::list(&self.pool, user, org, &query).await?))
+                }
+                Method::POST => {
+                    let body: CreateBody = parse_json(&req)?;
+                    let new = NewTicket {
+                        requester_email: Email::parse("requester_email", &body.requester_email)?,
+                        subject: Subject::parse(&body.subject)?,
+                        body: TicketBody::parse(&body.body)?,
+                        priority: body.priority.unwrap_or(Priority::Medium),
+                        assigned_team: body.assigned_team,
+                        external_id: None,
+                    };
+                    let ticket = service::create(&self.pool, user, org, &new).await?;
+                    Ok(json(StatusCode::CREATED, &ticket))
+                }
+                _ => Err(ApiError::MethodNotAllowed),
+            }
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/", &path) {
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            let id: TicketId = path_id(m.get("id"))?;
+            match *req.method() {
+                Method::GET => Ok(json(StatusCode::OK, &service::get(&self.pool, user, org, id).await?)),
+                Method::PATCH => {
+                    let body: PatchBody = parse_json(&req)?;
+                    let changes = TicketChanges {
+                        status: body.status,
+                        priority: body.priority,
+                        assigned_team: body.assigned_team,
+                    };
+                    if changes.is_empty() {
+                        return Err(ApiError::validation(
+                            "body",
+                            "name at least one of status, priority, assigned_team",
+                        ));
+                    }
+                    Ok(json(StatusCode::OK, &service::update(&self.pool, user, org, id, &changes).await?))
+                }
+                _ => Err(ApiError::MethodNotAllowed),
+            }
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/events/", &path) {
+            require_method(&req, Method::GET)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            let id: TicketId = path_id(m.get("id"))?;
+            let params = query_params(&req);
+            let cursor = params.get("cursor").map(|c| Cursor::decode(c)).transpose()?;
+            let limit = match params.get("limit") {
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=service::MAX_PAGE).contains(n))
+                    .ok_or_else(|| ApiError::validation("limit", "must be a whole number from 1 to 100"))?,
+                None => 50,
+            };
+            let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
+            Ok(json(StatusCode::OK, &page))
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Nexify's business rules, called by the thin Lambda handlers and testable without them.
+//!
+//! Every tenant operation opens a transaction scoped to the org ([`access::begin`]), checks
+//! the caller's membership and role first, does its reads and writes (including the audit
+//! events) and commits once.
+
+pub mod access;
+pub mod accounts;
+mod error;
+pub mod settings;
+pub mod tickets;
+pub mod webhooks;
+
+pub use error::ServiceError;

@@ -1,0 +1,368 @@
+//! Tickets: listing with filters and keyset pagination, creation, reading, changing, and
+//! the audit trail. Every change writes its TicketEvent in the same transaction.
+
+use chrono::{DateTime, Utc};
+use nexify_domain::{Label, OrgId, Role, TicketEventId, TicketId, TicketStatus, UserId};
+use nexify_storage::events::{self, Actor, NewEvent, TicketEvent};
+use nexify_storage::tickets::{self, NewTicket, Ticket, TicketChanges, TicketFilter, TicketOrder};
+use nexify_storage::{PgConnection, PgPool, settings};
+use serde::Serialize;
+
+use crate::{ServiceError, access};
+
+pub const DEFAULT_PAGE: i64 = 25;
+pub const MAX_PAGE: i64 = 100;
+
+/// An opaque position in a list: the sort key and id of the last row served. It names its
+/// order, so a cursor from one order is refused by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub order: String,
+    pub at: DateTime<Utc>,
+    pub id: uuid::Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        hex::encode(format!(
+            "v1|{}|{}|{}",
+            self.order,
+            self.at.timestamp_micros(),
+            self.id
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, nexify_domain::InvalidInput> {
+        let bad = || nexify_domain::InvalidInput::new("cursor", "is not a cursor this API issued");
+        let text = String::from_utf8(hex::decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
+        let parts: Vec<&str> = text.split('|').collect();
+        let [version, order, micros, id] = parts.as_slice() else {
+            return Err(bad());
+        };
+        if *version != "v1" {
+            return Err(bad());
+        }
+        let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        Ok(Self {
+            order: (*order).to_owned(),
+            at,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+pub fn order_name(order: TicketOrder) -> &'static str {
+    match order {
+        TicketOrder::CreatedDesc => "-created_at",
+        TicketOrder::CreatedAsc => "created_at",
+        TicketOrder::UpdatedDesc => "-updated_at",
+        TicketOrder::UpdatedAsc => "updated_at",
+    }
+}
+
+pub fn parse_order(raw: &str) -> Result<TicketOrder, nexify_domain::InvalidInput> {
+    [
+        TicketOrder::CreatedDesc,
+        TicketOrder::CreatedAsc,
+        TicketOrder::UpdatedDesc,
+        TicketOrder::UpdatedAsc,
+    ]
+    .into_iter()
+    .find(|o| order_name(*o) == raw)
+    .ok_or_else(|| {
+        nexify_domain::InvalidInput::new(
+            "ordering",
+            "must be one of -created_at, created_at, -updated_at, updated_at",
+        )
+    })
+}
+
+/// What a list request asks for, already parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketQuery {
+    pub filter: TicketFilter,
+    pub order: TicketOrder,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub open: i64,
+    pub in_progress: i64,
+    pub resolved: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketPage {
+    pub items: Vec<Ticket>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Counts per status under the same filters except `status`, for the console's tabs.
+    pub counts: StatusCounts,
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
+pub async fn list(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    query: &TicketQuery,
+) -> Result<TicketPage, ServiceError> {
+    let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
+    let order = order_name(query.order);
+    let after = match &query.cursor {
+        Some(c) if c.order != order => {
+            return Err(nexify_domain::InvalidInput::new(
+                "cursor",
+                "belongs to a different ordering",
+            )
+            .into());
+        }
+        Some(c) => Some((c.at, TicketId(c.id))),
+        None => None,
+    };
+    let limit = query.limit.clamp(1, MAX_PAGE);
+    // One extra row tells whether another page exists.
+    let mut items = tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| {
+            Cursor {
+                order: order.to_owned(),
+                at: query.order.key_of(t),
+                id: t.id.0,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let mut counts = StatusCounts::default();
+    for (status, n) in tickets::count_by_status(&mut tx, org, &query.filter).await? {
+        match status {
+            TicketStatus::Open => counts.open = n,
+            TicketStatus::InProgress => counts.in_progress = n,
+            TicketStatus::Resolved => counts.resolved = n,
+        }
+    }
+    tx.commit().await?;
+    Ok(TicketPage {
+        items,
+        next_cursor,
+        counts,
+    })
+}
+
+/// A team must be one of the org's configured teams, when it has any.
+async fn check_team(conn: &mut PgConnection, org: OrgId, team: &str) -> Result<(), ServiceError> {
+    let label = Label::parse("assigned_team", team)?;
+    let teams = settings::get(conn, org).await?.teams;
+    if !teams.is_empty() && !teams.iter().any(|t| t == label.as_str()) {
+        return Err(nexify_domain::InvalidInput::new(
+            "assigned_team",
+            format!("must be one of the organization's teams: {}", teams.join(", ")),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Inserts a ticket and its `ticket_created` event on an open, org-scoped connection.
+pub async fn insert_with_event(
+    conn: &mut PgConnection,
+    org: OrgId,
+    new: &NewTicket,
+    actor: Actor,
+    source: &str,
+) -> Result<Ticket, ServiceError> {
+    let ticket = tickets::insert(conn, org, new).await?;
+    record_created(conn, org, &ticket, actor, source).await?;
+    Ok(ticket)
+}
+
+pub(crate) async fn record_created(
+    conn: &mut PgConnection,
+    org: OrgId,
+    ticket: &Ticket,
+    actor: Actor,
+    source: &str,
+) -> Result<(), ServiceError> {
+    events::insert(
+        conn,
+        org,
+        &NewEvent {
+            ticket_id: ticket.id,
+            job_run_id: None,
+            event_type: "ticket_created",
+            actor,
+            payload: serde_json::json!({
+                "source": source,
+                "after": {
+                    "status": ticket.status,
+                    "priority": ticket.priority,
+                    "assigned_team": ticket.assigned_team,
+                },
+            }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
+pub async fn create(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    new: &NewTicket,
+) -> Result<Ticket, ServiceError> {
+    let (mut tx, caller) = access::begin(pool, user, org, Role::Agent).await?;
+    if let Some(team) = &new.assigned_team {
+        check_team(&mut tx, org, team).await?;
+    }
+    let ticket = insert_with_event(&mut tx, org, new, Actor::User(caller.user), "api").await?;
+    tx.commit().await?;
+    tracing::info!(ticket_id = %ticket.id, "ticket created");
+    Ok(ticket)
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %id), err)]
+pub async fn get(pool: &PgPool, user: UserId, org: OrgId, id: TicketId) -> Result<Ticket, ServiceError> {
+    let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
+    let ticket = tickets::get(&mut tx, org, id).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// The `before` and `after` values of the fields `changes` really changes.
+pub fn diff(before: &Ticket, after: &Ticket) -> Option<serde_json::Value> {
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    if before.status != after.status {
+        old.insert("status".into(), serde_json::json!(before.status));
+        new.insert("status".into(), serde_json::json!(after.status));
+    }
+    if before.priority != after.priority {
+        old.insert("priority".into(), serde_json::json!(before.priority));
+        new.insert("priority".into(), serde_json::json!(after.priority));
+    }
+    if before.assigned_team != after.assigned_team {
+        old.insert("assigned_team".into(), serde_json::json!(before.assigned_team));
+        new.insert("assigned_team".into(), serde_json::json!(after.assigned_team));
+    }
+    (!new.is_empty()).then(|| serde_json::json!({ "before": old, "after": new }))
+}
+
+/// Applies `changes` under a row lock and records one `ticket_updated` event with the before
+/// and after values, in one transaction. A change that changes nothing writes nothing.
+pub async fn apply_changes(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: TicketId,
+    changes: &TicketChanges,
+    actor: Actor,
+    job_run: Option<nexify_domain::JobRunId>,
+) -> Result<Ticket, ServiceError> {
+    let before = tickets::get_for_update(conn, org, id).await?;
+    if let Some(Some(team)) = &changes.assigned_team {
+        check_team(conn, org, team).await?;
+    }
+    let after = tickets::update(conn, org, id, changes).await?;
+    if let Some(payload) = diff(&before, &after) {
+        events::insert(
+            conn,
+            org,
+            &NewEvent {
+                ticket_id: id,
+                job_run_id: job_run,
+                event_type: "ticket_updated",
+                actor,
+                payload,
+            },
+        )
+        .await?;
+    }
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %id), err)]
+pub async fn update(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    id: TicketId,
+    changes: &TicketChanges,
+) -> Result<Ticket, ServiceError> {
+    let (mut tx, caller) = access::begin(pool, user, org, Role::Agent).await?;
+    let ticket = apply_changes(&mut tx, org, id, changes, Actor::User(caller.user), None).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPage {
+    pub items: Vec<TicketEvent>,
+    pub next_cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %ticket), err)]
+pub async fn events(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    ticket: TicketId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<EventPage, ServiceError> {
+    let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
+    // 404 for a ticket that is not there, rather than an empty list.
+    tickets::get(&mut tx, org, ticket).await?;
+    let before = match cursor {
+        Some(c) if c.order != "events" => {
+            return Err(nexify_domain::InvalidInput::new("cursor", "is not an events cursor").into());
+        }
+        Some(c) => Some((c.at, TicketEventId(c.id))),
+        None => None,
+    };
+    let limit = limit.clamp(1, MAX_PAGE);
+    let mut items = events::list_for_ticket(&mut tx, org, ticket, before, limit + 1).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|e| {
+            Cursor {
+                order: "events".into(),
+                at: e.created_at,
+                id: e.id.0,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(EventPage { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = Cursor {
+            order: "-created_at".into(),
+            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: uuid::Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert_eq!(Cursor::decode("zz").unwrap_err().field, "cursor");
+        assert!(Cursor::decode(&hex::encode("v2|x|1|y")).is_err());
+    }
+
+    #[test]
+    fn orders_parse_by_name() {
+        assert_eq!(parse_order("-updated_at").unwrap(), TicketOrder::UpdatedDesc);
+        assert_eq!(parse_order("bogus").unwrap_err().field, "ordering");
+    }
+}

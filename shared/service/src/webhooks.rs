@@ -1,0 +1,57 @@
+//! Tickets from other systems, over signed webhooks.
+
+use nexify_auth::webhook;
+use nexify_domain::OrgId;
+use nexify_storage::events::Actor;
+use nexify_storage::tickets::{self, NewTicket, Ticket};
+use nexify_storage::{PgPool, begin_tenant, settings};
+
+use crate::ServiceError;
+use crate::tickets::record_created;
+
+const UNAUTHORIZED: &str = "the webhook signature is missing, stale or does not match";
+
+/// Checks the signature against the org's secret. An org that does not exist or has no
+/// secret answers exactly like a bad signature, so webhooks reveal nothing.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn authenticate(
+    pool: &PgPool,
+    org: OrgId,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    let secret = settings::webhook_secret(&mut tx, org).await?;
+    tx.commit().await?;
+    let secret = secret.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
+    webhook::verify(&secret, timestamp, signature, body, now).map_err(|e| {
+        tracing::warn!(reason = %e, "webhook refused");
+        ServiceError::Unauthorized(UNAUTHORIZED.into())
+    })
+}
+
+/// Creates the ticket, or returns the one already made for the same `external_id`; the flag
+/// says whether it was created now. Concurrent duplicates are settled by the unique
+/// constraint, and only the creating call writes the `ticket_created` event.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn create_ticket(
+    pool: &PgPool,
+    org: OrgId,
+    new: &NewTicket,
+) -> Result<(Ticket, bool), ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    let (ticket, created) = match &new.external_id {
+        Some(external_id) => {
+            tickets::insert_or_get_by_external_id(&mut tx, org, new, external_id).await?
+        }
+        None => (tickets::insert(&mut tx, org, new).await?, true),
+    };
+    if created {
+        record_created(&mut tx, org, &ticket, Actor::Webhook, "webhook").await?;
+    }
+    tx.commit().await?;
+    tracing::info!(ticket_id = %ticket.id, created, "webhook ticket");
+    Ok((ticket, created))
+}
