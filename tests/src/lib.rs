@@ -2,6 +2,8 @@
 //! `#[sqlx::test]`), the function role's pool on the same database, demo-shaped fixtures,
 //! and real LocalStack SQS queues made per test.
 
+pub mod api;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -209,4 +211,9 @@ where
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Logs for tests: silent unless TEST_LOG=1.
+pub fn init_logs() {
+    nexify_telemetry::init_for_tests();
 }

@@ -6,7 +6,9 @@
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, require_method};
+use nexify_http::{
+    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, require_method,
+};
 use nexify_service::accounts;
 use nexify_storage::PgPool;
 use serde::Deserialize;
@@ -44,7 +46,8 @@ impl App {
             require_method(&req, Method::POST)?;
             let body: TokenRequest = parse_json(&req)?;
             let email = Email::parse("email", &body.email)?;
-            let tokens = accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
+            let tokens =
+                accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
             Ok(json(StatusCode::OK, &tokens))
         } else if PathMatch::new("/api/auth/token/refresh/", &path).is_some() {
             require_method(&req, Method::POST)?;

@@ -6,7 +6,9 @@
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::OrgId;
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, require_method};
+use nexify_http::{
+    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, require_method,
+};
 use nexify_service::settings;
 use nexify_storage::PgPool;
 use serde::Deserialize;
@@ -46,7 +48,10 @@ impl App {
             let user = nexify_http::authenticate(&req, &self.issuer)?;
             let org: OrgId = path_id(m.get("org"))?;
             match *req.method() {
-                Method::GET => Ok(json(StatusCode::OK, &settings::get(&self.pool, user, org).await?)),
+                Method::GET => Ok(json(
+                    StatusCode::OK,
+                    &settings::get(&self.pool, user, org).await?,
+                )),
                 Method::PUT => {
                     let body: SettingsBody = parse_json(&req)?;
                     let update = settings::parse_update(
@@ -58,7 +63,10 @@ impl App {
                         body.auto_triage_api,
                         body.auto_apply_threshold,
                     )?;
-                    Ok(json(StatusCode::OK, &settings::replace(&self.pool, user, org, &update).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &settings::replace(&self.pool, user, org, &update).await?,
+                    ))
                 }
                 _ => Err(ApiError::MethodNotAllowed),
             }

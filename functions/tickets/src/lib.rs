@@ -9,8 +9,13 @@ use std::collections::HashMap;
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::{Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus};
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params, require_method};
+use nexify_domain::{
+    Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus,
+};
+use nexify_http::{
+    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params,
+    require_method,
+};
 use nexify_service::tickets::{self as service, Cursor, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
@@ -50,9 +55,20 @@ struct PatchBody {
 }
 
 fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
-    const KNOWN: [&str; 7] = ["status", "priority", "assigned_team", "q", "ordering", "cursor", "limit"];
+    const KNOWN: [&str; 7] = [
+        "status",
+        "priority",
+        "assigned_team",
+        "q",
+        "ordering",
+        "cursor",
+        "limit",
+    ];
     if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(InvalidInput::new("query", format!("unknown parameter '{unknown}'")));
+        return Err(InvalidInput::new(
+            "query",
+            format!("unknown parameter '{unknown}'"),
+        ));
     }
     let non_empty = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let limit = match non_empty("limit") {
@@ -70,7 +86,10 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
             assigned_team: non_empty("assigned_team").map(str::to_owned),
             q: non_empty("q").map(|q| q.chars().take(500).collect()),
         },
-        order: non_empty("ordering").map(service::parse_order).transpose()?.unwrap_or_default(),
+        order: non_empty("ordering")
+            .map(service::parse_order)
+            .transpose()?
+            .unwrap_or_default(),
         cursor: non_empty("cursor").map(Cursor::decode).transpose()?,
         limit,
     })
@@ -98,7 +117,10 @@ impl App {
             match *req.method() {
                 Method::GET => {
                     let query = parse_list_query(&query_params(&req))?;
-                    Ok(json(StatusCode::OK, &service::list(&self.pool, user, org, &query).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &service::list(&self.pool, user, org, &query).await?,
+                    ))
                 }
                 Method::POST => {
                     let body: CreateBody = parse_json(&req)?;
@@ -120,7 +142,10 @@ impl App {
             let org: OrgId = path_id(m.get("org"))?;
             let id: TicketId = path_id(m.get("id"))?;
             match *req.method() {
-                Method::GET => Ok(json(StatusCode::OK, &service::get(&self.pool, user, org, id).await?)),
+                Method::GET => Ok(json(
+                    StatusCode::OK,
+                    &service::get(&self.pool, user, org, id).await?,
+                )),
                 Method::PATCH => {
                     let body: PatchBody = parse_json(&req)?;
                     let changes = TicketChanges {
@@ -134,7 +159,10 @@ impl App {
                             "name at least one of status, priority, assigned_team",
                         ));
                     }
-                    Ok(json(StatusCode::OK, &service::update(&self.pool, user, org, id, &changes).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &service::update(&self.pool, user, org, id, &changes).await?,
+                    ))
                 }
                 _ => Err(ApiError::MethodNotAllowed),
             }
@@ -144,13 +172,18 @@ impl App {
             let org: OrgId = path_id(m.get("org"))?;
             let id: TicketId = path_id(m.get("id"))?;
             let params = query_params(&req);
-            let cursor = params.get("cursor").map(|c| Cursor::decode(c)).transpose()?;
+            let cursor = params
+                .get("cursor")
+                .map(|c| Cursor::decode(c))
+                .transpose()?;
             let limit = match params.get("limit") {
                 Some(raw) => raw
                     .parse::<i64>()
                     .ok()
                     .filter(|n| (1..=service::MAX_PAGE).contains(n))
-                    .ok_or_else(|| ApiError::validation("limit", "must be a whole number from 1 to 100"))?,
+                    .ok_or_else(|| {
+                        ApiError::validation("limit", "must be a whole number from 1 to 100")
+                    })?,
                 None => 50,
             };
             let page = service::events(&self.pool, user, org, id, cursor, limit).await?;

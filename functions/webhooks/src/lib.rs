@@ -6,7 +6,10 @@ use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nexify_domain::{Email, InvalidInput, OrgId, Priority, Subject, TicketBody};
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, require_method};
+use nexify_http::{
+    ApiError, Body, MAX_BODY_BYTES, Method, PathMatch, Request, Response, json, parse_json,
+    path_id, require_method,
+};
 use nexify_service::webhooks;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
@@ -46,9 +49,17 @@ impl App {
             return Err(ApiError::NotFound);
         };
         require_method(&req, Method::POST)?;
+        if req.body().len() > MAX_BODY_BYTES {
+            return Err(ApiError::BadRequest {
+                field: None,
+                detail: format!("the request body must be at most {MAX_BODY_BYTES} bytes"),
+            });
+        }
         // Unknown or malformed org ids fail the signature check like any other, revealing nothing.
         let org: OrgId = path_id(m.get("org")).map_err(|_| {
-            ApiError::Unauthorized("the webhook signature is missing, stale or does not match".into())
+            ApiError::Unauthorized(
+                "the webhook signature is missing, stale or does not match".into(),
+            )
         })?;
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         webhooks::authenticate(
@@ -76,7 +87,11 @@ impl App {
             external_id,
         };
         let (ticket, created) = webhooks::create_ticket(&self.pool, org, &new).await?;
-        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         Ok(json(status, &ticket))
     }
 }

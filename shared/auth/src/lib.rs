@@ -200,7 +200,10 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused() {
-        assert!(matches!(TokenIssuer::new(b"short"), Err(AuthError::Config(_))));
+        assert!(matches!(
+            TokenIssuer::new(b"short"),
+            Err(AuthError::Config(_))
+        ));
     }
 
     #[test]
@@ -208,8 +211,14 @@ mod tests {
         let user = UserId::new_random();
         let pair = issuer().issue_pair(user).unwrap();
         assert_eq!(pair.expires_in, 900);
-        assert_eq!(issuer().verify(&pair.access, TokenType::Access).unwrap(), user);
-        assert_eq!(issuer().verify(&pair.refresh, TokenType::Refresh).unwrap(), user);
+        assert_eq!(
+            issuer().verify(&pair.access, TokenType::Access).unwrap(),
+            user
+        );
+        assert_eq!(
+            issuer().verify(&pair.refresh, TokenType::Refresh).unwrap(),
+            user
+        );
         assert!(matches!(
             issuer().verify(&pair.refresh, TokenType::Access),
             Err(AuthError::WrongTokenType { .. })
@@ -225,8 +234,14 @@ mod tests {
         let user = UserId::new_random();
         let token = issuer().issue_access(user).unwrap();
         // Signed with another key.
-        let other = TokenIssuer::new(&[9u8; 32]).unwrap().issue_access(user).unwrap();
-        assert!(matches!(issuer().verify(&other, TokenType::Access), Err(AuthError::InvalidToken)));
+        let other = TokenIssuer::new(&[9u8; 32])
+            .unwrap()
+            .issue_access(user)
+            .unwrap();
+        assert!(matches!(
+            issuer().verify(&other, TokenType::Access),
+            Err(AuthError::InvalidToken)
+        ));
         // A changed payload under the original signature.
         let parts: Vec<&str> = token.split('.').collect();
         let mut claims: serde_json::Value =
@@ -238,11 +253,17 @@ mod tests {
             URL_SAFE_NO_PAD.encode(claims.to_string()),
             parts[2]
         );
-        assert!(matches!(issuer().verify(&forged, TokenType::Access), Err(AuthError::InvalidToken)));
+        assert!(matches!(
+            issuer().verify(&forged, TokenType::Access),
+            Err(AuthError::InvalidToken)
+        ));
         // alg: none with no signature.
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", parts[1]);
-        assert!(matches!(issuer().verify(&unsigned, TokenType::Access), Err(AuthError::InvalidToken)));
+        assert!(matches!(
+            issuer().verify(&unsigned, TokenType::Access),
+            Err(AuthError::InvalidToken)
+        ));
     }
 
     #[test]
@@ -260,8 +281,12 @@ mod tests {
             exp: now - 60,
             typ: TokenType::Access,
         };
-        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &i.encoding).unwrap();
-        assert!(matches!(i.verify(&expired, TokenType::Access), Err(AuthError::Expired)));
+        let expired =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &i.encoding).unwrap();
+        assert!(matches!(
+            i.verify(&expired, TokenType::Access),
+            Err(AuthError::Expired)
+        ));
         // Zero TTL is still inside the 5-second leeway.
         assert!(i.verify(&token, TokenType::Access).is_ok());
     }

@@ -64,27 +64,75 @@ mod tests {
     #[test]
     fn a_signed_body_verifies() {
         let sig = sign(SECRET, 1_700_000_000, b"{\"a\":1}");
-        assert!(verify(SECRET, Some("1700000000"), Some(&sig), b"{\"a\":1}", 1_700_000_100).is_ok());
+        assert!(
+            verify(
+                SECRET,
+                Some("1700000000"),
+                Some(&sig),
+                b"{\"a\":1}",
+                1_700_000_100
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn changed_body_timestamp_or_secret_fail() {
         let sig = sign(SECRET, 1_700_000_000, b"{\"a\":1}");
         let now = 1_700_000_000;
-        assert!(matches!(verify(SECRET, Some("1700000000"), Some(&sig), b"{\"a\":2}", now), Err(AuthError::BadSignature)));
-        assert!(matches!(verify(SECRET, Some("1700000001"), Some(&sig), b"{\"a\":1}", now), Err(AuthError::BadSignature)));
-        assert!(matches!(verify("another-secret-another-secret-xx", Some("1700000000"), Some(&sig), b"{\"a\":1}", now), Err(AuthError::BadSignature)));
-        assert!(matches!(verify(SECRET, Some("1700000000"), None, b"{\"a\":1}", now), Err(AuthError::BadSignature)));
-        assert!(matches!(verify(SECRET, Some("1700000000"), Some("sha256=zz"), b"{\"a\":1}", now), Err(AuthError::BadSignature)));
+        assert!(matches!(
+            verify(SECRET, Some("1700000000"), Some(&sig), b"{\"a\":2}", now),
+            Err(AuthError::BadSignature)
+        ));
+        assert!(matches!(
+            verify(SECRET, Some("1700000001"), Some(&sig), b"{\"a\":1}", now),
+            Err(AuthError::BadSignature)
+        ));
+        assert!(matches!(
+            verify(
+                "another-secret-another-secret-xx",
+                Some("1700000000"),
+                Some(&sig),
+                b"{\"a\":1}",
+                now
+            ),
+            Err(AuthError::BadSignature)
+        ));
+        assert!(matches!(
+            verify(SECRET, Some("1700000000"), None, b"{\"a\":1}", now),
+            Err(AuthError::BadSignature)
+        ));
+        assert!(matches!(
+            verify(
+                SECRET,
+                Some("1700000000"),
+                Some("sha256=zz"),
+                b"{\"a\":1}",
+                now
+            ),
+            Err(AuthError::BadSignature)
+        ));
     }
 
     #[test]
     fn timestamps_more_than_five_minutes_away_fail() {
         let sig = sign(SECRET, 1_700_000_000, b"x");
-        assert!(matches!(verify(SECRET, Some("1700000000"), Some(&sig), b"x", 1_700_000_301), Err(AuthError::StaleTimestamp)));
-        assert!(matches!(verify(SECRET, Some("1700000000"), Some(&sig), b"x", 1_699_999_699), Err(AuthError::StaleTimestamp)));
-        assert!(matches!(verify(SECRET, None, Some(&sig), b"x", 1_700_000_000), Err(AuthError::StaleTimestamp)));
-        assert!(matches!(verify(SECRET, Some("soon"), Some(&sig), b"x", 1_700_000_000), Err(AuthError::StaleTimestamp)));
+        assert!(matches!(
+            verify(SECRET, Some("1700000000"), Some(&sig), b"x", 1_700_000_301),
+            Err(AuthError::StaleTimestamp)
+        ));
+        assert!(matches!(
+            verify(SECRET, Some("1700000000"), Some(&sig), b"x", 1_699_999_699),
+            Err(AuthError::StaleTimestamp)
+        ));
+        assert!(matches!(
+            verify(SECRET, None, Some(&sig), b"x", 1_700_000_000),
+            Err(AuthError::StaleTimestamp)
+        ));
+        assert!(matches!(
+            verify(SECRET, Some("soon"), Some(&sig), b"x", 1_700_000_000),
+            Err(AuthError::StaleTimestamp)
+        ));
     }
 
     #[test]

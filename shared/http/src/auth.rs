@@ -10,17 +10,21 @@ use crate::ApiError;
 /// The user behind the request's `Authorization: Bearer <access token>`. Any failure is a
 /// 401; the detail says whether the token was missing, expired or invalid, never more.
 pub fn authenticate(req: &Request, issuer: &TokenIssuer) -> Result<UserId, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("an Authorization: Bearer token is required".into())
+    })?;
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
+        })?;
     issuer
         .verify(token, TokenType::Access)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))

@@ -46,7 +46,9 @@ pub async fn refresh(
     match users::get(&mut tx, user).await {
         Ok(_) => {}
         Err(StorageError::NotFound) => {
-            return Err(ServiceError::Unauthorized("the user no longer exists".into()));
+            return Err(ServiceError::Unauthorized(
+                "the user no longer exists".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
@@ -67,7 +69,9 @@ pub async fn me(pool: &PgPool, user: UserId) -> Result<Me, ServiceError> {
     let found = match users::get(&mut tx, user).await {
         Ok(u) => u,
         Err(StorageError::NotFound) => {
-            return Err(ServiceError::Unauthorized("the user no longer exists".into()));
+            return Err(ServiceError::Unauthorized(
+                "the user no longer exists".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };

@@ -2,8 +2,8 @@
 //! auto-apply threshold, and the webhook secret.
 
 use nexify_domain::{InvalidInput, Label, OrgId, Role, UserId};
-use nexify_storage::settings::{self, OrgSettings, SettingsUpdate};
 use nexify_storage::PgPool;
+use nexify_storage::settings::{self, OrgSettings, SettingsUpdate};
 use serde::Serialize;
 
 use crate::{ServiceError, access};
@@ -14,7 +14,10 @@ pub const MAX_CATEGORIES: usize = 200;
 /// Parses labels, refusing duplicates and overlong lists.
 fn labels(field: &'static str, raw: &[String], max: usize) -> Result<Vec<String>, InvalidInput> {
     if raw.len() > max {
-        return Err(InvalidInput::new(field, format!("may hold at most {max} entries")));
+        return Err(InvalidInput::new(
+            field,
+            format!("may hold at most {max} entries"),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for item in raw {
@@ -43,18 +46,27 @@ pub fn parse_update(
     if let Some(team) = &default_team
         && !teams.contains(team)
     {
-        return Err(InvalidInput::new("default_team", "must be one of the teams"));
+        return Err(InvalidInput::new(
+            "default_team",
+            "must be one of the teams",
+        ));
     }
     let default_category = default_category.map(|c| c.trim().to_owned());
     if let Some(category) = &default_category
         && !categories.contains(category)
     {
-        return Err(InvalidInput::new("default_category", "must be one of the categories"));
+        return Err(InvalidInput::new(
+            "default_category",
+            "must be one of the categories",
+        ));
     }
     if let Some(t) = auto_apply_threshold
         && !(0.0..=1.0).contains(&t)
     {
-        return Err(InvalidInput::new("auto_apply_threshold", "must be between 0 and 1"));
+        return Err(InvalidInput::new(
+            "auto_apply_threshold",
+            "must be between 0 and 1",
+        ));
     }
     Ok(SettingsUpdate {
         teams,

@@ -42,7 +42,8 @@ impl Cursor {
         if *version != "v1" {
             return Err(bad());
         }
-        let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        let at =
+            DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
         Ok(Self {
             order: (*order).to_owned(),
             at,
@@ -124,7 +125,8 @@ pub async fn list(
     };
     let limit = query.limit.clamp(1, MAX_PAGE);
     // One extra row tells whether another page exists.
-    let mut items = tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
+    let mut items =
+        tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|t| {
@@ -161,7 +163,10 @@ async fn check_team(conn: &mut PgConnection, org: OrgId, team: &str) -> Result<(
     if !teams.is_empty() && !teams.iter().any(|t| t == label.as_str()) {
         return Err(nexify_domain::InvalidInput::new(
             "assigned_team",
-            format!("must be one of the organization's teams: {}", teams.join(", ")),
+            format!(
+                "must be one of the organization's teams: {}",
+                teams.join(", ")
+            ),
         )
         .into());
     }
@@ -228,7 +233,12 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %id), err)]
-pub async fn get(pool: &PgPool, user: UserId, org: OrgId, id: TicketId) -> Result<Ticket, ServiceError> {
+pub async fn get(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    id: TicketId,
+) -> Result<Ticket, ServiceError> {
     let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
     let ticket = tickets::get(&mut tx, org, id).await?;
     tx.commit().await?;
@@ -248,8 +258,14 @@ pub fn diff(before: &Ticket, after: &Ticket) -> Option<serde_json::Value> {
         new.insert("priority".into(), serde_json::json!(after.priority));
     }
     if before.assigned_team != after.assigned_team {
-        old.insert("assigned_team".into(), serde_json::json!(before.assigned_team));
-        new.insert("assigned_team".into(), serde_json::json!(after.assigned_team));
+        old.insert(
+            "assigned_team".into(),
+            serde_json::json!(before.assigned_team),
+        );
+        new.insert(
+            "assigned_team".into(),
+            serde_json::json!(after.assigned_team),
+        );
     }
     (!new.is_empty()).then(|| serde_json::json!({ "before": old, "after": new }))
 }
@@ -320,7 +336,9 @@ pub async fn events(
     tickets::get(&mut tx, org, ticket).await?;
     let before = match cursor {
         Some(c) if c.order != "events" => {
-            return Err(nexify_domain::InvalidInput::new("cursor", "is not an events cursor").into());
+            return Err(
+                nexify_domain::InvalidInput::new("cursor", "is not an events cursor").into(),
+            );
         }
         Some(c) => Some((c.at, TicketEventId(c.id))),
         None => None,
@@ -362,7 +380,10 @@ mod tests {
 
     #[test]
     fn orders_parse_by_name() {
-        assert_eq!(parse_order("-updated_at").unwrap(), TicketOrder::UpdatedDesc);
+        assert_eq!(
+            parse_order("-updated_at").unwrap(),
+            TicketOrder::UpdatedDesc
+        );
         assert_eq!(parse_order("bogus").unwrap_err().field, "ordering");
     }
 }

@@ -217,7 +217,12 @@ impl TicketOrder {
     }
 }
 
-fn push_filter(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, org: OrgId, filter: &TicketFilter, with_status: bool) {
+fn push_filter(
+    qb: &mut sqlx::QueryBuilder<sqlx::Postgres>,
+    org: OrgId,
+    filter: &TicketFilter,
+    with_status: bool,
+) {
     qb.push(" WHERE organization_id = ").push_bind(org);
     if let (true, Some(status)) = (with_status, filter.status) {
         qb.push(" AND status = ").push_bind(status);

@@ -2,6 +2,11 @@
 //! Postgres (a fresh database per test via `#[sqlx::test]`) and, where it says so, real
 //! LocalStack SQS. Run them with `make test`, which starts both.
 
+mod api_auth;
+mod api_roles;
+mod api_settings;
+mod api_tickets;
+mod api_webhooks;
 mod health;
 mod schema;
 mod sqs;

@@ -1,0 +1,79 @@
+//! Org settings: read, replace with validation, and the webhook secret shown once.
+
+use nexify_tests::api::Api;
+use nexify_tests::org_fixture;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn settings_are_replaced_whole_and_validated(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "set-a").await;
+    let admin = api.token(a.admin);
+    let path = format!("/api/orgs/{}/settings/", a.org);
+    let doc = json!({
+        "teams": ["Billing", "Technical"], "categories": ["refund", "outage"],
+        "default_team": "Technical", "default_category": "outage",
+        "auto_triage_webhook": true, "auto_triage_api": false, "auto_apply_threshold": 0.85
+    });
+    let r = api
+        .call("PUT", &path, Some(&admin), Some(doc.clone()))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let got = api
+        .call("GET", &path, Some(&api.token(a.viewer)), None)
+        .await;
+    assert_eq!(got.json["teams"], json!(["Billing", "Technical"]));
+    assert_eq!(got.json["auto_triage_webhook"], true);
+    assert!((got.json["auto_apply_threshold"].as_f64().unwrap() - 0.85).abs() < 1e-6);
+    assert!(
+        got.json.get("webhook_secret").is_none(),
+        "the secret is never read back"
+    );
+
+    for (field, value, status) in [
+        ("default_team", json!("Sales"), 422),
+        ("auto_apply_threshold", json!(1.5), 422),
+        ("teams", json!(["Billing", "billing"]), 422),
+        ("teams", json!("Billing"), 422),
+        ("surprise", json!(true), 400),
+    ] {
+        let mut bad = doc.clone();
+        bad[field] = value;
+        let r = api.call("PUT", &path, Some(&admin), Some(bad)).await;
+        assert_eq!(
+            (r.status, r.json["field"].as_str()),
+            (status, Some(field)),
+            "{}",
+            r.json
+        );
+    }
+    let after = api.call("GET", &path, Some(&admin), None).await;
+    assert_eq!(
+        after.json["teams"], got.json["teams"],
+        "refused updates changed nothing"
+    );
+
+    let first = api
+        .call(
+            "POST",
+            &format!("{path}webhook-secret/"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let second = api
+        .call(
+            "POST",
+            &format!("{path}webhook-secret/"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let (s1, s2) = (
+        first.json["webhook_secret"].as_str().unwrap(),
+        second.json["webhook_secret"].as_str().unwrap(),
+    );
+    assert_eq!(s1.len(), 64);
+    assert_ne!(s1, s2, "rotation makes a new secret");
+}

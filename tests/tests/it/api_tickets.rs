@@ -1,0 +1,396 @@
+//! The ticket routes: happy paths, the audit trail, bad input, filters and pagination.
+
+use std::collections::HashSet;
+
+use nexify_tests::api::Api;
+use nexify_tests::{org_fixture, ticket_fixture};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+async fn count(api: &Api, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn create_read_change_and_audit_a_ticket(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-a").await;
+    let agent = api.token(a.agent);
+    let base = format!("/api/orgs/{}/tickets/", a.org);
+
+    let created = api
+        .call(
+            "POST",
+            &base,
+            Some(&agent),
+            Some(json!({
+                "requester_email": "Customer@Example.com", "subject": "  Card declined  ",
+                "body": "My card was declined.", "priority": "high"
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    assert_eq!(created.json["subject"], "Card declined");
+    assert_eq!(created.json["requester_email"], "customer@example.com");
+    assert_eq!(created.json["status"], "open");
+    let id = created.json["id"].as_str().unwrap().to_owned();
+
+    let got = api
+        .call("GET", &format!("{base}{id}/"), Some(&agent), None)
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json, created.json);
+
+    let patched = api
+        .call(
+            "PATCH",
+            &format!("{base}{id}/"),
+            Some(&agent),
+            Some(json!({"status": "in_progress", "assigned_team": "Billing", "priority": "high"})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.json);
+    assert_eq!(patched.json["status"], "in_progress");
+    assert_eq!(patched.json["assigned_team"], "Billing");
+
+    // Clearing the team with null, and resolving.
+    let cleared = api
+        .call(
+            "PATCH",
+            &format!("{base}{id}/"),
+            Some(&agent),
+            Some(json!({"assigned_team": null, "status": "resolved"})),
+        )
+        .await;
+    assert_eq!(cleared.json["assigned_team"], json!(null));
+    assert!(cleared.json["resolved_at"].is_string());
+
+    let events = api
+        .call("GET", &format!("{base}{id}/events/"), Some(&agent), None)
+        .await;
+    assert_eq!(events.status, 200);
+    let items = events.json["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["ticket_updated", "ticket_updated", "ticket_created"],
+        "newest first"
+    );
+    // The first change: priority was already high, so only status and team are recorded.
+    let first_change = &items[1];
+    assert_eq!(first_change["actor_type"], "user");
+    assert_eq!(first_change["actor_user_id"], json!(a.agent));
+    assert_eq!(
+        first_change["payload"]["before"],
+        json!({"status": "open", "assigned_team": null})
+    );
+    assert_eq!(
+        first_change["payload"]["after"],
+        json!({"status": "in_progress", "assigned_team": "Billing"})
+    );
+    assert_eq!(
+        items[0]["payload"]["after"],
+        json!({"status": "resolved", "assigned_team": null})
+    );
+
+    // A change that changes nothing writes no event.
+    api.call(
+        "PATCH",
+        &format!("{base}{id}/"),
+        Some(&agent),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(
+        count(
+            &api,
+            &format!("SELECT count(*) FROM ticket_events WHERE ticket_id = '{id}'")
+        )
+        .await,
+        3
+    );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn bad_input_is_named_and_writes_nothing(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-bad").await;
+    let agent = api.token(a.agent);
+    let base = format!("/api/orgs/{}/tickets/", a.org);
+    let ok = json!({"requester_email": "c@example.com", "subject": "Fine"});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = ok.clone();
+        b[k] = v;
+        b
+    };
+    let cases: Vec<(&str, lambda_http::Request, u16, Option<&str>)> = vec![
+        (
+            "invalid JSON",
+            raw(&base, &agent, "{\"subject\": "),
+            400,
+            None,
+        ),
+        (
+            "unknown field",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("colour", json!("red"))),
+            ),
+            400,
+            Some("colour"),
+        ),
+        (
+            "wrong enum",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("priority", json!("critical"))),
+            ),
+            422,
+            Some("priority"),
+        ),
+        (
+            "body over 256 KB",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("body", json!("x".repeat(300 * 1024)))),
+            ),
+            400,
+            None,
+        ),
+        (
+            "subject over 300",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("subject", json!("s".repeat(301)))),
+            ),
+            422,
+            Some("subject"),
+        ),
+        (
+            "malformed email",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("requester_email", json!("nope@"))),
+            ),
+            422,
+            Some("requester_email"),
+        ),
+        (
+            "missing subject",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&json!({"requester_email": "c@example.com"})),
+            ),
+            422,
+            Some("subject"),
+        ),
+        (
+            "unknown team",
+            Api::request(
+                "POST",
+                &base,
+                Some(&agent),
+                Some(&with("assigned_team", json!("<b>"))),
+            ),
+            422,
+            Some("assigned_team"),
+        ),
+    ];
+    for (name, req, status, field) in cases {
+        let r = api.send(req).await;
+        assert_eq!(r.status, status, "{name}: {}", r.json);
+        if let Some(field) = field {
+            assert_eq!(r.json["field"], field, "{name}");
+        }
+    }
+    let ticket = ticket_fixture(&api.db.owner, a.org, "Existing").await;
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{base}{}/", ticket.id),
+            Some(&agent),
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!((r.status, r.json["field"].as_str()), (422, Some("status")));
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{base}{}/", ticket.id),
+            Some(&agent),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        count(&api, "SELECT count(*) FROM tickets").await,
+        1,
+        "nothing was written"
+    );
+    assert_eq!(count(&api, "SELECT count(*) FROM ticket_events").await, 0);
+}
+
+fn raw(path: &str, token: &str, body: &str) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::Text(body.into()))
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn filters_search_counts_and_teams(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-f").await;
+    let agent = api.token(a.agent);
+    let base = format!("/api/orgs/{}/tickets/", a.org);
+    for (subject, body, priority) in [
+        ("Refund please", "I want my money back", "low"),
+        ("Card declined", "The payment failed at checkout", "high"),
+        ("Sync stuck", "Desktop app never finishes", "high"),
+    ] {
+        let r = api
+            .call("POST", &base, Some(&agent), Some(json!({"requester_email": "c@example.com", "subject": subject, "body": body, "priority": priority})))
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let list = |query: &str| {
+        let path = format!("{base}?{query}");
+        let token = agent.clone();
+        let api = &api;
+        async move { api.call("GET", &path, Some(&token), None).await }
+    };
+    let high = list("priority=high").await;
+    assert_eq!(high.json["items"].as_array().unwrap().len(), 2);
+    let search = list("q=payment").await;
+    let subjects: Vec<&str> = search.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, vec!["Card declined"]);
+    let all = list("").await;
+    assert_eq!(
+        all.json["counts"],
+        json!({"open": 3, "in_progress": 0, "resolved": 0})
+    );
+    let oldest_first = list("ordering=created_at").await;
+    assert_eq!(oldest_first.json["items"][0]["subject"], "Refund please");
+    assert_eq!(list("ordering=sideways").await.status, 422);
+    assert_eq!(list("limit=101").await.status, 422);
+    assert_eq!(list("cursor=nonsense").await.json["field"], "cursor");
+    assert_eq!(list("sort=x").await.status, 422);
+    // Teams are checked against the org's settings once it has any.
+    sqlx::query("UPDATE organization_settings SET teams = '{Billing}' WHERE organization_id = $1")
+        .bind(a.org)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    let id = all.json["items"][0]["id"].as_str().unwrap();
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{base}{id}/"),
+            Some(&agent),
+            Some(json!({"assigned_team": "Nope"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["field"].as_str()),
+        (422, Some("assigned_team"))
+    );
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{base}{id}/"),
+            Some(&agent),
+            Some(json!({"assigned_team": "Billing"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        list("assigned_team=Billing").await.json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn keyset_pagination_neither_repeats_nor_skips_under_concurrent_inserts(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-page").await;
+    let mut before = HashSet::new();
+    for i in 0..57 {
+        before.insert(
+            ticket_fixture(&api.db.owner, a.org, &format!("Existing {i}"))
+                .await
+                .id
+                .to_string(),
+        );
+    }
+    let agent = api.token(a.agent);
+    let base = format!("/api/orgs/{}/tickets/", a.org);
+
+    // Insert new tickets concurrently while paging.
+    let owner = api.db.owner.clone();
+    let org = a.org;
+    let writer = tokio::spawn(async move {
+        for i in 0..40 {
+            ticket_fixture(&owner, org, &format!("Concurrent {i}")).await;
+            tokio::task::yield_now().await;
+        }
+    });
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{base}?limit=10&cursor={c}"),
+            None => format!("{base}?limit=10"),
+        };
+        let page = api.call("GET", &path, Some(&agent), None).await;
+        assert_eq!(page.status, 200, "{}", page.json);
+        for t in page.json["items"].as_array().unwrap() {
+            seen.push(t["id"].as_str().unwrap().to_owned());
+        }
+        match page.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    writer.await.unwrap();
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no ticket is served twice");
+    for id in &before {
+        assert!(
+            unique.contains(id),
+            "ticket {id} that existed before paging was skipped"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Signed webhooks: signature, stale timestamps, replays and duplicate external ids,
+//! including 20 concurrent duplicates.
+
+use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use nexify_tests::api::Api;
+use nexify_tests::org_fixture;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+fn signed(
+    org: impl std::fmt::Display,
+    secret: &str,
+    body: &serde_json::Value,
+    at: i64,
+) -> lambda_http::Request {
+    let text = body.to_string();
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/webhooks/{org}/tickets/"))
+        .header("content-type", "application/json")
+        .header(TIMESTAMP_HEADER, at.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, at, text.as_bytes()))
+        .body(lambda_http::Body::Text(text))
+        .unwrap()
+}
+
+async fn secret_for(api: &Api, admin: nexify_domain::UserId, org: nexify_domain::OrgId) -> String {
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{org}/settings/webhook-secret/"),
+            Some(&api.token(admin)),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["settings"]["webhook_secret_set"], true);
+    r.json["webhook_secret"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn signed_tickets_are_created_once_per_external_id(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-a").await;
+    let secret = secret_for(&api, a.admin, a.org).await;
+    let now = chrono::Utc::now().timestamp();
+    let body = json!({"external_id": "mail-1", "requester_email": "c@example.com", "subject": "Help", "body": "Text"});
+
+    let first = api.send(signed(a.org, &secret, &body, now)).await;
+    assert_eq!(first.status, 201, "{}", first.json);
+    // A replay of the very same signed request, and a re-send: same ticket, 200, no duplicate.
+    let replay = api.send(signed(a.org, &secret, &body, now)).await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.json["id"], first.json["id"]);
+    let resend = api.send(signed(a.org, &secret, &body, now + 5)).await;
+    assert_eq!(
+        (resend.status, &resend.json["id"]),
+        (200, &first.json["id"])
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let event: (String, String) =
+        sqlx::query_as("SELECT event_type, actor_type FROM ticket_events")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(event, ("ticket_created".into(), "webhook".into()));
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn bad_signatures_and_stale_timestamps_are_401(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-b").await;
+    let b = org_fixture(&api.db.owner, "wh-b2").await;
+    let secret = secret_for(&api, a.admin, a.org).await;
+    let other_secret = secret_for(&api, b.admin, b.org).await;
+    let now = chrono::Utc::now().timestamp();
+    let body = json!({"requester_email": "c@example.com", "subject": "Help"});
+
+    assert_eq!(
+        api.send(signed(a.org, &other_secret, &body, now))
+            .await
+            .status,
+        401,
+        "another org's secret"
+    );
+    assert_eq!(
+        api.send(signed(a.org, &secret, &body, now - 301))
+            .await
+            .status,
+        401,
+        "stale"
+    );
+    assert_eq!(
+        api.send(signed(a.org, &secret, &body, now + 301))
+            .await
+            .status,
+        401,
+        "future"
+    );
+    let mut tampered = signed(a.org, &secret, &body, now);
+    *tampered.body_mut() = lambda_http::Body::Text(
+        json!({"requester_email": "c@example.com", "subject": "Evil"}).to_string(),
+    );
+    assert_eq!(
+        api.send(tampered).await.status,
+        401,
+        "body changed after signing"
+    );
+    let unsigned = Api::request(
+        "POST",
+        &format!("/api/webhooks/{}/tickets/", a.org),
+        None,
+        Some(&body),
+    );
+    assert_eq!(api.send(unsigned).await.status, 401);
+    // An org without a secret, and one that does not exist, look the same as a bad signature.
+    let c_org = org_fixture(&api.db.owner, "wh-c").await;
+    assert_eq!(
+        api.send(signed(c_org.org, &secret, &body, now))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        api.send(signed(uuid::Uuid::new_v4(), &secret, &body, now))
+            .await
+            .status,
+        401
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // Signed but invalid input is still a named 422.
+    let bad = json!({"requester_email": "nope", "subject": "Help"});
+    let r = api.send(signed(a.org, &secret, &bad, now)).await;
+    assert_eq!(
+        (r.status, r.json["field"].as_str()),
+        (422, Some("requester_email"))
+    );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn twenty_concurrent_duplicates_create_one_ticket(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-d").await;
+    let secret = secret_for(&api, a.admin, a.org).await;
+    let now = chrono::Utc::now().timestamp();
+    let body =
+        json!({"external_id": "dup-1", "requester_email": "c@example.com", "subject": "Once"});
+    let replies =
+        futures::future::join_all((0..20).map(|_| api.send(signed(a.org, &secret, &body, now))))
+            .await;
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let existing = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        (created, existing),
+        (1, 19),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let ids: std::collections::HashSet<&serde_json::Value> =
+        replies.iter().map(|r| &r.json["id"]).collect();
+    assert_eq!(ids.len(), 1);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_events")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!((n, events), (1, 1));
+}
