@@ -7,6 +7,9 @@ use nexify_domain::UserId;
 use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 
+use nexify_queue::SqsDispatcher;
+use nexify_triage::TriageEngine;
+
 use crate::TestDb;
 
 pub const TEST_JWT_SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
@@ -14,7 +17,13 @@ pub const TEST_JWT_SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
 pub struct Api {
     pub db: TestDb,
     pub issuer: TokenIssuer,
+    /// This test's own triage queue and dead-letter queue on LocalStack.
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub dispatcher: SqsDispatcher,
     auth: auth::App,
+    triage: triage_api::App,
     tickets: tickets::App,
     settings: settings::App,
     webhooks: webhooks::App,
@@ -34,14 +43,22 @@ impl Api {
         let db = TestDb::new(connect).await;
         let issuer = TokenIssuer::new(TEST_JWT_SECRET).unwrap();
         let app = db.app.clone();
+        let sqs = crate::sqs_client().await;
+        let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
+        let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
         Self {
             auth: auth::App::new(app.clone(), issuer.clone()),
-            tickets: tickets::App::new(app.clone(), issuer.clone()),
+            triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
+            tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             settings: settings::App::new(app.clone(), issuer.clone()),
-            webhooks: webhooks::App::new(app.clone(), issuer.clone()),
+            webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             health: health::Health::new(app),
             issuer,
             db,
+            sqs,
+            queue_url,
+            dlq_url,
+            dispatcher,
         }
     }
 
@@ -85,6 +102,8 @@ impl Api {
             self.webhooks.handle(req).await
         } else if path.starts_with("/api/health/") {
             self.health.handle(req).await
+        } else if path.contains("/triage/") || path.contains("/jobs/") || path.contains("/suggestions/") {
+            self.triage.handle(req).await
         } else if path.contains("/settings/") {
             self.settings.handle(req).await
         } else {
@@ -115,5 +134,70 @@ impl Api {
             headers,
             json,
         }
+    }
+}
+
+impl Api {
+    /// The worker function as deployed (rule engine, hashing embedder), on the app role.
+    pub fn worker(&self) -> triage_worker::App<nexify_triage::RuleEngine> {
+        self.worker_with(nexify_triage::RuleEngine)
+    }
+
+    pub fn worker_with<E: TriageEngine>(&self, engine: E) -> triage_worker::App<E> {
+        triage_worker::App::new(nexify_service::triage::Worker {
+            pool: self.db.app.clone(),
+            engine,
+            embedder: Box::new(nexify_embed::HashingEmbedder),
+            lease_seconds: 90,
+            max_receives: 3,
+        })
+    }
+
+    /// What Lambda's SQS event source does, once: receive up to 10 messages from this test's
+    /// queue, invoke the worker with them as one SqsEvent, delete the ones that succeeded.
+    /// Returns (received, failed message ids).
+    pub async fn bridge_once<E: TriageEngine>(
+        &self,
+        worker: &triage_worker::App<E>,
+        wait_seconds: i32,
+    ) -> (usize, std::collections::HashSet<String>) {
+        use nexify_queue::bridge;
+        let messages = bridge::receive(&self.sqs, &self.queue_url, 10, wait_seconds).await.unwrap();
+        if messages.is_empty() {
+            return (0, Default::default());
+        }
+        let event = bridge::sqs_event(&messages, "arn:aws:sqs:us-east-1:000000000000:test", "us-east-1");
+        let response = self.invoke_worker(worker, event).await;
+        let failed = bridge::failed_ids(&response);
+        bridge::delete_succeeded(&self.sqs, &self.queue_url, &messages, &failed).await.unwrap();
+        (messages.len(), failed)
+    }
+
+    /// Calls the worker's handler with an SqsEvent given as JSON; returns the SqsBatchResponse.
+    pub async fn invoke_worker<E: TriageEngine>(&self, worker: &triage_worker::App<E>, event: Value) -> Value {
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+        let response = worker
+            .handle(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()))
+            .await
+            .unwrap();
+        serde_json::to_value(response).unwrap()
+    }
+
+    /// How many messages the test's queue holds (visible or in flight).
+    pub async fn queue_depth(&self, url: &str) -> i64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        attrs[&A::ApproximateNumberOfMessages].parse::<i64>().unwrap()
+            + attrs[&A::ApproximateNumberOfMessagesNotVisible].parse::<i64>().unwrap()
     }
 }

@@ -17,6 +17,7 @@ use nexify_http::{
     require_method,
 };
 use nexify_service::tickets::{self as service, Cursor, TicketQuery};
+use nexify_queue::SqsDispatcher;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
 use serde::{Deserialize, Deserializer};
@@ -98,11 +99,13 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
+    /// For auto-triage of new tickets, when the org turns it on.
+    dispatcher: SqsDispatcher,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
-        Self { pool, issuer }
+    pub fn new(pool: PgPool, issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
+        Self { pool, issuer, dispatcher }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -132,7 +135,7 @@ impl App {
                         assigned_team: body.assigned_team,
                         external_id: None,
                     };
-                    let ticket = service::create(&self.pool, user, org, &new).await?;
+                    let ticket = service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
                     Ok(json(StatusCode::CREATED, &ticket))
                 }
                 _ => Err(ApiError::MethodNotAllowed),

@@ -11,6 +11,7 @@ use nexify_http::{
     path_id, require_method,
 };
 use nexify_service::webhooks;
+use nexify_queue::SqsDispatcher;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
 use serde::Deserialize;
@@ -30,13 +31,15 @@ struct WebhookTicket {
 
 pub struct App {
     pool: PgPool,
+    /// For auto-triage of new tickets, when the org turns it on.
+    dispatcher: SqsDispatcher,
 }
 
 impl App {
     /// Webhooks authenticate by signature, not by user token; the issuer is accepted so every
     /// API function is wired the same way.
-    pub fn new(pool: PgPool, _issuer: TokenIssuer) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, _issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
+        Self { pool, dispatcher }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -86,7 +89,7 @@ impl App {
             assigned_team: None,
             external_id,
         };
-        let (ticket, created) = webhooks::create_ticket(&self.pool, org, &new).await?;
+        let (ticket, created) = webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;
         let status = if created {
             StatusCode::CREATED
         } else {

@@ -9,6 +9,7 @@ pub mod accounts;
 mod error;
 pub mod settings;
 pub mod tickets;
+pub mod triage;
 pub mod webhooks;
 
 pub use error::ServiceError;

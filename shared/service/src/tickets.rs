@@ -216,8 +216,9 @@ pub(crate) async fn record_created(
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
-pub async fn create(
+pub async fn create<D: crate::triage::Dispatch>(
     pool: &PgPool,
+    dispatcher: &D,
     user: UserId,
     org: OrgId,
     new: &NewTicket,
@@ -227,8 +228,13 @@ pub async fn create(
         check_team(&mut tx, org, team).await?;
     }
     let ticket = insert_with_event(&mut tx, org, new, Actor::User(caller.user), "api").await?;
+    let auto = settings::get(&mut tx, org).await?.auto_triage_api;
+    let job = crate::triage::auto_triage(&mut tx, org, &ticket, auto).await?;
     tx.commit().await?;
-    tracing::info!(ticket_id = %ticket.id, "ticket created");
+    tracing::info!(ticket_id = %ticket.id, auto_triage = auto, "ticket created");
+    if let Some(job) = job {
+        crate::triage::dispatch(pool, dispatcher, &job).await;
+    }
     Ok(ticket)
 }
 
@@ -245,33 +251,31 @@ pub async fn get(
     Ok(ticket)
 }
 
-/// The `before` and `after` values of the fields `changes` really changes.
-pub fn diff(before: &Ticket, after: &Ticket) -> Option<serde_json::Value> {
-    let mut old = serde_json::Map::new();
-    let mut new = serde_json::Map::new();
-    if before.status != after.status {
-        old.insert("status".into(), serde_json::json!(before.status));
-        new.insert("status".into(), serde_json::json!(after.status));
-    }
-    if before.priority != after.priority {
-        old.insert("priority".into(), serde_json::json!(before.priority));
-        new.insert("priority".into(), serde_json::json!(after.priority));
-    }
-    if before.assigned_team != after.assigned_team {
-        old.insert(
-            "assigned_team".into(),
-            serde_json::json!(before.assigned_team),
-        );
-        new.insert(
-            "assigned_team".into(),
-            serde_json::json!(after.assigned_team),
-        );
-    }
-    (!new.is_empty()).then(|| serde_json::json!({ "before": old, "after": new }))
+/// One event per field that really changed: `(event_type, before, after)`.
+pub fn diff(before: &Ticket, after: &Ticket) -> Vec<(&'static str, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut field = |event: &'static str, name: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            out.push((
+                event,
+                serde_json::json!({ "before": { name: old }, "after": { name: new } }),
+            ));
+        }
+    };
+    field("status_changed", "status", serde_json::json!(before.status), serde_json::json!(after.status));
+    field("priority_changed", "priority", serde_json::json!(before.priority), serde_json::json!(after.priority));
+    field(
+        "team_changed",
+        "assigned_team",
+        serde_json::json!(before.assigned_team),
+        serde_json::json!(after.assigned_team),
+    );
+    out
 }
 
-/// Applies `changes` under a row lock and records one `ticket_updated` event with the before
-/// and after values, in one transaction. A change that changes nothing writes nothing.
+/// Applies `changes` under a row lock and records one event per changed field
+/// (`status_changed`, `priority_changed`, `team_changed`) with its before and after values,
+/// on the caller's transaction. A change that changes nothing writes nothing.
 pub async fn apply_changes(
     conn: &mut PgConnection,
     org: OrgId,
@@ -285,14 +289,14 @@ pub async fn apply_changes(
         check_team(conn, org, team).await?;
     }
     let after = tickets::update(conn, org, id, changes).await?;
-    if let Some(payload) = diff(&before, &after) {
+    for (event_type, payload) in diff(&before, &after) {
         events::insert(
             conn,
             org,
             &NewEvent {
                 ticket_id: id,
                 job_run_id: job_run,
-                event_type: "ticket_updated",
+                event_type,
                 actor,
                 payload,
             },

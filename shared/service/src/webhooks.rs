@@ -36,8 +36,9 @@ pub async fn authenticate(
 /// says whether it was created now. Concurrent duplicates are settled by the unique
 /// constraint, and only the creating call writes the `ticket_created` event.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn create_ticket(
+pub async fn create_ticket<D: crate::triage::Dispatch>(
     pool: &PgPool,
+    dispatcher: &D,
     org: OrgId,
     new: &NewTicket,
 ) -> Result<(Ticket, bool), ServiceError> {
@@ -48,10 +49,16 @@ pub async fn create_ticket(
         }
         None => (tickets::insert(&mut tx, org, new).await?, true),
     };
+    let mut job = None;
     if created {
         record_created(&mut tx, org, &ticket, Actor::Webhook, "webhook").await?;
+        let auto = settings::get(&mut tx, org).await?.auto_triage_webhook;
+        job = crate::triage::auto_triage(&mut tx, org, &ticket, auto).await?;
     }
     tx.commit().await?;
     tracing::info!(ticket_id = %ticket.id, created, "webhook ticket");
+    if let Some(job) = job {
+        crate::triage::dispatch(pool, dispatcher, &job).await;
+    }
     Ok((ticket, created))
 }

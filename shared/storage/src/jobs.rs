@@ -16,12 +16,15 @@ pub struct JobRun {
     pub attempt_count: i32,
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// When SQS accepted the job's message; `None` until then (the outbox sweep's cue).
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub(crate) const COLUMNS: &str = "id, organization_id, ticket_id, status, idempotency_key,
-    attempt_count, last_attempt_at, last_error, created_at, updated_at";
+    attempt_count, last_attempt_at, last_error, dispatched_at, finished_at, created_at, updated_at";
 
 /// Creates a queued JobRun for `(org, key)`, or returns the one that already exists; the
 /// flag says whether it was created now. Concurrent callers with the same key get the same
@@ -67,5 +70,97 @@ pub async fn get(
     .bind(org)
     .bind(id)
     .fetch_one(conn)
+    .await?)
+}
+
+/// Records that SQS accepted the job's message.
+#[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
+pub async fn mark_dispatched(conn: &mut PgConnection, org: OrgId, id: JobRunId) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE job_runs SET dispatched_at = COALESCE(dispatched_at, now())
+         WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(org)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims the job for one attempt: a queued job, or a running one whose worker has not been
+/// heard from for `lease_seconds` (it died mid-attempt), becomes running with one more
+/// attempt. `None` when the job is finished or another worker holds a live claim.
+#[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
+pub async fn claim(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: JobRunId,
+    lease_seconds: i64,
+) -> Result<Option<JobRun>, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE job_runs SET status = 'running', attempt_count = attempt_count + 1,
+             last_attempt_at = now()
+         WHERE organization_id = $1 AND id = $2
+           AND (status = 'queued'
+                OR (status = 'running' AND last_attempt_at < now() - make_interval(secs => $3)))
+         RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(id)
+    .bind(lease_seconds as f64)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
+pub async fn mark_succeeded(conn: &mut PgConnection, org: OrgId, id: JobRunId) -> Result<JobRun, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE job_runs SET status = 'succeeded', last_error = NULL, finished_at = now()
+         WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records a failed attempt. Not `last`: the job goes back to queued for the next delivery.
+/// `last`: it ends failed.
+#[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id, last), err)]
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: JobRunId,
+    error: &str,
+    last: bool,
+) -> Result<JobRun, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE job_runs SET status = CASE WHEN $4 THEN 'failed' ELSE 'queued' END,
+             last_error = left($3, 2000),
+             finished_at = CASE WHEN $4 THEN now() ELSE NULL END
+         WHERE organization_id = $1 AND id = $2 AND status <> 'succeeded' RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(id)
+    .bind(error)
+    .bind(last)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Queued jobs older than `older_than_seconds` whose message SQS never accepted, across orgs.
+#[tracing::instrument(skip_all, err)]
+pub async fn undispatched(
+    conn: &mut PgConnection,
+    older_than_seconds: i64,
+    limit: i64,
+) -> Result<Vec<(JobRunId, OrgId)>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT job_run_id, organization_id
+         FROM undispatched_job_runs(make_interval(secs => $1), $2::int)",
+    )
+    .bind(older_than_seconds as f64)
+    .bind(limit)
+    .fetch_all(conn)
     .await?)
 }

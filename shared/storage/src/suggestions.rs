@@ -69,6 +69,64 @@ pub async fn insert(
     .await?)
 }
 
+/// Reads and locks a suggestion, so two decisions cannot both see it pending.
+#[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
+pub async fn get_for_update(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SuggestionId,
+) -> Result<Suggestion, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM suggestions WHERE organization_id = $1 AND id = $2 FOR UPDATE"
+    ))
+    .bind(org)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records a decision on a pending suggestion; `draft_reply` replaces the draft when given.
+#[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
+pub async fn decide(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SuggestionId,
+    status: SuggestionStatus,
+    decided_by: Option<UserId>,
+    reason: Option<&str>,
+    draft_reply: Option<&str>,
+) -> Result<Suggestion, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE suggestions SET status = $3, decided_by = $4, decided_at = now(),
+             decision_reason = $5, draft_reply = COALESCE($6, draft_reply)
+         WHERE organization_id = $1 AND id = $2 AND status = 'pending' RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(id)
+    .bind(status)
+    .bind(decided_by)
+    .bind(reason)
+    .bind(draft_reply)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The suggestion a job produced, if any.
+#[tracing::instrument(skip_all, fields(org_id = %org, job_id = %job), err)]
+pub async fn for_job(
+    conn: &mut PgConnection,
+    org: OrgId,
+    job: JobRunId,
+) -> Result<Option<Suggestion>, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM suggestions WHERE organization_id = $1 AND job_run_id = $2"
+    ))
+    .bind(org)
+    .bind(job)
+    .fetch_optional(conn)
+    .await?)
+}
+
 #[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
 pub async fn get(
     conn: &mut PgConnection,

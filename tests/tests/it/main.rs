@@ -8,5 +8,6 @@ mod api_settings;
 mod api_tickets;
 mod api_webhooks;
 mod health;
+mod pipeline;
 mod schema;
 mod sqs;

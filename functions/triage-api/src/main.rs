@@ -1,0 +1,16 @@
+// The SDK send future nested in the sweep is deeper than the default limit allows.
+#![recursion_limit = "256"]
+
+use lambda_http::{Error, service_fn};
+use nexify_auth::TokenIssuer;
+use nexify_queue::SqsDispatcher;
+use nexify_storage::{DbConfig, connect_lazy};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    nexify_telemetry::init();
+    let pool = connect_lazy(&DbConfig::from_env()?);
+    let app = triage_api::App::new(pool, TokenIssuer::from_env()?, SqsDispatcher::from_env().await?);
+    let app = &app;
+    lambda_http::run(service_fn(move |req| app.handle(req))).await
+}

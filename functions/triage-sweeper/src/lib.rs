@@ -1,0 +1,32 @@
+//! Runs every minute (EventBridge schedule; locally, the SQS bridge calls it): sends the
+//! message of every queued JobRun that has waited over [`STRANDED_AFTER_SECONDS`] without
+//! one. Together with the JobRun being committed before its send, this is the outbox.
+
+use lambda_runtime::{Error, LambdaEvent};
+use nexify_queue::SqsDispatcher;
+use nexify_service::triage;
+use nexify_storage::PgPool;
+
+/// Longer than a normal send takes, so the sweep does not race the enqueue itself.
+pub const STRANDED_AFTER_SECONDS: i64 = 30;
+const BATCH: i64 = 500;
+
+pub struct App {
+    pool: PgPool,
+    dispatcher: SqsDispatcher,
+}
+
+impl App {
+    pub fn new(pool: PgPool, dispatcher: SqsDispatcher) -> Self {
+        Self { pool, dispatcher }
+    }
+
+    pub async fn sweep(&self, older_than_seconds: i64) -> Result<usize, Error> {
+        Ok(triage::sweep(&self.pool, &self.dispatcher, older_than_seconds, BATCH).await?)
+    }
+
+    pub async fn handle(&self, _event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
+        let sent = self.sweep(STRANDED_AFTER_SECONDS).await?;
+        Ok(serde_json::json!({ "sent": sent }))
+    }
+}

@@ -1,0 +1,15 @@
+// The SDK send future nested in the sweep is deeper than the default limit allows.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{Error, service_fn};
+use nexify_queue::SqsDispatcher;
+use nexify_storage::{DbConfig, connect_lazy};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    nexify_telemetry::init();
+    let pool = connect_lazy(&DbConfig::from_env()?);
+    let sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env().await?);
+    let sweeper = &sweeper;
+    lambda_runtime::run(service_fn(move |event| sweeper.handle(event))).await
+}

@@ -1,0 +1,90 @@
+//! The triage worker. SQS invokes it with a batch; it processes the messages concurrently and
+//! answers with the ids of only the failed ones (ReportBatchItemFailures), so SQS redelivers
+//! just those, and moves a message to the DLQ after maxReceiveCount receives.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Error, LambdaEvent};
+use nexify_embed::HashingEmbedder;
+use nexify_service::triage::{JobMessage, Outcome, Worker};
+use nexify_storage::PgPool;
+use nexify_triage::TriageEngine;
+
+/// The queue's maxReceiveCount (see localstack/queues.json and template.yaml).
+pub const DEFAULT_MAX_RECEIVES: u32 = 3;
+/// A claim older than this is presumed abandoned by a dead worker: above the function's
+/// 60-second timeout.
+pub const DEFAULT_LEASE_SECONDS: i64 = 90;
+
+pub struct App<E> {
+    worker: Worker<E>,
+}
+
+impl<E: TriageEngine> App<E> {
+    pub fn new(worker: Worker<E>) -> Self {
+        Self { worker }
+    }
+
+    /// `TRIAGE_MAX_RECEIVES` and `TRIAGE_LEASE_SECONDS` override the defaults.
+    pub fn from_env(pool: PgPool, engine: E) -> Result<Self, Error> {
+        let max_receives = match std::env::var("TRIAGE_MAX_RECEIVES") {
+            Ok(v) => v.parse()?,
+            Err(_) => DEFAULT_MAX_RECEIVES,
+        };
+        let lease_seconds = match std::env::var("TRIAGE_LEASE_SECONDS") {
+            Ok(v) => v.parse()?,
+            Err(_) => DEFAULT_LEASE_SECONDS,
+        };
+        Ok(Self::new(Worker {
+            pool,
+            engine,
+            embedder: Box::new(HashingEmbedder),
+            lease_seconds,
+            max_receives,
+        }))
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let records = &event.payload.records;
+        let results = futures::future::join_all(records.iter().map(|m| self.process(m))).await;
+        let mut response = SqsBatchResponse::default();
+        for (message, result) in records.iter().zip(results) {
+            if result.is_err() {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        tracing::info!(
+            batch = records.len(),
+            failed = response.batch_item_failures.len(),
+            "triage batch processed"
+        );
+        Ok(response)
+    }
+
+    async fn process(&self, message: &SqsMessage) -> Result<Option<Outcome>, String> {
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let parsed = message
+            .body
+            .as_deref()
+            .ok_or_else(|| "empty message".to_owned())
+            .and_then(|b| serde_json::from_str::<JobMessage>(b).map_err(|e| e.to_string()));
+        let job = match parsed {
+            Ok(job) => job,
+            Err(error) => {
+                // Never succeeds; failing it sends it to the DLQ after maxReceiveCount receives.
+                tracing::error!(%error, message_id = ?message.message_id, "malformed triage message");
+                return Err(error);
+            }
+        };
+        self.worker
+            .process(&job, receive_count)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}

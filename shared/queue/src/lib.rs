@@ -1,0 +1,149 @@
+//! The triage queue on SQS (LocalStack locally, through `AWS_ENDPOINT_URL`).
+
+use nexify_service::triage::{Dispatch, JobMessage};
+
+/// An SQS client from the environment's region, credentials and optional endpoint. Built
+/// once at start-up.
+pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+/// Sends job messages to one queue.
+#[derive(Clone, Debug)]
+pub struct SqsDispatcher {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDispatcher {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// `TRIAGE_QUEUE_URL` with a client from the environment.
+    pub async fn from_env() -> Result<Self, String> {
+        let url = std::env::var("TRIAGE_QUEUE_URL").map_err(|_| "TRIAGE_QUEUE_URL is not set".to_owned())?;
+        Ok(Self::new(sqs_client_from_env().await, url))
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+impl Dispatch for SqsDispatcher {
+    async fn send(&self, message: &JobMessage) -> Result<(), String> {
+        let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+    }
+}
+
+/// The local event-source bridge's building blocks: what Lambda's SQS event source does on
+/// AWS. It receives up to ten messages, hands them to the worker as one SqsEvent, and
+/// deletes only the ones the worker did not list in `batchItemFailures`; the rest come back
+/// after the visibility timeout, and the redrive policy moves them to the DLQ in the end.
+pub mod bridge {
+    use std::collections::HashSet;
+
+    use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+
+    /// Receives up to `max` messages, waiting up to `wait_seconds` for the first.
+    pub async fn receive(
+        client: &aws_sdk_sqs::Client,
+        queue_url: &str,
+        max: i32,
+        wait_seconds: i32,
+    ) -> Result<Vec<Message>, String> {
+        client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map(|out| out.messages.unwrap_or_default())
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+    }
+
+    /// The SqsEvent JSON Lambda would deliver for `messages`.
+    pub fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> serde_json::Value {
+        let records: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, serde_json::Value> = m
+                    .attributes
+                    .as_ref()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                serde_json::json!({
+                    "messageId": m.message_id,
+                    "receiptHandle": m.receipt_handle,
+                    "body": m.body,
+                    "md5OfBody": m.md5_of_body,
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                    "awsRegion": region,
+                })
+            })
+            .collect();
+        serde_json::json!({ "Records": records })
+    }
+
+    /// The message ids an SqsBatchResponse reports as failed.
+    pub fn failed_ids(response: &serde_json::Value) -> HashSet<String> {
+        response["batchItemFailures"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Deletes every message not in `failed`; returns how many were deleted.
+    pub async fn delete_succeeded(
+        client: &aws_sdk_sqs::Client,
+        queue_url: &str,
+        messages: &[Message],
+        failed: &HashSet<String>,
+    ) -> Result<usize, String> {
+        let mut deleted = 0;
+        for m in messages {
+            let id = m.message_id.as_deref().unwrap_or_default();
+            if failed.contains(id) {
+                continue;
+            }
+            if let Some(handle) = &m.receipt_handle {
+                client
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}

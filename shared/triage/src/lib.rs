@@ -1,0 +1,78 @@
+//! The triage engine behind one trait. The engine is pure: the caller gathers the ticket,
+//! the org's labels and the retrieved knowledge-base passages, and the engine decides.
+//! [`RuleEngine`] is the deterministic, keyword-based engine.
+
+mod draft;
+mod rules;
+
+pub use draft::grounded_draft;
+pub use rules::{RuleEngine, urgency};
+
+use nexify_domain::Priority;
+use serde::Serialize;
+
+/// The labels an org allows; triage never suggests anything outside them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrgLabels {
+    pub teams: Vec<String>,
+    pub categories: Vec<String>,
+    pub default_team: Option<String>,
+    pub default_category: Option<String>,
+}
+
+/// A knowledge-base passage retrieved for the ticket, best first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passage {
+    pub document_id: uuid::Uuid,
+    pub chunk_id: uuid::Uuid,
+    pub title: String,
+    pub content: String,
+    pub char_start: i32,
+    pub char_end: i32,
+    pub score: f32,
+}
+
+/// What the engine sees.
+#[derive(Debug, Clone)]
+pub struct TriageInput {
+    pub subject: String,
+    pub body: String,
+    pub current_priority: Priority,
+    pub labels: OrgLabels,
+    pub passages: Vec<Passage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub document_id: uuid::Uuid,
+    pub chunk_id: uuid::Uuid,
+    pub char_start: i32,
+    pub char_end: i32,
+    pub score: f32,
+}
+
+/// What the engine proposes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Triage {
+    pub priority: Priority,
+    pub team: Option<String>,
+    pub classification: Option<String>,
+    pub draft_reply: String,
+    pub citations: Vec<Citation>,
+    /// In [0, 1].
+    pub confidence: f32,
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("triage engine failed: {0}")]
+    Engine(String),
+}
+
+pub trait TriageEngine: Send + Sync {
+    /// Recorded in each suggestion's metadata.
+    fn name(&self) -> &str;
+
+    fn triage(&self, input: &TriageInput) -> Result<Triage, TriageError>;
+}
