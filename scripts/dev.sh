@@ -30,6 +30,10 @@ cat <<MSG
 
   Functions (cargo lambda watch):  http://127.0.0.1:$INVOKE_PORT/lambda-url/<function>/
     health:   curl http://127.0.0.1:$INVOKE_PORT/lambda-url/health/api/health/
+    sign in:  curl -X POST http://127.0.0.1:$INVOKE_PORT/lambda-url/auth/api/auth/token/ \\
+                -H 'content-type: application/json' -d '{"email":"agent@acme.test","password":"nexify-demo"}'
+    (auth, tickets, settings, webhooks, triage-api, health; the triage worker is fed by
+     the SQS bridge, log: .local/logs/sqs-bridge.log)
 
   Demo logins (password: nexify-demo)
     admin@acme.test    admin of Acme Drive Support
@@ -41,5 +45,15 @@ cat <<MSG
 
 MSG
 
+log "building the local SQS bridge"
+cargo build --quiet -p nexify-cli
 cargo_lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
-    --env-file "$STATE/functions.env"
+    --env-file "$STATE/functions.env" &
+watch_pid=$!
+# The bridge plays Lambda's SQS event source: queue -> triage-worker, plus the sweep schedule.
+AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
+    --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT" \
+    >"$LOGS/sqs-bridge.log" 2>&1 &
+bridge_pid=$!
+trap 'kill $bridge_pid $watch_pid 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+wait $watch_pid

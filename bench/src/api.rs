@@ -23,25 +23,45 @@ fn db_url(base: &str, db: &str) -> String {
 
 pub async fn run() -> anyhow::Result<()> {
     let base = std::env::var("DATABASE_URL").context("DATABASE_URL (schema owner) is required")?;
-    let admin = PgPoolOptions::new().max_connections(1).connect(&base).await?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&base)
+        .await?;
     for db in ["nexify_bench", "nexify_bench_pgbench"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&admin)
+            .await?;
     }
     let bench_url = db_url(&base, "nexify_bench");
-    let owner = PgPoolOptions::new().max_connections(2).connect(&bench_url).await?;
+    let owner = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&bench_url)
+        .await?;
     MIGRATOR.run(&owner).await?;
 
     // One org with a user and TICKETS tickets.
     let mut tx = owner.begin().await?;
     let org = organizations::insert(&mut tx, "Bench", "bench").await?;
-    let user = users::insert(&mut tx, &Email::parse("email", "bench@bench.test")?, "Bench", "x").await?;
+    let user = users::insert(
+        &mut tx,
+        &Email::parse("email", "bench@bench.test")?,
+        "Bench",
+        "x",
+    )
+    .await?;
     memberships::upsert(&mut tx, org.id, user.id, Role::Agent).await?;
     for i in 0..TICKETS {
         let new = NewTicket {
             requester_email: Email::parse("requester_email", &format!("c{i}@example.com"))?,
             subject: Subject::parse(&format!("Ticket number {i} about card payments"))?,
-            body: TicketBody::parse("A realistic body of a few sentences. My card was declined at checkout and I need help.")?,
+            body: TicketBody::parse(
+                "A realistic body of a few sentences. My card was declined at checkout and I need help.",
+            )?,
             priority: Priority::ALL[i % 4],
             assigned_team: None,
             external_id: None,
@@ -52,12 +72,18 @@ pub async fn run() -> anyhow::Result<()> {
     sqlx::query("ANALYZE").execute(&owner).await?;
 
     let mut config = DbConfig::from_url(&bench_url)?;
-    config.connect_options = config.connect_options.username(APP_ROLE).password("nexify_app");
+    config.connect_options = config
+        .connect_options
+        .username(APP_ROLE)
+        .password("nexify_app");
     config.max_connections = CLIENTS;
     let pool = nexify_storage::connect_lazy(&config);
     let issuer = TokenIssuer::new(b"benchmark-secret-benchmark-secret-0123")?;
     let token = issuer.issue_access(user.id)?;
-    let dispatcher = nexify_queue::SqsDispatcher::new(nexify_queue::sqs_client_from_env().await, "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused");
+    let dispatcher = nexify_queue::SqsDispatcher::new(
+        nexify_queue::sqs_client_from_env().await,
+        "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
+    );
     let app = ::tickets::App::new(pool, issuer, dispatcher);
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     let request = || {
@@ -121,7 +147,11 @@ pub async fn run() -> anyhow::Result<()> {
         "\nThe handler verifies the JWT, opens an RLS-scoped transaction, checks membership, reads 50 of {TICKETS} tickets and the per-status counts, and serializes JSON. pgbench -S does one primary-key SELECT."
     );
     for db in ["nexify_bench", "nexify_bench_pgbench"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await?;
     }
     Ok(())
 }

@@ -21,7 +21,10 @@ pub fn init(url: &str, scale: u32) -> anyhow::Result<()> {
         .output()
         .context("running pgbench -i (set PGBENCH)")?;
     if !out.status.success() {
-        bail!("pgbench -i failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -30,10 +33,21 @@ pub fn init(url: &str, scale: u32) -> anyhow::Result<()> {
 pub fn run(url: &str, clients: u32, seconds: u32, extra: &[&str]) -> anyhow::Result<PgbenchResult> {
     let clients_s = clients.to_string();
     let seconds_s = seconds.to_string();
-    let mut args = vec!["-n", "-c", clients_s.as_str(), "-j", clients_s.as_str(), "-T", seconds_s.as_str()];
+    let mut args = vec![
+        "-n",
+        "-c",
+        clients_s.as_str(),
+        "-j",
+        clients_s.as_str(),
+        "-T",
+        seconds_s.as_str(),
+    ];
     args.extend_from_slice(extra);
     args.push(url);
-    let out = Command::new(pgbench()).args(&args).output().context("running pgbench")?;
+    let out = Command::new(pgbench())
+        .args(&args)
+        .output()
+        .context("running pgbench")?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!("pgbench failed: {}", String::from_utf8_lossy(&out.stderr));

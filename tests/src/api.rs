@@ -102,7 +102,10 @@ impl Api {
             self.webhooks.handle(req).await
         } else if path.starts_with("/api/health/") {
             self.health.handle(req).await
-        } else if path.contains("/triage/") || path.contains("/jobs/") || path.contains("/suggestions/") {
+        } else if path.contains("/triage/")
+            || path.contains("/jobs/")
+            || path.contains("/suggestions/")
+        {
             self.triage.handle(req).await
         } else if path.contains("/settings/") {
             self.settings.handle(req).await
@@ -162,22 +165,37 @@ impl Api {
         wait_seconds: i32,
     ) -> (usize, std::collections::HashSet<String>) {
         use nexify_queue::bridge;
-        let messages = bridge::receive(&self.sqs, &self.queue_url, 10, wait_seconds).await.unwrap();
+        let messages = bridge::receive(&self.sqs, &self.queue_url, 10, wait_seconds)
+            .await
+            .unwrap();
         if messages.is_empty() {
             return (0, Default::default());
         }
-        let event = bridge::sqs_event(&messages, "arn:aws:sqs:us-east-1:000000000000:test", "us-east-1");
+        let event = bridge::sqs_event(
+            &messages,
+            "arn:aws:sqs:us-east-1:000000000000:test",
+            "us-east-1",
+        );
         let response = self.invoke_worker(worker, event).await;
         let failed = bridge::failed_ids(&response);
-        bridge::delete_succeeded(&self.sqs, &self.queue_url, &messages, &failed).await.unwrap();
+        bridge::delete_succeeded(&self.sqs, &self.queue_url, &messages, &failed)
+            .await
+            .unwrap();
         (messages.len(), failed)
     }
 
     /// Calls the worker's handler with an SqsEvent given as JSON; returns the SqsBatchResponse.
-    pub async fn invoke_worker<E: TriageEngine>(&self, worker: &triage_worker::App<E>, event: Value) -> Value {
+    pub async fn invoke_worker<E: TriageEngine>(
+        &self,
+        worker: &triage_worker::App<E>,
+        event: Value,
+    ) -> Value {
         let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
         let response = worker
-            .handle(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()))
+            .handle(lambda_runtime::LambdaEvent::new(
+                event,
+                lambda_runtime::Context::default(),
+            ))
             .await
             .unwrap();
         serde_json::to_value(response).unwrap()
@@ -197,7 +215,11 @@ impl Api {
             .unwrap()
             .attributes
             .unwrap();
-        attrs[&A::ApproximateNumberOfMessages].parse::<i64>().unwrap()
-            + attrs[&A::ApproximateNumberOfMessagesNotVisible].parse::<i64>().unwrap()
+        attrs[&A::ApproximateNumberOfMessages]
+            .parse::<i64>()
+            .unwrap()
+            + attrs[&A::ApproximateNumberOfMessagesNotVisible]
+                .parse::<i64>()
+                .unwrap()
     }
 }

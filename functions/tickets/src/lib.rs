@@ -16,8 +16,8 @@ use nexify_http::{
     ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params,
     require_method,
 };
-use nexify_service::tickets::{self as service, Cursor, TicketQuery};
 use nexify_queue::SqsDispatcher;
+use nexify_service::tickets::{self as service, Cursor, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
 use serde::{Deserialize, Deserializer};
@@ -105,7 +105,11 @@ pub struct App {
 
 impl App {
     pub fn new(pool: PgPool, issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
-        Self { pool, issuer, dispatcher }
+        Self {
+            pool,
+            issuer,
+            dispatcher,
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -135,7 +139,8 @@ impl App {
                         assigned_team: body.assigned_team,
                         external_id: None,
                     };
-                    let ticket = service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
+                    let ticket =
+                        service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
                     Ok(json(StatusCode::CREATED, &ticket))
                 }
                 _ => Err(ApiError::MethodNotAllowed),

@@ -9,7 +9,10 @@
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::{JobRunId, OrgId, SuggestionId, TicketId};
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response, json, parse_optional_json, path_id, require_method};
+use nexify_http::{
+    ApiError, Body, Method, PathMatch, Request, Response, json, parse_optional_json, path_id,
+    require_method,
+};
 use nexify_queue::SqsDispatcher;
 use nexify_service::triage;
 use nexify_storage::PgPool;
@@ -37,7 +40,11 @@ pub struct App {
 
 impl App {
     pub fn new(pool: PgPool, issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
-        Self { pool, issuer, dispatcher }
+        Self {
+            pool,
+            issuer,
+            dispatcher,
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -54,37 +61,79 @@ impl App {
             let key = req
                 .headers()
                 .get("idempotency-key")
-                .map(|v| v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII")))
+                .map(|v| {
+                    v.to_str().map_err(|_| {
+                        ApiError::validation("Idempotency-Key", "must be visible ASCII")
+                    })
+                })
                 .transpose()?;
-            let (job, created) = triage::enqueue(&self.pool, &self.dispatcher, user, org, ticket, key).await?;
-            let status = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
+            let (job, created) =
+                triage::enqueue(&self.pool, &self.dispatcher, user, org, ticket, key).await?;
+            let status = if created {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
             Ok(json(status, &job))
         } else if let Some(m) = PathMatch::new("/api/orgs/{org}/jobs/{id}/", &path) {
             require_method(&req, Method::GET)?;
             let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let job = triage::get_job(&self.pool, user, path_id(m.get("org"))?, path_id::<JobRunId>(m.get("id"))?).await?;
+            let job = triage::get_job(
+                &self.pool,
+                user,
+                path_id(m.get("org"))?,
+                path_id::<JobRunId>(m.get("id"))?,
+            )
+            .await?;
             Ok(json(StatusCode::OK, &job))
         } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/suggestions/", &path) {
             require_method(&req, Method::GET)?;
             let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let items = triage::list_suggestions(&self.pool, user, path_id(m.get("org"))?, path_id(m.get("id"))?).await?;
+            let items = triage::list_suggestions(
+                &self.pool,
+                user,
+                path_id(m.get("org"))?,
+                path_id(m.get("id"))?,
+            )
+            .await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
         } else if let Some(m) = PathMatch::new("/api/orgs/{org}/suggestions/{id}/accept/", &path) {
             require_method(&req, Method::POST)?;
             let user = nexify_http::authenticate(&req, &self.issuer)?;
             let body: AcceptBody = parse_optional_json(&req)?.unwrap_or_default();
             let id: SuggestionId = path_id(m.get("id"))?;
-            let decided = triage::accept(&self.pool, user, path_id(m.get("org"))?, id, body.draft_reply.as_deref()).await?;
+            let decided = triage::accept(
+                &self.pool,
+                user,
+                path_id(m.get("org"))?,
+                id,
+                body.draft_reply.as_deref(),
+            )
+            .await?;
             Ok(json(StatusCode::OK, &decided))
         } else if let Some(m) = PathMatch::new("/api/orgs/{org}/suggestions/{id}/reject/", &path) {
             require_method(&req, Method::POST)?;
             let user = nexify_http::authenticate(&req, &self.issuer)?;
             let body: RejectBody = parse_optional_json(&req)?.unwrap_or_default();
-            if body.reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
-                return Err(ApiError::validation("reason", "must be at most 2000 characters"));
+            if body
+                .reason
+                .as_ref()
+                .is_some_and(|r| r.chars().count() > 2000)
+            {
+                return Err(ApiError::validation(
+                    "reason",
+                    "must be at most 2000 characters",
+                ));
             }
             let id: SuggestionId = path_id(m.get("id"))?;
-            let decided = triage::reject(&self.pool, user, path_id(m.get("org"))?, id, body.reason.as_deref()).await?;
+            let decided = triage::reject(
+                &self.pool,
+                user,
+                path_id(m.get("org"))?,
+                id,
+                body.reason.as_deref(),
+            )
+            .await?;
             Ok(json(StatusCode::OK, &decided))
         } else {
             Err(ApiError::NotFound)

@@ -25,7 +25,10 @@ impl App {
         Ok(triage::sweep(&self.pool, &self.dispatcher, older_than_seconds, BATCH).await?)
     }
 
-    pub async fn handle(&self, _event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
+    pub async fn handle(
+        &self,
+        _event: LambdaEvent<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
         let sent = self.sweep(STRANDED_AFTER_SECONDS).await?;
         Ok(serde_json::json!({ "sent": sent }))
     }

@@ -10,8 +10,8 @@ use nexify_http::{
     ApiError, Body, MAX_BODY_BYTES, Method, PathMatch, Request, Response, json, parse_json,
     path_id, require_method,
 };
-use nexify_service::webhooks;
 use nexify_queue::SqsDispatcher;
+use nexify_service::webhooks;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
 use serde::Deserialize;
@@ -89,7 +89,8 @@ impl App {
             assigned_team: None,
             external_id,
         };
-        let (ticket, created) = webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;
+        let (ticket, created) =
+            webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;
         let status = if created {
             StatusCode::CREATED
         } else {

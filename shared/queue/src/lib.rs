@@ -26,7 +26,8 @@ impl SqsDispatcher {
 
     /// `TRIAGE_QUEUE_URL` with a client from the environment.
     pub async fn from_env() -> Result<Self, String> {
-        let url = std::env::var("TRIAGE_QUEUE_URL").map_err(|_| "TRIAGE_QUEUE_URL is not set".to_owned())?;
+        let url = std::env::var("TRIAGE_QUEUE_URL")
+            .map_err(|_| "TRIAGE_QUEUE_URL is not set".to_owned())?;
         Ok(Self::new(sqs_client_from_env().await, url))
     }
 
@@ -87,7 +88,9 @@ pub mod bridge {
                     .as_ref()
                     .map(|a| {
                         a.iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone())))
+                            .map(|(k, v)| {
+                                (k.as_str().to_owned(), serde_json::Value::String(v.clone()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -254,16 +254,27 @@ pub async fn get(
 /// One event per field that really changed: `(event_type, before, after)`.
 pub fn diff(before: &Ticket, after: &Ticket) -> Vec<(&'static str, serde_json::Value)> {
     let mut out = Vec::new();
-    let mut field = |event: &'static str, name: &str, old: serde_json::Value, new: serde_json::Value| {
-        if old != new {
-            out.push((
-                event,
-                serde_json::json!({ "before": { name: old }, "after": { name: new } }),
-            ));
-        }
-    };
-    field("status_changed", "status", serde_json::json!(before.status), serde_json::json!(after.status));
-    field("priority_changed", "priority", serde_json::json!(before.priority), serde_json::json!(after.priority));
+    let mut field =
+        |event: &'static str, name: &str, old: serde_json::Value, new: serde_json::Value| {
+            if old != new {
+                out.push((
+                    event,
+                    serde_json::json!({ "before": { name: old }, "after": { name: new } }),
+                ));
+            }
+        };
+    field(
+        "status_changed",
+        "status",
+        serde_json::json!(before.status),
+        serde_json::json!(after.status),
+    );
+    field(
+        "priority_changed",
+        "priority",
+        serde_json::json!(before.priority),
+        serde_json::json!(after.priority),
+    );
     field(
         "team_changed",
         "assigned_team",

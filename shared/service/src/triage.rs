@@ -17,7 +17,9 @@ use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
 use nexify_storage::suggestions::{self, NewSuggestion, Suggestion};
 use nexify_storage::tickets::TicketChanges;
-use nexify_storage::{PgConnection, PgPool, StorageError, Vector, begin_tenant, documents, settings, tickets};
+use nexify_storage::{
+    PgConnection, PgPool, StorageError, Vector, begin_tenant, documents, settings, tickets,
+};
 use nexify_triage::{OrgLabels, Passage, TriageEngine, TriageInput};
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,11 @@ pub const PASSAGES: i64 = 4;
 /// The default idempotency key: the ticket as it is now. Pressing "Run AI triage" twice on
 /// an unchanged ticket is one job; after an edit, a new one.
 pub fn default_key(ticket: &tickets::Ticket) -> String {
-    format!("ticket:{}:{}", ticket.id, ticket.updated_at.timestamp_micros())
+    format!(
+        "ticket:{}:{}",
+        ticket.id,
+        ticket.updated_at.timestamp_micros()
+    )
 }
 
 /// Creates the JobRun and its `ai_triage_requested` event on the caller's transaction, or
@@ -173,7 +179,12 @@ pub async fn sweep<D: Dispatch>(
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
-pub async fn get_job(pool: &PgPool, user: UserId, org: OrgId, id: JobRunId) -> Result<JobRun, ServiceError> {
+pub async fn get_job(
+    pool: &PgPool,
+    user: UserId,
+    org: OrgId,
+    id: JobRunId,
+) -> Result<JobRun, ServiceError> {
     let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
     let job = jobs::get(&mut tx, org, id).await?;
     tx.commit().await?;
@@ -215,7 +226,15 @@ pub async fn accept_in_tx(
         priority: Some(suggestion.suggested_priority),
         assigned_team: suggestion.suggested_team.clone().map(Some),
     };
-    apply_changes(conn, org, suggestion.ticket_id, &changes, actor, Some(suggestion.job_run_id)).await?;
+    apply_changes(
+        conn,
+        org,
+        suggestion.ticket_id,
+        &changes,
+        actor,
+        Some(suggestion.job_run_id),
+    )
+    .await?;
     let decided = suggestions::decide(
         conn,
         org,
@@ -306,7 +325,7 @@ pub async fn reject(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A suggestion was written now.
-    Suggested(Suggestion),
+    Suggested(Box<Suggestion>),
     /// The job had already finished (or no longer exists): acknowledge, do nothing.
     AlreadyDone,
 }
@@ -345,14 +364,23 @@ impl From<sqlx::Error> for JobError {
 
 impl From<StorageError> for JobError {
     fn from(err: StorageError) -> Self {
-        JobError::Failed(format!("{err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default()))
+        JobError::Failed(format!(
+            "{err}: {}",
+            std::error::Error::source(&err)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        ))
     }
 }
 
 impl<E: TriageEngine> Worker<E> {
     /// Processes one delivery of `message`, received for the `receive_count`-th time.
     #[tracing::instrument(skip_all, fields(org_id = %message.organization_id, job_id = %message.job_run_id, receive_count), err)]
-    pub async fn process(&self, message: &JobMessage, receive_count: u32) -> Result<Outcome, JobError> {
+    pub async fn process(
+        &self,
+        message: &JobMessage,
+        receive_count: u32,
+    ) -> Result<Outcome, JobError> {
         let org = message.organization_id;
         let job_id = message.job_run_id;
         let mut tx = begin_tenant(&self.pool, org, None).await?;
@@ -413,9 +441,15 @@ impl<E: TriageEngine> Worker<E> {
     async fn run(&self, job: &JobRun) -> Result<Outcome, String> {
         let org = job.organization_id;
         let started = std::time::Instant::now();
-        let mut tx = begin_tenant(&self.pool, org, None).await.map_err(|e| e.to_string())?;
-        let ticket = tickets::get(&mut tx, org, job.ticket_id).await.map_err(|e| e.to_string())?;
-        let org_settings = settings::get(&mut tx, org).await.map_err(|e| e.to_string())?;
+        let mut tx = begin_tenant(&self.pool, org, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ticket = tickets::get(&mut tx, org, job.ticket_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let org_settings = settings::get(&mut tx, org)
+            .await
+            .map_err(|e| e.to_string())?;
         let query = format!("{}\n{}", ticket.subject, ticket.body);
         let vector = self
             .embedder
@@ -500,7 +534,9 @@ impl<E: TriageEngine> Worker<E> {
         )
         .await
         .map_err(|e| e.to_string())?;
-        jobs::mark_succeeded(&mut tx, org, job.id).await.map_err(|e| e.to_string())?;
+        jobs::mark_succeeded(&mut tx, org, job.id)
+            .await
+            .map_err(|e| e.to_string())?;
         let auto_apply = org_settings
             .auto_apply_threshold
             .is_some_and(|t| suggestion.confidence >= t);
@@ -518,6 +554,6 @@ impl<E: TriageEngine> Worker<E> {
             auto_applied = auto_apply,
             "triage suggestion recorded"
         );
-        Ok(Outcome::Suggested(suggestion))
+        Ok(Outcome::Suggested(Box::new(suggestion)))
     }
 }

@@ -75,7 +75,11 @@ pub async fn get(
 
 /// Records that SQS accepted the job's message.
 #[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
-pub async fn mark_dispatched(conn: &mut PgConnection, org: OrgId, id: JobRunId) -> Result<(), StorageError> {
+pub async fn mark_dispatched(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: JobRunId,
+) -> Result<(), StorageError> {
     sqlx::query(
         "UPDATE job_runs SET dispatched_at = COALESCE(dispatched_at, now())
          WHERE organization_id = $1 AND id = $2",
@@ -113,7 +117,11 @@ pub async fn claim(
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, job_id = %id), err)]
-pub async fn mark_succeeded(conn: &mut PgConnection, org: OrgId, id: JobRunId) -> Result<JobRun, StorageError> {
+pub async fn mark_succeeded(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: JobRunId,
+) -> Result<JobRun, StorageError> {
     Ok(sqlx::query_as(sql!(
         "UPDATE job_runs SET status = 'succeeded', last_error = NULL, finished_at = now()
          WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}"

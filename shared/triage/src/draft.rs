@@ -11,7 +11,10 @@ pub fn grounded_draft(subject: &str, passages: &[Passage]) -> (String, Vec<Citat
         .filter(|p| p.score >= MIN_CITATION_SCORE)
         .take(2)
         .collect();
-    let mut draft = format!("Hello,\n\nThank you for contacting us about \"{}\".", subject.trim());
+    let mut draft = format!(
+        "Hello,\n\nThank you for contacting us about \"{}\".",
+        subject.trim()
+    );
     if used.is_empty() {
         draft.push_str(
             " We are looking into it and will come back to you shortly with more information.",
@@ -28,7 +31,9 @@ pub fn grounded_draft(subject: &str, passages: &[Passage]) -> (String, Vec<Citat
                 .to_owned();
             draft.push_str(&format!("\n- {excerpt} (from \"{}\")", p.title));
         }
-        draft.push_str("\n\nIf this does not solve it, reply to this message and we will help further.");
+        draft.push_str(
+            "\n\nIf this does not solve it, reply to this message and we will help further.",
+        );
     }
     draft.push_str("\n\nBest regards,\nSupport team");
     let citations = used

@@ -73,11 +73,22 @@ async fn create_read_change_and_audit_a_ticket(_o: PgPoolOptions, c: PgConnectOp
         .await;
     assert_eq!(events.status, 200);
     let items = events.json["items"].as_array().unwrap();
-    let mut kinds: Vec<&str> = items.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    let mut kinds: Vec<&str> = items
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.pop(), Some("ticket_created"), "oldest last");
     kinds.sort();
     // Priority was already high, so the first change records only status and team.
-    assert_eq!(kinds, vec!["status_changed", "status_changed", "team_changed", "team_changed"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "status_changed",
+            "status_changed",
+            "team_changed",
+            "team_changed"
+        ]
+    );
     let find = |kind: &str, after: serde_json::Value| {
         items
             .iter()
@@ -85,7 +96,10 @@ async fn create_read_change_and_audit_a_ticket(_o: PgPoolOptions, c: PgConnectOp
             .unwrap_or_else(|| panic!("no {kind} event to {after}: {items:#?}"))
     };
     let to_billing = find("team_changed", json!({"assigned_team": "Billing"}));
-    assert_eq!(to_billing["payload"]["before"], json!({"assigned_team": null}));
+    assert_eq!(
+        to_billing["payload"]["before"],
+        json!({"assigned_team": null})
+    );
     assert_eq!(to_billing["actor_type"], "user");
     assert_eq!(to_billing["actor_user_id"], json!(a.agent));
     let started = find("status_changed", json!({"status": "in_progress"}));
@@ -94,8 +108,21 @@ async fn create_read_change_and_audit_a_ticket(_o: PgPoolOptions, c: PgConnectOp
     find("team_changed", json!({"assigned_team": null}));
 
     // A change that changes nothing writes no event.
-    api.call("PATCH", &format!("{base}{id}/"), Some(&agent), Some(json!({"status": "resolved"}))).await;
-    assert_eq!(count(&api, &format!("SELECT count(*) FROM ticket_events WHERE ticket_id = '{id}'")).await, 5);
+    api.call(
+        "PATCH",
+        &format!("{base}{id}/"),
+        Some(&agent),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(
+        count(
+            &api,
+            &format!("SELECT count(*) FROM ticket_events WHERE ticket_id = '{id}'")
+        )
+        .await,
+        5
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]

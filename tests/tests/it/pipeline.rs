@@ -19,7 +19,10 @@ struct Flaky {
 
 impl Flaky {
     fn new(failures: usize) -> Self {
-        Self { failures, calls: AtomicUsize::new(0) }
+        Self {
+            failures,
+            calls: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -51,12 +54,22 @@ async fn configure(api: &Api, org: nexify_domain::OrgId, extra: Value) {
     .fetch_one(&api.db.owner)
     .await
     .unwrap();
-    let r = api.call("PUT", &format!("/api/orgs/{org}/settings/"), Some(&api.token(admin)), Some(doc)).await;
+    let r = api
+        .call(
+            "PUT",
+            &format!("/api/orgs/{org}/settings/"),
+            Some(&api.token(admin)),
+            Some(doc),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
 
 async fn scalar_i64(api: &Api, sql: String) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&api.db.owner).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap()
 }
 
 /// One SqsEvent record for `job`, received for the `receive_count`-th time.
@@ -74,7 +87,10 @@ fn job_body(job: &Value) -> String {
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-a").await;
     configure(&api, a.org, json!({})).await;
@@ -94,46 +110,116 @@ async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(_o: PgPoolOpt
     let again = api.call("POST", &triage_path, Some(&agent), None).await;
     assert_eq!(again.status, 200, "a repeat returns the same job");
     assert_eq!(again.json["id"], first.json["id"]);
-    assert_eq!(api.queue_depth(&api.queue_url).await, 1, "and sends no second message");
-    assert_eq!(api.call("POST", &triage_path, Some(&api.token(a.viewer)), None).await.status, 403);
+    assert_eq!(
+        api.queue_depth(&api.queue_url).await,
+        1,
+        "and sends no second message"
+    );
+    assert_eq!(
+        api.call("POST", &triage_path, Some(&api.token(a.viewer)), None)
+            .await
+            .status,
+        403
+    );
 
     let worker = api.worker();
     let (received, failed) = api.bridge_once(&worker, 5).await;
     assert_eq!((received, failed.len()), (1, 0));
 
-    let job = api.call("GET", &format!("/api/orgs/{}/jobs/{}/", a.org, first.json["id"].as_str().unwrap()), Some(&agent), None).await;
+    let job = api
+        .call(
+            "GET",
+            &format!(
+                "/api/orgs/{}/jobs/{}/",
+                a.org,
+                first.json["id"].as_str().unwrap()
+            ),
+            Some(&agent),
+            None,
+        )
+        .await;
     assert_eq!(job.json["status"], "succeeded");
     assert_eq!(job.json["attempt_count"], 1);
     assert!(job.json["last_attempt_at"].is_string());
 
-    let listed = api.call("GET", &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org), Some(&agent), None).await;
+    let listed = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
     let suggestions = listed.json["items"].as_array().unwrap();
     assert_eq!(suggestions.len(), 1);
     let s = &suggestions[0];
     assert_eq!(s["status"], "pending");
     assert_eq!(s["suggested_team"], "Billing");
-    assert_eq!(s["suggested_priority"], "high", "a declined payment is an urgency cue");
+    assert_eq!(
+        s["suggested_priority"], "high",
+        "a declined payment is an urgency cue"
+    );
     assert_eq!(s["metadata"]["engine"], "rules-v1");
     let id = s["id"].as_str().unwrap();
 
     let accept_path = format!("/api/orgs/{}/suggestions/{id}/accept/", a.org);
-    assert_eq!(api.call("POST", &accept_path, Some(&api.token(a.viewer)), None).await.status, 403);
-    let accepted = api.call("POST", &accept_path, Some(&agent), Some(json!({"draft_reply": "Edited reply"}))).await;
+    assert_eq!(
+        api.call("POST", &accept_path, Some(&api.token(a.viewer)), None)
+            .await
+            .status,
+        403
+    );
+    let accepted = api
+        .call(
+            "POST",
+            &accept_path,
+            Some(&agent),
+            Some(json!({"draft_reply": "Edited reply"})),
+        )
+        .await;
     assert_eq!(accepted.status, 200, "{}", accepted.json);
     assert_eq!(accepted.json["status"], "accepted");
-    assert_eq!(accepted.json["draft_reply"], "Edited reply", "the agent's edit is kept");
+    assert_eq!(
+        accepted.json["draft_reply"], "Edited reply",
+        "the agent's edit is kept"
+    );
     assert_eq!(accepted.json["decided_by"], json!(a.agent));
     let double = api.call("POST", &accept_path, Some(&agent), None).await;
     assert_eq!(double.status, 409);
 
-    let t = api.call("GET", &format!("/api/orgs/{}/tickets/{ticket}/", a.org), Some(&agent), None).await;
-    assert_eq!((t.json["priority"].as_str(), t.json["assigned_team"].as_str()), (Some("high"), Some("Billing")));
-    let events = api.call("GET", &format!("/api/orgs/{}/tickets/{ticket}/events/", a.org), Some(&agent), None).await;
+    let t = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            t.json["priority"].as_str(),
+            t.json["assigned_team"].as_str()
+        ),
+        (Some("high"), Some("Billing"))
+    );
+    let events = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/events/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
     let kinds: Vec<(&str, &str)> = events.json["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["event_type"].as_str().unwrap(), e["actor_type"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap(),
+                e["actor_type"].as_str().unwrap(),
+            )
+        })
         .collect();
     for expected in [
         ("ai_triage_requested", "user"),
@@ -142,7 +228,10 @@ async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(_o: PgPoolOpt
         ("team_changed", "user"),
         ("suggestion_approved", "user"),
     ] {
-        assert!(kinds.contains(&expected), "missing {expected:?} in {kinds:?}");
+        assert!(
+            kinds.contains(&expected),
+            "missing {expected:?} in {kinds:?}"
+        );
     }
 }
 
@@ -153,77 +242,188 @@ async fn reject_records_the_reason_and_changes_nothing(_o: PgPoolOptions, c: PgC
     configure(&api, a.org, json!({})).await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Refund for my plan").await;
     let agent = api.token(a.agent);
-    api.call("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&agent), None).await;
+    api.call(
+        "POST",
+        &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+        Some(&agent),
+        None,
+    )
+    .await;
     api.bridge_once(&api.worker(), 5).await;
-    let listed = api.call("GET", &format!("/api/orgs/{}/tickets/{}/suggestions/", a.org, ticket.id), Some(&agent), None).await;
+    let listed = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{}/suggestions/", a.org, ticket.id),
+            Some(&agent),
+            None,
+        )
+        .await;
     let id = listed.json["items"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/orgs/{}/suggestions/{id}/reject/", a.org);
-    let r = api.call("POST", &path, Some(&agent), Some(json!({"reason": "Wrong team"}))).await;
+    let r = api
+        .call(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(json!({"reason": "Wrong team"})),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!((r.json["status"].as_str(), r.json["decision_reason"].as_str()), (Some("rejected"), Some("Wrong team")));
-    assert_eq!(api.call("POST", &format!("/api/orgs/{}/suggestions/{id}/accept/", a.org), Some(&agent), None).await.status, 409);
-    let unchanged = api.call("GET", &format!("/api/orgs/{}/tickets/{}/", a.org, ticket.id), Some(&agent), None).await;
+    assert_eq!(
+        (
+            r.json["status"].as_str(),
+            r.json["decision_reason"].as_str()
+        ),
+        (Some("rejected"), Some("Wrong team"))
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            &format!("/api/orgs/{}/suggestions/{id}/accept/", a.org),
+            Some(&agent),
+            None
+        )
+        .await
+        .status,
+        409
+    );
+    let unchanged = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{}/", a.org, ticket.id),
+            Some(&agent),
+            None,
+        )
+        .await;
     assert_eq!(unchanged.json["assigned_team"], Value::Null);
     let rejected_events = scalar_i64(&api, format!("SELECT count(*) FROM ticket_events WHERE event_type = 'suggestion_rejected' AND ticket_id = '{}'", ticket.id)).await;
     assert_eq!(rejected_events, 1);
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn the_same_message_delivered_three_times_gives_one_suggestion(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn the_same_message_delivered_three_times_gives_one_suggestion(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-dup").await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Password reset").await;
-    let job = api.call("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&api.token(a.agent)), None).await;
+    let job = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+            Some(&api.token(a.agent)),
+            None,
+        )
+        .await;
     let body = job_body(&job.json);
     let worker = api.worker();
     // Three deliveries: two at once, then one late.
     let event = |n: u32| json!({"Records": [record(&format!("m{n}"), &body, n)]});
-    let (r1, r2) = tokio::join!(api.invoke_worker(&worker, event(1)), api.invoke_worker(&worker, event(1)));
+    let (r1, r2) = tokio::join!(
+        api.invoke_worker(&worker, event(1)),
+        api.invoke_worker(&worker, event(1))
+    );
     let r3 = api.invoke_worker(&worker, event(2)).await;
-    let failures: usize = [r1, r2, r3].iter().map(|r| r["batchItemFailures"].as_array().unwrap().len()).sum();
+    let failures: usize = [r1, r2, r3]
+        .iter()
+        .map(|r| r["batchItemFailures"].as_array().unwrap().len())
+        .sum();
     // A concurrent duplicate may be told to retry while the first holds the job; never more.
     assert!(failures <= 1, "{failures}");
-    let n = scalar_i64(&api, format!("SELECT count(*) FROM suggestions WHERE ticket_id = '{}'", ticket.id)).await;
+    let n = scalar_i64(
+        &api,
+        format!(
+            "SELECT count(*) FROM suggestions WHERE ticket_id = '{}'",
+            ticket.id
+        ),
+    )
+    .await;
     assert_eq!(n, 1);
-    let (status, attempts): (String, i32) = sqlx::query_as("SELECT status, attempt_count FROM job_runs")
-        .fetch_one(&api.db.owner)
-        .await
-        .unwrap();
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempt_count FROM job_runs")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), attempts), ("succeeded", 1));
-    let ran = scalar_i64(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'ai_triage_ran'".into()).await;
+    let ran = scalar_i64(
+        &api,
+        "SELECT count(*) FROM ticket_events WHERE event_type = 'ai_triage_ran'".into(),
+    )
+    .await;
     assert_eq!(ran, 1);
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn an_error_after_the_claim_is_retried_and_then_succeeds(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn an_error_after_the_claim_is_retried_and_then_succeeds(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-retry").await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Sync stuck").await;
-    let job = api.call("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&api.token(a.agent)), None).await;
+    let job = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+            Some(&api.token(a.agent)),
+            None,
+        )
+        .await;
     let worker = api.worker_with(Flaky::new(1));
     let body = job_body(&job.json);
 
-    let first = api.invoke_worker(&worker, json!({"Records": [record("m1", &body, 1)]})).await;
-    assert_eq!(first["batchItemFailures"], json!([{"itemIdentifier": "m1"}]));
+    let first = api
+        .invoke_worker(&worker, json!({"Records": [record("m1", &body, 1)]}))
+        .await;
+    assert_eq!(
+        first["batchItemFailures"],
+        json!([{"itemIdentifier": "m1"}])
+    );
     let (status, attempts, error): (String, i32, Option<String>) =
-        sqlx::query_as("SELECT status, attempt_count, last_error FROM job_runs").fetch_one(&api.db.owner).await.unwrap();
-    assert_eq!((status.as_str(), attempts), ("queued", 1), "retryable after a failed attempt");
+        sqlx::query_as("SELECT status, attempt_count, last_error FROM job_runs")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), attempts),
+        ("queued", 1),
+        "retryable after a failed attempt"
+    );
     assert!(error.unwrap().contains("injected failure"));
 
-    let second = api.invoke_worker(&worker, json!({"Records": [record("m1", &body, 2)]})).await;
+    let second = api
+        .invoke_worker(&worker, json!({"Records": [record("m1", &body, 2)]}))
+        .await;
     assert_eq!(second["batchItemFailures"], json!([]));
     let (status, attempts, error): (String, i32, Option<String>) =
-        sqlx::query_as("SELECT status, attempt_count, last_error FROM job_runs").fetch_one(&api.db.owner).await.unwrap();
+        sqlx::query_as("SELECT status, attempt_count, last_error FROM job_runs")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), attempts, error), ("succeeded", 2, None));
-    assert_eq!(scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await, 1);
+    assert_eq!(
+        scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await,
+        1
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn a_poison_message_reaches_the_dlq_after_three_receives_and_its_job_fails(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn a_poison_message_reaches_the_dlq_after_three_receives_and_its_job_fails(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-poison").await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Always fails").await;
-    let job = api.call("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&api.token(a.agent)), None).await;
+    let job = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+            Some(&api.token(a.agent)),
+            None,
+        )
+        .await;
     assert_eq!(job.status, 202);
     let worker = api.worker_with(Flaky::new(usize::MAX));
 
@@ -236,18 +436,30 @@ async fn a_poison_message_reaches_the_dlq_after_three_receives_and_its_job_fails
     })
     .await;
     let receives = receives.into_inner();
-    assert!(dead.is_some(), "the message reached the DLQ (after {receives} receives)");
+    assert!(
+        dead.is_some(),
+        "the message reached the DLQ (after {receives} receives)"
+    );
     assert_eq!(receives, 3);
     let (status, attempts): (String, i32) =
-        sqlx::query_as("SELECT status, attempt_count FROM job_runs").fetch_one(&api.db.owner).await.unwrap();
+        sqlx::query_as("SELECT status, attempt_count FROM job_runs")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), attempts), ("failed", 3));
     let failed_events = scalar_i64(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'ai_triage_failed' AND actor_type = 'system'".into()).await;
     assert_eq!(failed_events, 1);
-    assert_eq!(scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await, 0);
+    assert_eq!(
+        scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await,
+        0
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn twenty_concurrent_enqueues_with_one_key_give_one_job_and_one_message(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn twenty_concurrent_enqueues_with_one_key_give_one_job_and_one_message(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-20").await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Concurrent").await;
@@ -255,16 +467,32 @@ async fn twenty_concurrent_enqueues_with_one_key_give_one_job_and_one_message(_o
     let path = format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id);
     let replies = futures::future::join_all((0..20).map(|_| {
         let mut req = Api::request("POST", &path, Some(&token), None);
-        req.headers_mut().insert("idempotency-key", "press-1".parse().unwrap());
+        req.headers_mut()
+            .insert("idempotency-key", "press-1".parse().unwrap());
         api.send(req)
     }))
     .await;
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 19, "{statuses:?}");
-    assert_eq!(scalar_i64(&api, "SELECT count(*) FROM job_runs".into()).await, 1);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        scalar_i64(&api, "SELECT count(*) FROM job_runs".into()).await,
+        1
+    );
     assert_eq!(api.queue_depth(&api.queue_url).await, 1);
-    let requested = scalar_i64(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'ai_triage_requested'".into()).await;
+    let requested = scalar_i64(
+        &api,
+        "SELECT count(*) FROM ticket_events WHERE event_type = 'ai_triage_requested'".into(),
+    )
+    .await;
     assert_eq!(requested, 1);
 }
 
@@ -276,13 +504,28 @@ async fn only_the_failed_message_of_a_batch_is_reported(_o: PgPoolOptions, c: Pg
     let mut records = Vec::new();
     for i in 0..3 {
         let ticket = ticket_fixture(&api.db.owner, a.org, &format!("Batch {i}")).await;
-        let job = api.call("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&token), None).await;
+        let job = api
+            .call(
+                "POST",
+                &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+                Some(&token),
+                None,
+            )
+            .await;
         records.push(record(&format!("ok-{i}"), &job_body(&job.json), 1));
     }
     records.insert(1, record("poison", "{not json", 1));
-    let response = api.invoke_worker(&api.worker(), json!({"Records": records})).await;
-    assert_eq!(response["batchItemFailures"], json!([{"itemIdentifier": "poison"}]));
-    assert_eq!(scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await, 3);
+    let response = api
+        .invoke_worker(&api.worker(), json!({"Records": records}))
+        .await;
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "poison"}])
+    );
+    assert_eq!(
+        scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await,
+        3
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
@@ -293,31 +536,64 @@ async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnect
     // An API whose queue does not exist: the JobRun commits, the send fails.
     let broken = SqsDispatcher::new(api.sqs.clone(), format!("{}-missing", api.queue_url));
     let triage_api = triage_api::App::new(api.db.app.clone(), api.issuer.clone(), broken);
-    let req = Api::request("POST", &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id), Some(&api.token(a.agent)), None);
+    let req = Api::request(
+        "POST",
+        &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+        Some(&api.token(a.agent)),
+        None,
+    );
     let resp = triage_api.handle(req).await.unwrap();
-    assert_eq!(resp.status(), 202, "the request is accepted even though the send failed");
-    let undispatched = scalar_i64(&api, "SELECT count(*) FROM job_runs WHERE dispatched_at IS NULL AND status = 'queued'".into()).await;
+    assert_eq!(
+        resp.status(),
+        202,
+        "the request is accepted even though the send failed"
+    );
+    let undispatched = scalar_i64(
+        &api,
+        "SELECT count(*) FROM job_runs WHERE dispatched_at IS NULL AND status = 'queued'".into(),
+    )
+    .await;
     assert_eq!(undispatched, 1);
     assert_eq!(api.queue_depth(&api.queue_url).await, 0);
 
     let sweeper = triage_sweeper::App::new(api.db.app.clone(), api.dispatcher.clone());
-    assert_eq!(sweeper.sweep(3600).await.unwrap(), 0, "too young to be called stranded");
+    assert_eq!(
+        sweeper.sweep(3600).await.unwrap(),
+        0,
+        "too young to be called stranded"
+    );
     assert_eq!(sweeper.sweep(0).await.unwrap(), 1);
     assert_eq!(sweeper.sweep(0).await.unwrap(), 0, "sent once");
     assert_eq!(api.queue_depth(&api.queue_url).await, 1);
     let (received, failed) = api.bridge_once(&api.worker(), 5).await;
     assert_eq!((received, failed.len()), (1, 0));
-    let status: String = sqlx::query_scalar("SELECT status FROM job_runs").fetch_one(&api.db.owner).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM job_runs")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
     assert_eq!(status, "succeeded");
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied(_o: PgPoolOptions, c: PgConnectOptions) {
+async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "pl-auto").await;
-    configure(&api, a.org, json!({"auto_triage_webhook": true, "auto_apply_threshold": 0.0})).await;
+    configure(
+        &api,
+        a.org,
+        json!({"auto_triage_webhook": true, "auto_apply_threshold": 0.0}),
+    )
+    .await;
     let secret = api
-        .call("POST", &format!("/api/orgs/{}/settings/webhook-secret/", a.org), Some(&api.token(a.admin)), None)
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/settings/webhook-secret/", a.org),
+            Some(&api.token(a.admin)),
+            None,
+        )
         .await
         .json["webhook_secret"]
         .as_str()
@@ -330,21 +606,47 @@ async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied
         .uri(format!("/api/webhooks/{}/tickets/", a.org))
         .header("content-type", "application/json")
         .header("x-nexify-timestamp", now.to_string())
-        .header("x-nexify-signature", nexify_auth::webhook::sign(&secret, now, body.as_bytes()))
+        .header(
+            "x-nexify-signature",
+            nexify_auth::webhook::sign(&secret, now, body.as_bytes()),
+        )
         .body(lambda_http::Body::Text(body))
         .unwrap();
     let created = api.send(req).await;
     assert_eq!(created.status, 201);
-    assert_eq!(api.queue_depth(&api.queue_url).await, 1, "enqueued automatically");
+    assert_eq!(
+        api.queue_depth(&api.queue_url).await,
+        1,
+        "enqueued automatically"
+    );
     api.bridge_once(&api.worker(), 5).await;
     let (status, decided_by): (String, Option<uuid::Uuid>) =
-        sqlx::query_as("SELECT status, decided_by FROM suggestions").fetch_one(&api.db.owner).await.unwrap();
-    assert_eq!((status.as_str(), decided_by), ("accepted", None), "applied by the AI itself");
+        sqlx::query_as("SELECT status, decided_by FROM suggestions")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), decided_by),
+        ("accepted", None),
+        "applied by the AI itself"
+    );
     let ai_approvals = scalar_i64(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'suggestion_approved' AND actor_type = 'ai'".into()).await;
     assert_eq!(ai_approvals, 1);
-    let team: Option<String> = sqlx::query_scalar("SELECT assigned_team FROM tickets").fetch_one(&api.db.owner).await.unwrap();
+    let team: Option<String> = sqlx::query_scalar("SELECT assigned_team FROM tickets")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
     assert_eq!(team.as_deref(), Some("Billing"));
     // API-created tickets are not auto-triaged unless that is on too.
-    api.call("POST", &format!("/api/orgs/{}/tickets/", a.org), Some(&api.token(a.agent)), Some(json!({"requester_email": "c@example.com", "subject": "Manual"}))).await;
-    assert_eq!(scalar_i64(&api, "SELECT count(*) FROM job_runs".into()).await, 1);
+    api.call(
+        "POST",
+        &format!("/api/orgs/{}/tickets/", a.org),
+        Some(&api.token(a.agent)),
+        Some(json!({"requester_email": "c@example.com", "subject": "Manual"})),
+    )
+    .await;
+    assert_eq!(
+        scalar_i64(&api, "SELECT count(*) FROM job_runs".into()).await,
+        1
+    );
 }

@@ -3,9 +3,11 @@
 //! - `nexify migrate [--local-app-login]`: applies `migrations/` as the schema owner; with the
 //!   flag, lets the `nexify_app` role log in with the local development password.
 //! - `nexify seed`: loads the demo organizations, users, tickets and knowledge base (once).
+//! - `nexify sqs-bridge`: locally, feeds the triage queue to the worker as Lambda would.
 //!
-//! Both read `DATABASE_URL`, which must name the schema owner.
+//! `migrate` and `seed` read `DATABASE_URL`, which must name the schema owner.
 
+mod bridge;
 mod seed;
 
 use anyhow::{Context, bail};
@@ -17,8 +19,27 @@ const LOCAL_APP_PASSWORD: &str = "nexify_app";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    nexify_telemetry::init_for_tests();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sqs-bridge") {
+        nexify_telemetry::init();
+        let flag = |name: &str, default: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1).cloned())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        return bridge::run(bridge::BridgeConfig {
+            queue_url: flag(
+                "--queue-url",
+                &std::env::var("TRIAGE_QUEUE_URL").unwrap_or_default(),
+            ),
+            invoke_base: flag("--invoke", "http://127.0.0.1:9000"),
+            worker: flag("--worker", "triage-worker"),
+            sweeper: flag("--sweeper", "triage-sweeper"),
+        })
+        .await;
+    }
+    nexify_telemetry::init_for_tests();
     let config = DbConfig::from_env()?;
     let pool = PgPoolOptions::new()
         .max_connections(2)
@@ -43,7 +64,9 @@ async fn main() -> anyhow::Result<()> {
             let summary = seed::run(&pool).await?;
             println!("{summary}");
         }
-        _ => bail!("usage: nexify migrate [--local-app-login] | nexify seed"),
+        _ => bail!(
+            "usage: nexify migrate [--local-app-login] | nexify seed | nexify sqs-bridge [--queue-url URL] [--invoke URL]"
+        ),
     }
     Ok(())
 }

@@ -1,0 +1,112 @@
+//! `nexify sqs-bridge`: the local stand-in for Lambda's SQS event source and the sweep's
+//! schedule. It long-polls the triage queue, invokes the worker with batches of up to ten
+//! through the Lambda Invoke API that `cargo lambda watch` serves, deletes only the messages
+//! that succeeded, and invokes the sweeper every 30 seconds.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use nexify_queue::bridge;
+
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+pub struct BridgeConfig {
+    pub queue_url: String,
+    pub invoke_base: String,
+    pub worker: String,
+    pub sweeper: String,
+}
+
+async fn invoke(
+    http: &Client<HttpConnector, Full<Bytes>>,
+    base: &str,
+    function: &str,
+    payload: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let request = hyper::Request::post(format!(
+        "{base}/2015-03-31/functions/{function}/invocations"
+    ))
+    .header("content-type", "application/json")
+    .body(Full::new(Bytes::from(payload.to_string())))?;
+    // The first invocation compiles the function, so allow minutes, not seconds.
+    let response = tokio::time::timeout(Duration::from_secs(900), http.request(request))
+        .await
+        .context("the invocation timed out")??;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(
+        status.is_success(),
+        "{function} answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+}
+
+pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
+    let sqs = nexify_queue::sqs_client_from_env().await;
+    let http: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let name = config
+        .queue_url
+        .rsplit('/')
+        .next()
+        .unwrap_or("nexify-triage");
+    let arn = format!("arn:aws:sqs:{region}:000000000000:{name}");
+    let mut last_sweep = Instant::now() - SWEEP_EVERY;
+    tracing::info!(queue = %config.queue_url, "sqs bridge polling");
+    loop {
+        if last_sweep.elapsed() >= SWEEP_EVERY {
+            last_sweep = Instant::now();
+            match invoke(
+                &http,
+                &config.invoke_base,
+                &config.sweeper,
+                &serde_json::json!({"source": "local-schedule"}),
+            )
+            .await
+            {
+                Ok(result) => tracing::debug!(%result, "sweep ran"),
+                Err(error) => tracing::warn!(%error, "sweep invocation failed"),
+            }
+        }
+        let messages = match bridge::receive(&sqs, &config.queue_url, 10, 2).await {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, "receiving from the queue failed; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        // A short batching window, as the event source's MaximumBatchingWindow would.
+        let event = bridge::sqs_event(&messages, &arn, &region);
+        let failed = match invoke(&http, &config.invoke_base, &config.worker, &event).await {
+            Ok(response) => bridge::failed_ids(&response),
+            Err(error) => {
+                // Like a crashed invocation: nothing is deleted, everything comes back.
+                tracing::warn!(%error, "worker invocation failed");
+                messages
+                    .iter()
+                    .filter_map(|m| m.message_id.clone())
+                    .collect()
+            }
+        };
+        match bridge::delete_succeeded(&sqs, &config.queue_url, &messages, &failed).await {
+            Ok(deleted) => tracing::info!(
+                received = messages.len(),
+                deleted,
+                failed = failed.len(),
+                "batch delivered"
+            ),
+            Err(error) => tracing::warn!(%error, "deleting processed messages failed"),
+        }
+    }
+}
