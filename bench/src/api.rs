@@ -1,12 +1,11 @@
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use nexify_auth::TokenIssuer;
 use nexify_domain::{Email, Priority, Role, Subject, TicketBody};
 use nexify_storage::tickets::NewTicket;
-use nexify_storage::{APP_ROLE, DbConfig, MIGRATOR, memberships, organizations, tickets, users};
-use sqlx::postgres::PgPoolOptions;
+use nexify_storage::{memberships, organizations, tickets, users};
 
+use crate::scratch::Scratch;
 use crate::{pgbench, quantile};
 
 const TICKETS: usize = 2_000;
@@ -14,35 +13,9 @@ const SEQUENTIAL_REQUESTS: usize = 2_000;
 const THROUGHPUT_SECONDS: u64 = 10;
 const CLIENTS: u32 = 2;
 
-fn db_url(base: &str, db: &str) -> String {
-    match base.rfind('/') {
-        Some(i) => format!("{}/{db}", &base[..i]),
-        None => base.to_owned(),
-    }
-}
-
 pub async fn run() -> anyhow::Result<()> {
-    let base = std::env::var("DATABASE_URL").context("DATABASE_URL (schema owner) is required")?;
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&base)
-        .await?;
-    for db in ["nexify_bench", "nexify_bench_pgbench"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-            .execute(&admin)
-            .await?;
-    }
-    let bench_url = db_url(&base, "nexify_bench");
-    let owner = PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&bench_url)
-        .await?;
-    MIGRATOR.run(&owner).await?;
+    let mut scratch = Scratch::new().await?;
+    let (owner, pool) = scratch.migrated("nexify_bench", CLIENTS).await?;
 
     // One org with a user and TICKETS tickets.
     let mut tx = owner.begin().await?;
@@ -71,13 +44,6 @@ pub async fn run() -> anyhow::Result<()> {
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&owner).await?;
 
-    let mut config = DbConfig::from_url(&bench_url)?;
-    config.connect_options = config
-        .connect_options
-        .username(APP_ROLE)
-        .password("nexify_app");
-    config.max_connections = CLIENTS;
-    let pool = nexify_storage::connect_lazy(&config);
     let issuer = TokenIssuer::new(b"benchmark-secret-benchmark-secret-0123")?;
     let token = issuer.issue_access(user.id)?;
     let dispatcher = nexify_queue::SqsDispatcher::new(
@@ -124,7 +90,7 @@ pub async fn run() -> anyhow::Result<()> {
     .await;
     let rps = counts.iter().sum::<u64>() as f64 / THROUGHPUT_SECONDS as f64;
 
-    let pgbench_url = db_url(&base, "nexify_bench_pgbench");
+    let pgbench_url = scratch.database("nexify_bench_pgbench").await?;
     pgbench::init(&pgbench_url, 10)?;
     let single = pgbench::run(&pgbench_url, 1, 10, &["-S"])?;
     let concurrent = pgbench::run(&pgbench_url, CLIENTS, 10, &["-S"])?;
@@ -146,12 +112,5 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "\nThe handler verifies the JWT, opens an RLS-scoped transaction, checks membership, reads 50 of {TICKETS} tickets and the per-status counts, and serializes JSON. pgbench -S does one primary-key SELECT."
     );
-    for db in ["nexify_bench", "nexify_bench_pgbench"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await?;
-    }
-    Ok(())
+    scratch.drop_all().await
 }

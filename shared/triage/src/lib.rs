@@ -3,6 +3,9 @@
 //! [`RuleEngine`] is the deterministic, keyword-based engine.
 
 mod draft;
+pub mod features;
+pub mod metrics;
+pub mod model;
 mod rules;
 
 pub use draft::grounded_draft;

@@ -1,0 +1,268 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use nexify_domain::{Email, Priority, Role, Subject, TicketBody, TicketId};
+use nexify_embed::{ChunkConfig, Embedder, HashingEmbedder, chunk_text};
+use nexify_queue::{SqsDispatcher, bridge};
+use nexify_service::triage::{JobMessage, Worker};
+use nexify_storage::documents::{self, NewChunk, NewDocument};
+use nexify_storage::settings::SettingsUpdate;
+use nexify_storage::tickets::NewTicket;
+use nexify_storage::{PgPool, jobs, memberships, organizations, settings, tickets, users};
+use nexify_triage::RuleEngine;
+
+use crate::pgbench;
+use crate::scratch::Scratch;
+
+const JOBS: usize = 300;
+/// Concurrent worker invocations, as the event source's MaximumConcurrency would allow.
+const CONCURRENCY: usize = 2;
+
+const TOPICS: [(&str, &str); 6] = [
+    (
+        "Card declined",
+        "My card payment was declined at checkout and the invoice is overdue.",
+    ),
+    (
+        "Refund request",
+        "I was charged twice this month, please refund the duplicate charge.",
+    ),
+    (
+        "Password reset",
+        "The password reset email never arrives and I cannot sign in.",
+    ),
+    (
+        "Sync stuck",
+        "The desktop app is stuck on preparing to sync since yesterday.",
+    ),
+    (
+        "Suspicious sign-in",
+        "There are unknown sign-ins on our admin account, we may be hacked.",
+    ),
+    (
+        "Export my data",
+        "Under the GDPR please send me an export of my personal data.",
+    ),
+];
+
+fn worker(pool: &PgPool) -> Worker<RuleEngine> {
+    Worker {
+        pool: pool.clone(),
+        engine: RuleEngine,
+        embedder: Box::new(HashingEmbedder),
+        lease_seconds: 90,
+        max_receives: 3,
+    }
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let mut scratch = Scratch::new().await?;
+    let (owner, pool) = scratch.migrated("nexify_bench_triage", 8).await?;
+
+    let mut tx = owner.begin().await?;
+    let org = organizations::insert(&mut tx, "Bench", "bench").await?;
+    let user = users::insert(
+        &mut tx,
+        &Email::parse("email", "bench@bench.test")?,
+        "Bench",
+        "x",
+    )
+    .await?;
+    memberships::upsert(&mut tx, org.id, user.id, Role::Agent).await?;
+    settings::update(
+        &mut tx,
+        org.id,
+        &SettingsUpdate {
+            teams: ["Billing", "Technical", "Accounts", "Security"]
+                .map(String::from)
+                .to_vec(),
+            categories: [
+                "payment_failure",
+                "refund",
+                "login",
+                "sync",
+                "security",
+                "data_request",
+            ]
+            .map(String::from)
+            .to_vec(),
+            default_team: Some("Technical".into()),
+            default_category: None,
+            auto_triage_webhook: false,
+            auto_triage_api: false,
+            auto_apply_threshold: None,
+        },
+    )
+    .await?;
+    for (i, (title, text)) in TOPICS.iter().enumerate() {
+        let body = format!("{text} Article {i} explains the steps in detail. ").repeat(12);
+        let doc = documents::insert_document(
+            &mut tx,
+            org.id,
+            &NewDocument {
+                title: (*title).into(),
+                content_type: "text".into(),
+                body: body.clone(),
+                source_url: None,
+                created_by: None,
+            },
+        )
+        .await?;
+        let chunks = chunk_text(&body, ChunkConfig::default());
+        let vectors = HashingEmbedder.embed(
+            &chunks
+                .iter()
+                .map(|c| c.content.as_str())
+                .collect::<Vec<_>>(),
+        )?;
+        let new: Vec<NewChunk> = chunks
+            .iter()
+            .zip(vectors)
+            .map(|(c, v)| NewChunk {
+                chunk_index: c.index as i32,
+                char_start: c.char_start as i32,
+                char_end: c.char_end as i32,
+                content: c.content.clone(),
+                embedding: v.into(),
+            })
+            .collect();
+        documents::insert_chunks(&mut tx, org.id, doc.id, &new).await?;
+    }
+    let mut ticket_ids: Vec<TicketId> = Vec::new();
+    for i in 0..JOBS * 2 {
+        let (subject, body) = TOPICS[i % TOPICS.len()];
+        let t = tickets::insert(
+            &mut tx,
+            org.id,
+            &NewTicket {
+                requester_email: Email::parse("requester_email", &format!("c{i}@example.com"))?,
+                subject: Subject::parse(&format!("{subject} #{i}"))?,
+                body: TicketBody::parse(body)?,
+                priority: Priority::Medium,
+                assigned_team: None,
+                external_id: None,
+            },
+        )
+        .await?;
+        ticket_ids.push(t.id);
+    }
+    // Jobs for the worker-only measurement.
+    let mut messages = Vec::new();
+    for (i, ticket) in ticket_ids[..JOBS].iter().enumerate() {
+        let (job, _) = jobs::insert_or_get(&mut tx, org.id, *ticket, &format!("bench-{i}")).await?;
+        messages.push(JobMessage {
+            job_run_id: job.id,
+            organization_id: org.id,
+        });
+    }
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(&owner).await?;
+
+    // 1. The worker alone: claim, retrieve, triage, record; CONCURRENCY at a time.
+    let w = Arc::new(worker(&pool));
+    let next = Arc::new(AtomicUsize::new(0));
+    let messages = Arc::new(messages);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (w, next, messages) = (w.clone(), next.clone(), messages.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(m) = messages.get(i) else { break };
+                    w.process(m, 1).await.expect("worker succeeds");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await?;
+    }
+    let worker_rate = JOBS as f64 / started.elapsed().as_secs_f64();
+
+    // 2. End to end: enqueue through the service (JobRun, event, SQS send), the event source
+    //    receiving batches of up to 10, the worker, the suggestion.
+    let sqs = nexify_queue::sqs_client_from_env().await;
+    let queue_name = format!("nexify-bench-{}", std::process::id());
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&queue_name)
+        .send()
+        .await
+        .context("LocalStack must be running (scripts/stack.sh up)")?
+        .queue_url
+        .unwrap_or_default();
+    let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
+    let e2e_tickets: Vec<TicketId> = ticket_ids[JOBS..].to_vec();
+    let started = Instant::now();
+    let producer = {
+        let (pool, dispatcher) = (pool.clone(), dispatcher.clone());
+        tokio::spawn(async move {
+            for t in e2e_tickets {
+                nexify_service::triage::enqueue(&pool, &dispatcher, user.id, org.id, t, None)
+                    .await
+                    .expect("enqueue");
+            }
+        })
+    };
+    let done = Arc::new(AtomicUsize::new(0));
+    let consumers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (w, sqs, url, done) = (w.clone(), sqs.clone(), queue_url.clone(), done.clone());
+            tokio::spawn(async move {
+                while done.load(Ordering::Relaxed) < JOBS {
+                    let batch = bridge::receive(&sqs, &url, 10, 1).await.expect("receive");
+                    let mut ok = Vec::new();
+                    for m in &batch {
+                        let msg: JobMessage =
+                            serde_json::from_str(m.body.as_deref().unwrap_or_default()).unwrap();
+                        w.process(&msg, 1).await.expect("worker succeeds");
+                        ok.push(m.clone());
+                    }
+                    bridge::delete_succeeded(&sqs, &url, &ok, &Default::default())
+                        .await
+                        .expect("delete");
+                    done.fetch_add(batch.len(), Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    producer.await?;
+    for c in consumers {
+        c.await?;
+    }
+    let e2e_rate = JOBS as f64 / started.elapsed().as_secs_f64();
+    let suggestions: i64 = sqlx::query_scalar("SELECT count(*) FROM suggestions")
+        .fetch_one(&owner)
+        .await?;
+    anyhow::ensure!(
+        suggestions == (2 * JOBS) as i64,
+        "expected {} suggestions, found {suggestions}",
+        2 * JOBS
+    );
+    sqs.delete_queue().queue_url(&queue_url).send().await.ok();
+
+    let pgbench_url = scratch.database("nexify_bench_pgbench").await?;
+    pgbench::init(&pgbench_url, 10)?;
+    let tpcb = pgbench::run(&pgbench_url, CONCURRENCY as u32, 10, &[])?;
+
+    println!("\n## Triage throughput vs pgbench TPC-B (same run, {CONCURRENCY} concurrent)\n");
+    println!("| metric | per second | pgbench TPC-B tps | ratio | goal |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| worker alone (claim, retrieve, triage, record) | {worker_rate:.0} | {:.0} | {:.1}% | >= 50% |",
+        tpcb.tps,
+        100.0 * worker_rate / tpcb.tps
+    );
+    println!(
+        "| end to end (enqueue, SQS, worker, suggestion) | {e2e_rate:.0} | {:.0} | {:.1}% | - |",
+        tpcb.tps,
+        100.0 * e2e_rate / tpcb.tps
+    );
+    println!(
+        "\nOffline configuration: hashing embedder, rule engine, {JOBS} jobs each. A TPC-B transaction is 5 statements; a triage job is 3 transactions and about 15 statements."
+    );
+    scratch.drop_all().await
+}

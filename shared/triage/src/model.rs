@@ -1,0 +1,292 @@
+//! Multinomial logistic regression (softmax) over sparse TF-IDF plus optional dense features,
+//! trained with AdaGrad SGD and L2 regularisation, with a temperature fitted on held-out
+//! labels so that its probabilities are calibrated.
+//!
+//! Why a small hand-written trainer rather than a crate: the features are hashed, sparse and
+//! 16k+ wide, which dense-matrix trainers (linfa-logistic on ndarray) handle poorly, and the
+//! whole trainer is about a hundred lines we can test.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{Features, Idf, SPARSE_DIM};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 12,
+            learning_rate: 0.4,
+            l2: 1e-6,
+            seed: 7,
+        }
+    }
+}
+
+/// A trained model. Weights are feature-major (`weights[j * K + k]`), so one feature's
+/// weights for every class sit together in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearModel {
+    pub labels: Vec<String>,
+    pub idf: Idf,
+    pub dense_dim: usize,
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// Divides the logits before the softmax; fitted on held-out data.
+    pub temperature: f32,
+}
+
+fn softmax_in_place(logits: &mut [f32]) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for l in logits.iter_mut() {
+        *l = (*l - max).exp();
+        sum += *l;
+    }
+    for l in logits.iter_mut() {
+        *l /= sum;
+    }
+}
+
+/// A tiny deterministic PRNG (SplitMix64) for shuffling, so training is reproducible.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, xs: &mut [T]) {
+        for i in (1..xs.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            xs.swap(i, j);
+        }
+    }
+}
+
+impl LinearModel {
+    fn classes(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The raw scores, one per label.
+    pub fn logits(&self, f: &Features) -> Vec<f32> {
+        let k = self.classes();
+        let mut out = self.bias.clone();
+        for (&j, &x) in f.sparse.indices.iter().zip(&f.sparse.values) {
+            let row = &self.weights[j as usize * k..(j as usize + 1) * k];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w * x;
+            }
+        }
+        for (d, &x) in f.dense.iter().enumerate().take(self.dense_dim) {
+            let j = SPARSE_DIM + d;
+            let row = &self.weights[j * k..(j + 1) * k];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w * x;
+            }
+        }
+        out
+    }
+
+    /// Calibrated probabilities, one per label.
+    pub fn predict_proba(&self, f: &Features) -> Vec<f32> {
+        let mut p: Vec<f32> = self
+            .logits(f)
+            .iter()
+            .map(|l| l / self.temperature)
+            .collect();
+        softmax_in_place(&mut p);
+        p
+    }
+
+    /// Trains on `(features, label index)` pairs. `dense_dim` is the length of every
+    /// example's dense part (0 for sparse only).
+    pub fn train(
+        labels: Vec<String>,
+        idf: Idf,
+        dense_dim: usize,
+        examples: &[(Features, usize)],
+        config: TrainConfig,
+    ) -> Self {
+        let k = labels.len();
+        let dim = SPARSE_DIM + dense_dim;
+        let mut model = Self {
+            labels,
+            idf,
+            dense_dim,
+            weights: vec![0.0; dim * k],
+            bias: vec![0.0; k],
+            temperature: 1.0,
+        };
+        let mut grad_sq = vec![1e-8f32; dim * k];
+        let mut bias_sq = vec![1e-8f32; k];
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        let mut rng = SplitMix(config.seed);
+        let lr = config.learning_rate;
+        for _ in 0..config.epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let (f, y) = &examples[i];
+                let mut p = model.logits(f);
+                softmax_in_place(&mut p);
+                // p - onehot(y) is the gradient of the cross-entropy w.r.t. the logits.
+                p[*y] -= 1.0;
+                let update = |j: usize, x: f32, weights: &mut [f32], grad_sq: &mut [f32]| {
+                    let base = j * k;
+                    for c in 0..k {
+                        let g = p[c] * x + config.l2 * weights[base + c];
+                        grad_sq[base + c] += g * g;
+                        weights[base + c] -= lr * g / grad_sq[base + c].sqrt();
+                    }
+                };
+                for (&j, &x) in f.sparse.indices.iter().zip(&f.sparse.values) {
+                    update(j as usize, x, &mut model.weights, &mut grad_sq);
+                }
+                for (d, &x) in f.dense.iter().enumerate().take(dense_dim) {
+                    update(SPARSE_DIM + d, x, &mut model.weights, &mut grad_sq);
+                }
+                for c in 0..k {
+                    bias_sq[c] += p[c] * p[c];
+                    model.bias[c] -= lr * p[c] / bias_sq[c].sqrt();
+                }
+            }
+        }
+        model
+    }
+
+    /// Fits the temperature that minimises the negative log-likelihood of `held_out`
+    /// (temperature scaling, Guo et al. 2017), by golden-section search over ln T.
+    pub fn calibrate(&mut self, held_out: &[(Features, usize)]) {
+        if held_out.is_empty() {
+            return;
+        }
+        let logits: Vec<(Vec<f32>, usize)> =
+            held_out.iter().map(|(f, y)| (self.logits(f), *y)).collect();
+        let nll = |t: f32| -> f64 {
+            logits
+                .iter()
+                .map(|(l, y)| {
+                    let mut p: Vec<f32> = l.iter().map(|v| v / t).collect();
+                    softmax_in_place(&mut p);
+                    -(f64::from(p[*y]).max(1e-12)).ln()
+                })
+                .sum()
+        };
+        let (mut lo, mut hi) = (-3.0f32, 3.0f32);
+        let phi = 0.618_034f32;
+        for _ in 0..60 {
+            let a = hi - phi * (hi - lo);
+            let b = lo + phi * (hi - lo);
+            if nll(a.exp()) < nll(b.exp()) {
+                hi = b;
+            } else {
+                lo = a;
+            }
+        }
+        self.temperature = ((lo + hi) / 2.0).exp();
+    }
+
+    /// The most likely label's index and its calibrated probability.
+    pub fn predict(&self, f: &Features) -> (usize, f32) {
+        let p = self.predict_proba(f);
+        let (best, prob) = p
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("a model has at least one label");
+        (best, *prob)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Vec<(&'static str, usize)> {
+        vec![
+            ("my card was declined", 0),
+            ("card payment declined at the shop", 0),
+            ("payment failed with my card", 0),
+            ("why was my card declined", 0),
+            ("i want a refund", 1),
+            ("please refund my money", 1),
+            ("refund the duplicate charge", 1),
+            ("can i get my money back", 1),
+            ("i forgot my password", 2),
+            ("reset my password please", 2),
+            ("cannot log in to my account", 2),
+            ("login does not work", 2),
+        ]
+    }
+
+    fn fit(epochs: usize) -> (LinearModel, Vec<(Features, usize)>) {
+        let rows = data();
+        let idf = Idf::fit(rows.iter().map(|(t, _)| *t));
+        let examples: Vec<(Features, usize)> = rows
+            .iter()
+            .map(|(t, y)| {
+                (
+                    Features {
+                        sparse: idf.transform(t),
+                        dense: vec![],
+                    },
+                    *y,
+                )
+            })
+            .collect();
+        let labels = vec!["decline".into(), "refund".into(), "login".into()];
+        let config = TrainConfig {
+            epochs,
+            ..TrainConfig::default()
+        };
+        (
+            LinearModel::train(labels, idf, 0, &examples, config),
+            examples,
+        )
+    }
+
+    #[test]
+    fn learns_separable_intents() {
+        let (model, examples) = fit(20);
+        for (f, y) in &examples {
+            assert_eq!(model.predict(f).0, *y);
+        }
+        let unseen = Features {
+            sparse: model.idf.transform("my password reset is broken"),
+            dense: vec![],
+        };
+        assert_eq!(model.labels[model.predict(&unseen).0], "login");
+        let p = model.predict_proba(&unseen);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        assert_eq!(fit(5).0, fit(5).0);
+    }
+
+    #[test]
+    fn temperature_scaling_softens_an_overconfident_model() {
+        let (mut model, examples) = fit(60);
+        // Held-out data that disagrees with the model half the time calls for a high temperature.
+        let noisy: Vec<(Features, usize)> = examples
+            .iter()
+            .map(|(f, y)| (f.clone(), if y % 2 == 0 { *y } else { (y + 1) % 3 }))
+            .collect();
+        model.calibrate(&noisy);
+        assert!(model.temperature > 1.5, "{}", model.temperature);
+        model.calibrate(&examples);
+        assert!(model.temperature < 1.5, "{}", model.temperature);
+    }
+}
