@@ -8,6 +8,7 @@
 //! `migrate` and `seed` read `DATABASE_URL`, which must name the schema owner.
 
 mod bridge;
+mod eval;
 mod seed;
 
 use anyhow::{Context, bail};
@@ -40,6 +41,9 @@ async fn main() -> anyhow::Result<()> {
         .await;
     }
     nexify_telemetry::init_for_tests();
+    if args.first().map(String::as_str) == Some("eval") {
+        return eval::run(&eval::EvalArgs::parse(&args)?);
+    }
     let config = DbConfig::from_env()?;
     let pool = PgPoolOptions::new()
         .max_connections(2)
