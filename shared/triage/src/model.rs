@@ -331,7 +331,7 @@ impl LinearModel {
         for i in order {
             let y = index(labels[i]);
             seen[y] += 1;
-            if seen[y] % every == 0 {
+            if seen[y].is_multiple_of(every) {
                 held_ids.push(i)
             } else {
                 fit_ids.push(i)
