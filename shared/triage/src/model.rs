@@ -211,6 +211,82 @@ impl LinearModel {
     }
 }
 
+/// Share of an org's labelled tickets held out to fit the temperature.
+pub const CALIBRATION_SHARE: f64 = 0.15;
+
+impl LinearModel {
+    /// Trains a calibrated model on labelled texts (with optional dense embeddings, one per
+    /// text): holds out a stratified [`CALIBRATION_SHARE`] of each label, trains on the rest,
+    /// fits the temperature on the held-out part, then retrains on everything and keeps that
+    /// temperature. Labels are sorted, so the same data always gives the same model.
+    pub fn fit(
+        texts: &[&str],
+        labels: &[&str],
+        dense: Option<&[Vec<f32>]>,
+        config: TrainConfig,
+    ) -> Self {
+        assert_eq!(texts.len(), labels.len());
+        let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        names.sort();
+        names.dedup();
+        let index = |l: &str| {
+            names
+                .binary_search_by(|n| n.as_str().cmp(l))
+                .expect("label is known")
+        };
+        let dense_dim = dense.and_then(|d| d.first()).map_or(0, Vec::len);
+        let featurize = |idf: &Idf, i: usize| Features {
+            sparse: idf.transform(texts[i]),
+            dense: dense.map(|d| d[i].clone()).unwrap_or_default(),
+        };
+
+        // Stratified hold-out: every k-th example of each label, after a seeded shuffle.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        SplitMix(config.seed ^ 0xA5A5).shuffle(&mut order);
+        let mut seen = vec![0usize; names.len()];
+        let every = (1.0 / CALIBRATION_SHARE).round() as usize;
+        let (mut fit_ids, mut held_ids) = (Vec::new(), Vec::new());
+        for i in order {
+            let y = index(labels[i]);
+            seen[y] += 1;
+            if seen[y].is_multiple_of(every) {
+                held_ids.push(i)
+            } else {
+                fit_ids.push(i)
+            }
+        }
+
+        let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
+        let fit_set: Vec<(Features, usize)> = fit_ids
+            .iter()
+            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .collect();
+        let held_set: Vec<(Features, usize)> = held_ids
+            .iter()
+            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .collect();
+        let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
+        probe.calibrate(&held_set);
+        let temperature = probe.temperature;
+
+        let idf = Idf::fit(texts.iter().copied());
+        let all: Vec<(Features, usize)> = (0..texts.len())
+            .map(|i| (featurize(&idf, i), index(labels[i])))
+            .collect();
+        let mut model = Self::train(names, idf, dense_dim, &all, config);
+        model.temperature = temperature;
+        model
+    }
+
+    /// Features for a new text, with its dense embedding when the model uses one.
+    pub fn features(&self, text: &str, dense: Option<&[f32]>) -> Features {
+        Features {
+            sparse: self.idf.transform(text),
+            dense: dense.map(<[f32]>::to_vec).unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,81 +366,5 @@ mod tests {
         assert!(model.temperature > 1.5, "{}", model.temperature);
         model.calibrate(&examples);
         assert!(model.temperature < 1.5, "{}", model.temperature);
-    }
-}
-
-/// Share of an org's labelled tickets held out to fit the temperature.
-pub const CALIBRATION_SHARE: f64 = 0.15;
-
-impl LinearModel {
-    /// Trains a calibrated model on labelled texts (with optional dense embeddings, one per
-    /// text): holds out a stratified [`CALIBRATION_SHARE`] of each label, trains on the rest,
-    /// fits the temperature on the held-out part, then retrains on everything and keeps that
-    /// temperature. Labels are sorted, so the same data always gives the same model.
-    pub fn fit(
-        texts: &[&str],
-        labels: &[&str],
-        dense: Option<&[Vec<f32>]>,
-        config: TrainConfig,
-    ) -> Self {
-        assert_eq!(texts.len(), labels.len());
-        let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-        names.sort();
-        names.dedup();
-        let index = |l: &str| {
-            names
-                .binary_search_by(|n| n.as_str().cmp(l))
-                .expect("label is known")
-        };
-        let dense_dim = dense.and_then(|d| d.first()).map_or(0, Vec::len);
-        let featurize = |idf: &Idf, i: usize| Features {
-            sparse: idf.transform(texts[i]),
-            dense: dense.map(|d| d[i].clone()).unwrap_or_default(),
-        };
-
-        // Stratified hold-out: every k-th example of each label, after a seeded shuffle.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        SplitMix(config.seed ^ 0xA5A5).shuffle(&mut order);
-        let mut seen = vec![0usize; names.len()];
-        let every = (1.0 / CALIBRATION_SHARE).round() as usize;
-        let (mut fit_ids, mut held_ids) = (Vec::new(), Vec::new());
-        for i in order {
-            let y = index(labels[i]);
-            seen[y] += 1;
-            if seen[y].is_multiple_of(every) {
-                held_ids.push(i)
-            } else {
-                fit_ids.push(i)
-            }
-        }
-
-        let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
-        let fit_set: Vec<(Features, usize)> = fit_ids
-            .iter()
-            .map(|&i| (featurize(&idf, i), index(labels[i])))
-            .collect();
-        let held_set: Vec<(Features, usize)> = held_ids
-            .iter()
-            .map(|&i| (featurize(&idf, i), index(labels[i])))
-            .collect();
-        let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
-        probe.calibrate(&held_set);
-        let temperature = probe.temperature;
-
-        let idf = Idf::fit(texts.iter().copied());
-        let all: Vec<(Features, usize)> = (0..texts.len())
-            .map(|i| (featurize(&idf, i), index(labels[i])))
-            .collect();
-        let mut model = Self::train(names, idf, dense_dim, &all, config);
-        model.temperature = temperature;
-        model
-    }
-
-    /// Features for a new text, with its dense embedding when the model uses one.
-    pub fn features(&self, text: &str, dense: Option<&[f32]>) -> Features {
-        Features {
-            sparse: self.idf.transform(text),
-            dense: dense.map(<[f32]>::to_vec).unwrap_or_default(),
-        }
     }
 }
