@@ -38,6 +38,7 @@ pub async fn run() -> anyhow::Result<()> {
             priority: Priority::ALL[i % 4],
             assigned_team: None,
             external_id: None,
+            category: None,
         };
         tickets::insert(&mut tx, org.id, &new).await?;
     }

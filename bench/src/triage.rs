@@ -54,6 +54,7 @@ fn worker(pool: &PgPool) -> Worker<RuleEngine> {
         embedder: Box::new(HashingEmbedder),
         lease_seconds: 90,
         max_receives: 3,
+        models: Default::default(),
     }
 }
 
@@ -143,6 +144,7 @@ pub async fn run() -> anyhow::Result<()> {
                 priority: Priority::Medium,
                 assigned_team: None,
                 external_id: None,
+                category: None,
             },
         )
         .await?;

@@ -141,9 +141,9 @@ impl Api {
 }
 
 impl Api {
-    /// The worker function as deployed (rule engine, hashing embedder), on the app role.
-    pub fn worker(&self) -> triage_worker::App<nexify_triage::RuleEngine> {
-        self.worker_with(nexify_triage::RuleEngine)
+    /// The worker function as deployed (learned engine, hashing embedder), on the app role.
+    pub fn worker(&self) -> triage_worker::App<nexify_triage::LearnedEngine> {
+        self.worker_with(nexify_triage::LearnedEngine)
     }
 
     pub fn worker_with<E: TriageEngine>(&self, engine: E) -> triage_worker::App<E> {
@@ -153,6 +153,7 @@ impl Api {
             embedder: Box::new(nexify_embed::HashingEmbedder),
             lease_seconds: 90,
             max_receives: 3,
+            models: Default::default(),
         })
     }
 

@@ -118,6 +118,7 @@ pub fn new_ticket(subject: &str) -> NewTicket {
         priority: Priority::Medium,
         assigned_team: None,
         external_id: None,
+        category: None,
     }
 }
 

@@ -53,6 +53,8 @@ struct PatchBody {
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "present")]
     assigned_team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    category: Option<Option<String>>,
 }
 
 fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
@@ -138,6 +140,7 @@ impl App {
                         priority: body.priority.unwrap_or(Priority::Medium),
                         assigned_team: body.assigned_team,
                         external_id: None,
+                        category: None,
                     };
                     let ticket =
                         service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
@@ -160,11 +163,12 @@ impl App {
                         status: body.status,
                         priority: body.priority,
                         assigned_team: body.assigned_team,
+                        category: body.category,
                     };
                     if changes.is_empty() {
                         return Err(ApiError::validation(
                             "body",
-                            "name at least one of status, priority, assigned_team",
+                            "name at least one of status, priority, assigned_team, category",
                         ));
                     }
                     Ok(json(

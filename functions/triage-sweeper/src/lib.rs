@@ -1,10 +1,13 @@
-//! Runs every minute (EventBridge schedule; locally, the SQS bridge calls it): sends the
-//! message of every queued JobRun that has waited over [`STRANDED_AFTER_SECONDS`] without
-//! one. Together with the JobRun being committed before its send, this is the outbox.
+//! Runs every minute (EventBridge schedule; locally, the SQS bridge calls it):
+//! - sends the message of every queued JobRun that has waited over
+//!   [`STRANDED_AFTER_SECONDS`] without one (with the JobRun committed before its send, this
+//!   is the outbox);
+//! - retrains the triage models of orgs whose labels changed and then stayed quiet for
+//!   [`training::QUIET_SECONDS`] (the debounced training queue).
 
 use lambda_runtime::{Error, LambdaEvent};
 use nexify_queue::SqsDispatcher;
-use nexify_service::triage;
+use nexify_service::{training, triage};
 use nexify_storage::PgPool;
 
 /// Longer than a normal send takes, so the sweep does not race the enqueue itself.
@@ -30,6 +33,7 @@ impl App {
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
         let sent = self.sweep(STRANDED_AFTER_SECONDS).await?;
-        Ok(serde_json::json!({ "sent": sent }))
+        let trained = training::train_due(&self.pool, training::QUIET_SECONDS, 10).await?;
+        Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))
     }
 }

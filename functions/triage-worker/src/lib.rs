@@ -40,6 +40,7 @@ impl<E: TriageEngine> App<E> {
             embedder: Box::new(HashingEmbedder),
             lease_seconds,
             max_receives,
+            models: Default::default(),
         }))
     }
 

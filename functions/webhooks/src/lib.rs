@@ -88,6 +88,7 @@ impl App {
             priority: body.priority.unwrap_or(Priority::Medium),
             assigned_team: None,
             external_id,
+            category: None,
         };
         let (ticket, created) =
             webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;

@@ -9,6 +9,7 @@ pub mod accounts;
 mod error;
 pub mod settings;
 pub mod tickets;
+pub mod training;
 pub mod triage;
 pub mod webhooks;
 

@@ -173,6 +173,27 @@ async fn check_team(conn: &mut PgConnection, org: OrgId, team: &str) -> Result<(
     Ok(())
 }
 
+/// A category must be one of the org's configured categories, when it has any.
+async fn check_category(
+    conn: &mut PgConnection,
+    org: OrgId,
+    category: &str,
+) -> Result<(), ServiceError> {
+    let label = Label::parse("category", category)?;
+    let categories = settings::get(conn, org).await?.categories;
+    if !categories.is_empty() && !categories.iter().any(|c| c == label.as_str()) {
+        return Err(nexify_domain::InvalidInput::new(
+            "category",
+            format!(
+                "must be one of the organization's categories: {}",
+                categories.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Inserts a ticket and its `ticket_created` event on an open, org-scoped connection.
 pub async fn insert_with_event(
     conn: &mut PgConnection,
@@ -281,6 +302,12 @@ pub fn diff(before: &Ticket, after: &Ticket) -> Vec<(&'static str, serde_json::V
         serde_json::json!(before.assigned_team),
         serde_json::json!(after.assigned_team),
     );
+    field(
+        "category_changed",
+        "category",
+        serde_json::json!(before.category),
+        serde_json::json!(after.category),
+    );
     out
 }
 
@@ -299,8 +326,16 @@ pub async fn apply_changes(
     if let Some(Some(team)) = &changes.assigned_team {
         check_team(conn, org, team).await?;
     }
+    if let Some(Some(category)) = &changes.category {
+        check_category(conn, org, category).await?;
+    }
     let after = tickets::update(conn, org, id, changes).await?;
-    for (event_type, payload) in diff(&before, &after) {
+    let changed = diff(&before, &after);
+    // A resolved ticket's labels are training data: note the change for the trainer.
+    if !changed.is_empty() && after.status == TicketStatus::Resolved {
+        settings::touch_labels(conn, org).await?;
+    }
+    for (event_type, payload) in changed {
         events::insert(
             conn,
             org,

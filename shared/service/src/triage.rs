@@ -10,6 +10,7 @@
 //!   unique constraint allows one suggestion per job.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use nexify_domain::{JobRunId, OrgId, Role, SuggestionId, SuggestionStatus, TicketId, UserId};
 use nexify_embed::Embedder;
@@ -20,7 +21,7 @@ use nexify_storage::tickets::TicketChanges;
 use nexify_storage::{
     PgConnection, PgPool, StorageError, Vector, begin_tenant, documents, settings, tickets,
 };
-use nexify_triage::{OrgLabels, Passage, TriageEngine, TriageInput};
+use nexify_triage::{OrgLabels, OrgModels, Passage, TriageEngine, TriageInput};
 use serde::{Deserialize, Serialize};
 
 use crate::tickets::apply_changes;
@@ -225,6 +226,7 @@ pub async fn accept_in_tx(
         status: None,
         priority: Some(suggestion.suggested_priority),
         assigned_team: suggestion.suggested_team.clone().map(Some),
+        category: suggestion.classification.clone().map(Some),
     };
     apply_changes(
         conn,
@@ -339,6 +341,36 @@ pub struct Worker<E> {
     pub lease_seconds: i64,
     /// The queue's maxReceiveCount: the delivery with this receive count is the last.
     pub max_receives: u32,
+    /// Each org's loaded models, reloaded when a newer version appears.
+    pub models: ModelCache,
+}
+
+/// Models by org, kept across invocations of a warm worker.
+#[derive(Default)]
+pub struct ModelCache(tokio::sync::Mutex<std::collections::HashMap<OrgId, Arc<OrgModels>>>);
+
+impl ModelCache {
+    /// The org's current models: one cheap version query per job, a load only on change.
+    pub async fn get(
+        &self,
+        conn: &mut PgConnection,
+        org: OrgId,
+    ) -> Result<Option<Arc<OrgModels>>, ServiceError> {
+        let versions = nexify_storage::models::current_versions(conn, org).await?;
+        if versions.is_empty() {
+            return Ok(None);
+        }
+        if let Some(cached) = self.0.lock().await.get(&org)
+            && cached.versions == versions
+        {
+            return Ok(Some(cached.clone()));
+        }
+        let loaded = crate::training::load(conn, org).await?;
+        if let Some(models) = &loaded {
+            self.0.lock().await.insert(org, models.clone());
+        }
+        Ok(loaded)
+    }
 }
 
 /// Why one delivery failed; the message is then reported failed and redelivered.
@@ -477,6 +509,11 @@ impl<E: TriageEngine> Worker<E> {
             });
         }
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let models = self
+            .models
+            .get(&mut tx, org)
+            .await
+            .map_err(|e| e.to_string())?;
         let input = TriageInput {
             subject: ticket.subject.clone(),
             body: ticket.body.clone(),
@@ -488,6 +525,7 @@ impl<E: TriageEngine> Worker<E> {
                 default_category: org_settings.default_category.clone(),
             },
             passages,
+            models,
         };
         let triage = self.engine.triage(&input).map_err(|e| e.to_string())?;
         let mut metadata = triage.metadata.clone();

@@ -21,6 +21,7 @@ pub mod documents;
 pub mod events;
 pub mod jobs;
 pub mod memberships;
+pub mod models;
 pub mod organizations;
 pub mod settings;
 pub mod suggestions;

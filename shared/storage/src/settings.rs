@@ -118,3 +118,44 @@ pub async fn webhook_secret(
     .await?
     .flatten())
 }
+
+/// Notes that the org's labelled history changed, so its models should be retrained soon.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn touch_labels(conn: &mut PgConnection, org: OrgId) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE organization_settings SET labels_changed_at = now() WHERE organization_id = $1",
+    )
+    .bind(org)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a finished training run (of the labels as of `trained_at`'s transaction).
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn mark_trained(conn: &mut PgConnection, org: OrgId) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE organization_settings SET models_trained_at = now() WHERE organization_id = $1",
+    )
+    .bind(org)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Orgs whose labels changed since their last training and then stayed quiet for
+/// `quiet_seconds` (the debounce), across orgs.
+#[tracing::instrument(skip_all, err)]
+pub async fn due_for_training(
+    conn: &mut PgConnection,
+    quiet_seconds: i64,
+    limit: i64,
+) -> Result<Vec<OrgId>, StorageError> {
+    Ok(sqlx::query_scalar(
+        "SELECT organization_id FROM orgs_due_for_training(make_interval(secs => $1), $2::int)",
+    )
+    .bind(quiet_seconds as f64)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

@@ -15,6 +15,8 @@ pub struct Ticket {
     pub status: TicketStatus,
     pub priority: Priority,
     pub assigned_team: Option<String>,
+    /// The category an agent confirmed (or accepted from a suggestion); a training label.
+    pub category: Option<String>,
     pub external_id: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -29,6 +31,7 @@ pub struct NewTicket {
     pub body: TicketBody,
     pub priority: Priority,
     pub assigned_team: Option<String>,
+    pub category: Option<String>,
     pub external_id: Option<String>,
 }
 
@@ -39,16 +42,20 @@ pub struct TicketChanges {
     pub status: Option<TicketStatus>,
     pub priority: Option<Priority>,
     pub assigned_team: Option<Option<String>>,
+    pub category: Option<Option<String>>,
 }
 
 impl TicketChanges {
     pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.priority.is_none() && self.assigned_team.is_none()
+        self.status.is_none()
+            && self.priority.is_none()
+            && self.assigned_team.is_none()
+            && self.category.is_none()
     }
 }
 
 pub(crate) const COLUMNS: &str = "id, organization_id, requester_email, subject, body, status,
-    priority, assigned_team, external_id, resolved_at, created_at, updated_at";
+    priority, assigned_team, category, external_id, resolved_at, created_at, updated_at";
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn insert(
@@ -58,8 +65,8 @@ pub async fn insert(
 ) -> Result<Ticket, StorageError> {
     Ok(sqlx::query_as(sql!(
         "INSERT INTO tickets (organization_id, requester_email, subject, body, priority,
-             assigned_team, external_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+             assigned_team, external_id, category)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
     ))
     .bind(org)
     .bind(ticket.requester_email.as_str())
@@ -68,6 +75,7 @@ pub async fn insert(
     .bind(ticket.priority)
     .bind(&ticket.assigned_team)
     .bind(&ticket.external_id)
+    .bind(&ticket.category)
     .fetch_one(conn)
     .await?)
 }
@@ -84,8 +92,8 @@ pub async fn insert_or_get_by_external_id(
 ) -> Result<(Ticket, bool), StorageError> {
     let inserted: Option<Ticket> = sqlx::query_as(sql!(
         "INSERT INTO tickets (organization_id, requester_email, subject, body, priority,
-             assigned_team, external_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+             assigned_team, external_id, category)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT ON CONSTRAINT tickets_org_external_id_unique DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -96,6 +104,7 @@ pub async fn insert_or_get_by_external_id(
     .bind(ticket.priority)
     .bind(&ticket.assigned_team)
     .bind(external_id)
+    .bind(&ticket.category)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(ticket) = inserted {
@@ -155,11 +164,16 @@ pub async fn update(
         Some(team) => (true, team.clone()),
         None => (false, None),
     };
+    let (set_category, category) = match &changes.category {
+        Some(category) => (true, category.clone()),
+        None => (false, None),
+    };
     Ok(sqlx::query_as(sql!(
         "UPDATE tickets SET
              status = COALESCE($3, status),
              priority = COALESCE($4, priority),
              assigned_team = CASE WHEN $5 THEN $6 ELSE assigned_team END,
+             category = CASE WHEN $7 THEN $8 ELSE category END,
              resolved_at = CASE
                  WHEN $3 IS NULL THEN resolved_at
                  WHEN $3 = 'resolved' THEN COALESCE(resolved_at, now())
@@ -172,6 +186,8 @@ pub async fn update(
     .bind(changes.priority)
     .bind(set_team)
     .bind(team)
+    .bind(set_category)
+    .bind(category)
     .fetch_one(conn)
     .await?)
 }
@@ -281,4 +297,36 @@ pub async fn count_by_status(
     push_filter(&mut qb, org, filter, false);
     qb.push(" GROUP BY status");
     Ok(qb.build_query_as().fetch_all(conn).await?)
+}
+
+/// A ticket whose labels are settled: resolved, or with an accepted suggestion.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LabelledTicket {
+    pub subject: String,
+    pub body: String,
+    pub assigned_team: Option<String>,
+    pub category: Option<String>,
+}
+
+/// The org's labelled history, the training data of its triage models, newest first.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn labelled(
+    conn: &mut PgConnection,
+    org: OrgId,
+    limit: i64,
+) -> Result<Vec<LabelledTicket>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT t.subject, t.body, t.assigned_team, t.category FROM tickets t
+         WHERE t.organization_id = $1
+           AND (t.assigned_team IS NOT NULL OR t.category IS NOT NULL)
+           AND (t.status = 'resolved' OR EXISTS (
+                SELECT 1 FROM suggestions s
+                WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
+                  AND s.status = 'accepted'))
+         ORDER BY t.updated_at DESC LIMIT $2",
+    )
+    .bind(org)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
 }

@@ -4,11 +4,13 @@
 
 mod draft;
 pub mod features;
+mod learned;
 pub mod metrics;
 pub mod model;
 mod rules;
 
 pub use draft::grounded_draft;
+pub use learned::{LearnedEngine, OrgModels};
 pub use rules::{RuleEngine, urgency};
 
 use nexify_domain::Priority;
@@ -43,6 +45,8 @@ pub struct TriageInput {
     pub current_priority: Priority,
     pub labels: OrgLabels,
     pub passages: Vec<Passage>,
+    /// The org's trained models, when it has any.
+    pub models: Option<std::sync::Arc<OrgModels>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -287,6 +287,89 @@ impl LinearModel {
     }
 }
 
+const MAGIC: &[u8; 6] = b"NXLM1\0";
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    labels: Vec<String>,
+    dense_dim: usize,
+    temperature: f32,
+}
+
+fn put_f32s(out: &mut Vec<u8>, xs: &[f32]) {
+    for x in xs {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+fn take_f32s(bytes: &[u8], at: &mut usize, n: usize) -> Result<Vec<f32>, String> {
+    let end = *at + n * 4;
+    let chunk = bytes.get(*at..end).ok_or("model bytes are truncated")?;
+    *at = end;
+    Ok(chunk
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+impl LinearModel {
+    /// A compact little-endian encoding: magic, a JSON header, then the idf, weight and bias
+    /// arrays as raw f32.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&Header {
+            labels: self.labels.clone(),
+            dense_dim: self.dense_dim,
+            temperature: self.temperature,
+        })
+        .expect("the header serializes");
+        let mut out = Vec::with_capacity(
+            16 + header.len() + 4 * (self.idf.weights.len() + self.weights.len() + self.bias.len()),
+        );
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        put_f32s(&mut out, &self.idf.weights);
+        put_f32s(&mut out, &self.weights);
+        put_f32s(&mut out, &self.bias);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+            return Err("not a Nexify model".into());
+        }
+        let mut at = MAGIC.len();
+        let len_bytes: [u8; 4] = bytes
+            .get(at..at + 4)
+            .ok_or("truncated")?
+            .try_into()
+            .map_err(|_| "truncated")?;
+        at += 4;
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        let header: Header =
+            serde_json::from_slice(bytes.get(at..at + len).ok_or("truncated header")?)
+                .map_err(|e| e.to_string())?;
+        at += len;
+        let k = header.labels.len();
+        let idf = Idf {
+            weights: take_f32s(bytes, &mut at, SPARSE_DIM)?,
+        };
+        let weights = take_f32s(bytes, &mut at, (SPARSE_DIM + header.dense_dim) * k)?;
+        let bias = take_f32s(bytes, &mut at, k)?;
+        if at != bytes.len() {
+            return Err("trailing bytes after the model".into());
+        }
+        Ok(Self {
+            labels: header.labels,
+            idf,
+            dense_dim: header.dense_dim,
+            weights,
+            bias,
+            temperature: header.temperature,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +430,15 @@ mod tests {
         assert_eq!(model.labels[model.predict(&unseen).0], "login");
         let p = model.predict_proba(&unseen);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn models_round_trip_through_bytes() {
+        let (model, _) = fit(3);
+        let bytes = model.to_bytes();
+        assert_eq!(LinearModel::from_bytes(&bytes).unwrap(), model);
+        assert!(LinearModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(LinearModel::from_bytes(b"garbage").is_err());
     }
 
     #[test]

@@ -267,6 +267,7 @@ mod tests {
                 default_category: None,
             },
             passages: vec![],
+            models: None,
         }
     }
 

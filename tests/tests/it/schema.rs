@@ -130,6 +130,7 @@ async fn every_table_round_trips(pool: PgPool) {
         status: Some(TicketStatus::Resolved),
         priority: Some(Priority::Urgent),
         assigned_team: Some(Some("Billing".into())),
+        category: None,
     };
     let resolved = tickets::update(&mut tx, org.id, ticket.id, &changes)
         .await

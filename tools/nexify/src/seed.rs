@@ -136,6 +136,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
                 priority: t.priority,
                 assigned_team: None,
                 external_id: None,
+                category: None,
             },
         )
         .await?;
@@ -157,6 +158,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
                 status: Some(t.status),
                 priority: None,
                 assigned_team: Some(t.team.clone()),
+                category: Some(t.category.clone()),
             };
             tickets::update(&mut tx, acme.id, ticket.id, &changes).await?;
             events::insert(
@@ -184,6 +186,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
         priority: Priority::High,
         assigned_team: None,
         external_id: None,
+        category: None,
     };
     tickets::insert(&mut tx, globex.id, &globex_ticket).await?;
 

@@ -1,0 +1,146 @@
+//! Training each org's triage models from its own labelled history: resolved tickets and
+//! tickets whose suggestion was accepted. Labels come only from the org's configured teams
+//! and categories. Retraining is debounced: a label change bumps `labels_changed_at`, and
+//! [`train_due`] (run by the scheduled sweeper) retrains orgs that have been quiet a while.
+
+use std::sync::Arc;
+
+use nexify_domain::OrgId;
+use nexify_storage::{PgConnection, PgPool, begin_tenant, models, settings, tickets};
+use nexify_triage::OrgModels;
+use nexify_triage::model::{LinearModel, TrainConfig};
+use serde::Serialize;
+
+use crate::ServiceError;
+
+/// A head is trained only with at least this many labelled tickets over two or more labels;
+/// until then the rule engine decides.
+pub const MIN_EXAMPLES: usize = 20;
+/// The most recent labelled tickets a model learns from.
+pub const MAX_EXAMPLES: i64 = 50_000;
+/// How long an org's labels must stay unchanged before it is retrained.
+pub const QUIET_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HeadReport {
+    pub head: &'static str,
+    pub examples: usize,
+    pub labels: usize,
+    /// The new version, or `None` when there was too little data to train.
+    pub version: Option<i32>,
+}
+
+fn examples_for<'a>(
+    rows: &'a [tickets::LabelledTicket],
+    allowed: &[String],
+    pick: impl Fn(&tickets::LabelledTicket) -> Option<&String>,
+) -> (Vec<String>, Vec<&'a str>) {
+    let mut texts = Vec::new();
+    let mut labels = Vec::new();
+    for row in rows {
+        if let Some(label) = pick(row).filter(|l| allowed.contains(l)) {
+            texts.push(format!("{}\n{}", row.subject, row.body));
+            labels.push(label.as_str());
+        }
+    }
+    (texts, labels)
+}
+
+/// Trains and stores a new version of each head that has enough labels.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn train_org(pool: &PgPool, org: OrgId) -> Result<Vec<HeadReport>, ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    let org_settings = settings::get(&mut tx, org).await?;
+    let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
+    let mut reports = Vec::new();
+    for (head, allowed) in [
+        ("team", &org_settings.teams),
+        ("category", &org_settings.categories),
+    ] {
+        let (texts, labels) = if head == "team" {
+            examples_for(&rows, allowed, |r| r.assigned_team.as_ref())
+        } else {
+            examples_for(&rows, allowed, |r| r.category.as_ref())
+        };
+        let mut distinct: Vec<&str> = labels.clone();
+        distinct.sort();
+        distinct.dedup();
+        let mut report = HeadReport {
+            head,
+            examples: texts.len(),
+            labels: distinct.len(),
+            version: None,
+        };
+        if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
+            let owned_labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+            // Training is CPU-bound: keep it off the async workers.
+            let model = tokio::task::spawn_blocking(move || {
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
+                LinearModel::fit(&texts, &labels, None, TrainConfig::default())
+            })
+            .await
+            .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))?;
+            let metrics = serde_json::json!({ "temperature": model.temperature, "examples": report.examples });
+            let version = models::insert(
+                &mut tx,
+                org,
+                head,
+                &model.labels,
+                &model.to_bytes(),
+                report.examples as i32,
+                &metrics,
+            )
+            .await?;
+            report.version = Some(version);
+        }
+        reports.push(report);
+    }
+    settings::mark_trained(&mut tx, org).await?;
+    tx.commit().await?;
+    tracing::info!(?reports, "triage models trained");
+    Ok(reports)
+}
+
+/// Retrains every org whose labels changed and then stayed quiet for `quiet_seconds`.
+#[tracing::instrument(skip_all, err)]
+pub async fn train_due(
+    pool: &PgPool,
+    quiet_seconds: i64,
+    limit: i64,
+) -> Result<usize, ServiceError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(nexify_storage::StorageError::from)?;
+    let due = settings::due_for_training(&mut conn, quiet_seconds, limit).await?;
+    drop(conn);
+    for org in &due {
+        train_org(pool, *org).await?;
+    }
+    Ok(due.len())
+}
+
+/// Loads the org's current models.
+pub async fn load(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<Option<Arc<OrgModels>>, ServiceError> {
+    let mut loaded = OrgModels::default();
+    for head in ["team", "category"] {
+        if let Some(stored) = models::current(conn, org, head).await? {
+            let model = LinearModel::from_bytes(&stored.model).map_err(|e| {
+                ServiceError::Conflict(format!("stored {head} model is unreadable: {e}"))
+            })?;
+            loaded.versions.push((head.to_owned(), stored.version));
+            if head == "team" {
+                loaded.team = Some(model);
+            } else {
+                loaded.category = Some(model);
+            }
+        }
+    }
+    // Sorted by head, as `models::current_versions` reports them, so the cache can compare.
+    loaded.versions.sort();
+    Ok((!loaded.versions.is_empty()).then(|| Arc::new(loaded)))
+}

@@ -1,0 +1,205 @@
+//! Per-org learned triage: training from labelled history, the debounced retraining queue,
+//! and the worker using the org's own models.
+
+use nexify_service::training;
+use nexify_tests::api::Api;
+use nexify_tests::org_fixture;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+const TOPICS: [(&str, &str, &str); 2] = [
+    (
+        "Billing",
+        "refund",
+        "I was charged twice for my subscription, please refund the duplicate payment",
+    ),
+    (
+        "Accounts",
+        "login",
+        "I cannot log in, the password reset email never arrives in my inbox",
+    ),
+];
+
+async fn labelled_org(api: &Api, slug: &str, per_topic: usize) -> nexify_tests::OrgFixture {
+    let a = org_fixture(&api.db.owner, slug).await;
+    sqlx::query("UPDATE organization_settings SET teams = '{Billing,Accounts}', categories = '{refund,login}' WHERE organization_id = $1")
+        .bind(a.org)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    for i in 0..per_topic {
+        for (team, category, text) in TOPICS {
+            sqlx::query(
+                "INSERT INTO tickets (organization_id, requester_email, subject, body, status, assigned_team, category)
+                 VALUES ($1, 'c@example.com', $2, $3, 'resolved', $4, $5)",
+            )
+            .bind(a.org)
+            .bind(format!("{category} question {i}"))
+            .bind(format!("{text} (case {i})"))
+            .bind(team)
+            .bind(category)
+            .execute(&api.db.owner)
+            .await
+            .unwrap();
+        }
+    }
+    a
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn labelled_history_trains_models_that_the_worker_uses(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-a", 15).await;
+    let reports = training::train_org(&api.db.app, a.org).await.unwrap();
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| (r.head, r.examples, r.version))
+            .collect::<Vec<_>>(),
+        vec![("team", 30, Some(1)), ("category", 30, Some(1)),]
+    );
+
+    let agent = api.token(a.agent);
+    let created = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&agent),
+            Some(json!({
+                "requester_email": "new@example.com", "subject": "Duplicate charge",
+                "body": "You charged my card twice this month for the subscription"
+            })),
+        )
+        .await;
+    let ticket = created.json["id"].as_str().unwrap();
+    api.call(
+        "POST",
+        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
+        Some(&agent),
+        None,
+    )
+    .await;
+    let (_, failed) = api.bridge_once(&api.worker(), 5).await;
+    assert!(failed.is_empty());
+    let s = &api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await
+        .json["items"][0];
+    assert_eq!(s["metadata"]["engine"], "learned-v1");
+    assert_eq!(
+        s["metadata"]["model_versions"],
+        json!([["category", 1], ["team", 1]])
+    );
+    assert_eq!(
+        (s["suggested_team"].as_str(), s["classification"].as_str()),
+        (Some("Billing"), Some("refund"))
+    );
+    let confidence = s["confidence"].as_f64().unwrap();
+    assert!(confidence > 0.5 && confidence <= 1.0, "{confidence}");
+
+    // Accepting applies the category too.
+    let id = s["id"].as_str().unwrap();
+    api.call(
+        "POST",
+        &format!("/api/orgs/{}/suggestions/{id}/accept/", a.org),
+        Some(&agent),
+        None,
+    )
+    .await;
+    let t = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(t.json["category"], "refund");
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn too_few_labels_leave_the_rules_in_charge(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-few", 3).await;
+    let reports = training::train_org(&api.db.app, a.org).await.unwrap();
+    assert!(reports.iter().all(|r| r.version.is_none()), "{reports:?}");
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM triage_models")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(versions, 0);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-debounce", 12).await;
+    assert_eq!(
+        training::train_due(&api.db.app, 0, 10).await.unwrap(),
+        0,
+        "nothing changed yet"
+    );
+
+    let agent = api.token(a.agent);
+    let created = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&agent),
+            Some(json!({"requester_email": "c@example.com", "subject": "Refund"})),
+        )
+        .await;
+    let path = format!(
+        "/api/orgs/{}/tickets/{}/",
+        a.org,
+        created.json["id"].as_str().unwrap()
+    );
+    // Categories are checked against the org's list.
+    let bad = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&agent),
+            Some(json!({"category": "weather"})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.json["field"].as_str()),
+        (422, Some("category"))
+    );
+    let r = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&agent),
+            Some(json!({"status": "resolved", "category": "refund", "assigned_team": "Billing"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+
+    assert_eq!(
+        training::train_due(&api.db.app, 3600, 10).await.unwrap(),
+        0,
+        "still inside the quiet period"
+    );
+    assert_eq!(training::train_due(&api.db.app, 0, 10).await.unwrap(), 1);
+    assert_eq!(
+        training::train_due(&api.db.app, 0, 10).await.unwrap(),
+        0,
+        "trained once per change"
+    );
+    let trained_on: i32 =
+        sqlx::query_scalar("SELECT trained_on FROM triage_models WHERE head = 'category'")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(trained_on, 25);
+}
