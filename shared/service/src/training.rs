@@ -47,8 +47,17 @@ fn examples_for<'a>(
 }
 
 /// Trains and stores a new version of each head that has enough labels.
-#[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn train_org(pool: &PgPool, org: OrgId) -> Result<Vec<HeadReport>, ServiceError> {
+    train_org_with(pool, org, TrainConfig::default()).await
+}
+
+/// [`train_org`] with explicit hyperparameters (for `nexify eval --validation` tuning).
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn train_org_with(
+    pool: &PgPool,
+    org: OrgId,
+    config: TrainConfig,
+) -> Result<Vec<HeadReport>, ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
@@ -77,7 +86,7 @@ pub async fn train_org(pool: &PgPool, org: OrgId) -> Result<Vec<HeadReport>, Ser
             let model = tokio::task::spawn_blocking(move || {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
-                LinearModel::fit(&texts, &labels, None, TrainConfig::default())
+                LinearModel::fit(&texts, &labels, None, config)
             })
             .await
             .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))?;

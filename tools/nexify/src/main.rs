@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
     }
     nexify_telemetry::init_for_tests();
     if args.first().map(String::as_str) == Some("eval") {
-        return eval::run(&eval::EvalArgs::parse(&args)?);
+        return eval::run(&eval::EvalArgs::parse(&args)?).await;
     }
     let config = DbConfig::from_env()?;
     let pool = PgPoolOptions::new()

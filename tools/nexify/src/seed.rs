@@ -225,9 +225,23 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
         documents::insert_chunks(&mut tx, acme.id, doc.id, &new_chunks).await?;
     }
     tx.commit().await?;
+    // The demo org's labelled history is enough to train its own triage models.
+    let reports = nexify_service::training::train_org(pool, acme.id).await?;
+    let trained: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "{} v{} on {} tickets",
+                r.head,
+                r.version.unwrap_or(0),
+                r.examples
+            )
+        })
+        .collect();
     Ok(format!(
-        "seeded: 2 organizations, 4 users, {} tickets, {} articles in {chunk_count} chunks",
+        "seeded: 2 organizations, 4 users, {} tickets, {} articles in {chunk_count} chunks; trained {}",
         demo.len() + 1,
-        ARTICLES.len()
+        ARTICLES.len(),
+        trained.join(", ")
     ))
 }
