@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use nexify_domain::{Email, Priority, Role, Subject, TicketBody, TicketId};
-use nexify_embed::{ChunkConfig, Embedder, HashingEmbedder, chunk_text};
+use nexify_embed::HashingEmbedder;
 use nexify_queue::{SqsDispatcher, bridge};
 use nexify_service::triage::{JobMessage, Worker};
-use nexify_storage::documents::{self, NewChunk, NewDocument};
+use nexify_storage::documents::NewDocument;
 use nexify_storage::settings::SettingsUpdate;
 use nexify_storage::tickets::NewTicket;
 use nexify_storage::{PgPool, jobs, memberships, organizations, settings, tickets, users};
@@ -99,37 +99,14 @@ pub async fn run() -> anyhow::Result<()> {
     .await?;
     for (i, (title, text)) in TOPICS.iter().enumerate() {
         let body = format!("{text} Article {i} explains the steps in detail. ").repeat(12);
-        let doc = documents::insert_document(
-            &mut tx,
-            org.id,
-            &NewDocument {
-                title: (*title).into(),
-                content_type: "text".into(),
-                body: body.clone(),
-                source_url: None,
-                created_by: None,
-            },
-        )
-        .await?;
-        let chunks = chunk_text(&body, ChunkConfig::default());
-        let vectors = HashingEmbedder.embed(
-            &chunks
-                .iter()
-                .map(|c| c.content.as_str())
-                .collect::<Vec<_>>(),
-        )?;
-        let new: Vec<NewChunk> = chunks
-            .iter()
-            .zip(vectors)
-            .map(|(c, v)| NewChunk {
-                chunk_index: c.index as i32,
-                char_start: c.char_start as i32,
-                char_end: c.char_end as i32,
-                content: c.content.clone(),
-                embedding: v.into(),
-            })
-            .collect();
-        documents::insert_chunks(&mut tx, org.id, doc.id, &new).await?;
+        let doc = NewDocument {
+            title: (*title).into(),
+            content_type: "text".into(),
+            body,
+            source_url: None,
+            created_by: None,
+        };
+        nexify_service::knowledge::store_document(&mut tx, org.id, &doc, &HashingEmbedder).await?;
     }
     let mut ticket_ids: Vec<TicketId> = Vec::new();
     for i in 0..JOBS * 2 {

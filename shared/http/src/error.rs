@@ -248,6 +248,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(invalid) => invalid.into(),
             ServiceError::Conflict(detail) => ApiError::Conflict(detail),
             ServiceError::Storage(storage) => storage.into(),
+            ServiceError::Internal(detail) => ApiError::Internal(detail.into()),
         }
     }
 }

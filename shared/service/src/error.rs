@@ -18,6 +18,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A failure that is nobody's input: logged, shown only as an internal error.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for ServiceError {

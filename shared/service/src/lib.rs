@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 mod error;
+pub mod knowledge;
 pub mod settings;
 pub mod tickets;
 pub mod training;

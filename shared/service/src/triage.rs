@@ -206,6 +206,22 @@ pub async fn list_suggestions(
     Ok(found)
 }
 
+/// Locks the suggestion; a decision needs it pending (else 409).
+async fn pending_for_update(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SuggestionId,
+) -> Result<Suggestion, ServiceError> {
+    let suggestion = suggestions::get_for_update(conn, org, id).await?;
+    if suggestion.status != SuggestionStatus::Pending {
+        return Err(ServiceError::Conflict(format!(
+            "this suggestion was already {}",
+            suggestion.status
+        )));
+    }
+    Ok(suggestion)
+}
+
 /// Applies a pending suggestion's priority and team to its ticket and marks it accepted, with
 /// `suggestion_approved` and the field-change events, on the caller's transaction.
 pub async fn accept_in_tx(
@@ -215,13 +231,7 @@ pub async fn accept_in_tx(
     actor: Actor,
     draft_reply: Option<&str>,
 ) -> Result<Suggestion, ServiceError> {
-    let suggestion = suggestions::get_for_update(conn, org, id).await?;
-    if suggestion.status != SuggestionStatus::Pending {
-        return Err(ServiceError::Conflict(format!(
-            "this suggestion was already {}",
-            suggestion.status
-        )));
-    }
+    let suggestion = pending_for_update(conn, org, id).await?;
     let changes = TicketChanges {
         status: None,
         priority: Some(suggestion.suggested_priority),
@@ -290,13 +300,7 @@ pub async fn reject(
     reason: Option<&str>,
 ) -> Result<Suggestion, ServiceError> {
     let (mut tx, caller) = access::begin(pool, user, org, Role::Agent).await?;
-    let suggestion = suggestions::get_for_update(&mut tx, org, id).await?;
-    if suggestion.status != SuggestionStatus::Pending {
-        return Err(ServiceError::Conflict(format!(
-            "this suggestion was already {}",
-            suggestion.status
-        )));
-    }
+    let suggestion = pending_for_update(&mut tx, org, id).await?;
     let decided = suggestions::decide(
         &mut tx,
         org,

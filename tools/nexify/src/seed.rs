@@ -6,7 +6,8 @@
 use anyhow::Context;
 use argon2::password_hash::PasswordHasher;
 use nexify_domain::{Email, Priority, Role, Subject, TicketBody, TicketStatus};
-use nexify_embed::{ChunkConfig, Embedder, HashingEmbedder, chunk_text};
+use nexify_embed::HashingEmbedder;
+use nexify_service::knowledge;
 use nexify_storage::events::{Actor, NewEvent};
 use nexify_storage::settings::SettingsUpdate;
 use nexify_storage::tickets::{NewTicket, TicketChanges};
@@ -195,34 +196,15 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
     for article in ARTICLES {
         let (title_line, body) = article.split_once('\n').unwrap_or((article, ""));
         let body = body.trim_start_matches('\n');
-        let doc = documents::insert_document(
-            &mut tx,
-            acme.id,
-            &documents::NewDocument {
-                title: title_line.trim_start_matches('#').trim().to_owned(),
-                content_type: "markdown".into(),
-                body: body.to_owned(),
-                source_url: None,
-                created_by: Some(admin.id),
-            },
-        )
-        .await?;
-        let chunks = chunk_text(&doc.body, ChunkConfig::default());
-        let texts: Vec<&str> = chunks.iter().map(|c| c.content.as_str()).collect();
-        let vectors = embedder.embed(&texts)?;
-        let new_chunks: Vec<documents::NewChunk> = chunks
-            .iter()
-            .zip(vectors)
-            .map(|(c, v)| documents::NewChunk {
-                chunk_index: c.index as i32,
-                char_start: c.char_start as i32,
-                char_end: c.char_end as i32,
-                content: c.content.clone(),
-                embedding: v.into(),
-            })
-            .collect();
-        chunk_count += new_chunks.len();
-        documents::insert_chunks(&mut tx, acme.id, doc.id, &new_chunks).await?;
+        let doc = documents::NewDocument {
+            title: title_line.trim_start_matches('#').trim().to_owned(),
+            content_type: "markdown".into(),
+            body: body.to_owned(),
+            source_url: None,
+            created_by: Some(admin.id),
+        };
+        let (_, chunks) = knowledge::store_document(&mut tx, acme.id, &doc, &embedder).await?;
+        chunk_count += chunks.len();
     }
     tx.commit().await?;
     // The demo org's labelled history is enough to train its own triage models.
