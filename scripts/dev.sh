@@ -32,7 +32,7 @@ cat <<MSG
     health:   curl http://127.0.0.1:$INVOKE_PORT/lambda-url/health/api/health/
     sign in:  curl -X POST http://127.0.0.1:$INVOKE_PORT/lambda-url/auth/api/auth/token/ \\
                 -H 'content-type: application/json' -d '{"email":"agent@acme.test","password":"nexify-demo"}'
-    (auth, tickets, settings, webhooks, triage-api, health; the triage worker is fed by
+    (auth, tickets, settings, webhooks, triage-api, kb, health; the triage worker is fed by
      the SQS bridge, log: .local/logs/sqs-bridge.log)
 
   Demo logins (password: nexify-demo)

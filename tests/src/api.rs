@@ -23,6 +23,7 @@ pub struct Api {
     pub dlq_url: String,
     pub dispatcher: SqsDispatcher,
     auth: auth::App,
+    kb: kb::App,
     triage: triage_api::App,
     tickets: tickets::App,
     settings: settings::App,
@@ -48,6 +49,11 @@ impl Api {
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
         Self {
             auth: auth::App::new(app.clone(), issuer.clone()),
+            kb: kb::App::new(
+                app.clone(),
+                issuer.clone(),
+                Box::new(nexify_embed::HashingEmbedder),
+            ),
             triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             settings: settings::App::new(app.clone(), issuer.clone()),
@@ -102,6 +108,8 @@ impl Api {
             self.webhooks.handle(req).await
         } else if path.starts_with("/api/health/") {
             self.health.handle(req).await
+        } else if path.contains("/documents/") || path.contains("/kb/") {
+            self.kb.handle(req).await
         } else if path.contains("/triage/")
             || path.contains("/jobs/")
             || path.contains("/suggestions/")

@@ -18,9 +18,7 @@ use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
 use nexify_storage::suggestions::{self, NewSuggestion, Suggestion};
 use nexify_storage::tickets::TicketChanges;
-use nexify_storage::{
-    PgConnection, PgPool, StorageError, Vector, begin_tenant, documents, settings, tickets,
-};
+use nexify_storage::{PgConnection, PgPool, StorageError, begin_tenant, settings, tickets};
 use nexify_triage::{OrgLabels, OrgModels, Passage, TriageEngine, TriageInput};
 use serde::{Deserialize, Serialize};
 
@@ -487,31 +485,22 @@ impl<E: TriageEngine> Worker<E> {
             .await
             .map_err(|e| e.to_string())?;
         let query = format!("{}\n{}", ticket.subject, ticket.body);
-        let vector = self
-            .embedder
-            .embed(&[query.as_str()])
-            .map_err(|e| e.to_string())?
-            .pop()
-            .ok_or("the embedder returned nothing")?;
-        let hits = documents::nearest_chunks(&mut tx, org, &Vector::from(vector), PASSAGES)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut passages = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let title = documents::get_document(&mut tx, org, hit.chunk.document_id)
+        let hits =
+            crate::knowledge::retrieve(&mut tx, self.embedder.as_ref(), org, &query, PASSAGES)
                 .await
-                .map_err(|e| e.to_string())?
-                .title;
-            passages.push(Passage {
+                .map_err(|e| e.to_string())?;
+        let passages: Vec<Passage> = hits
+            .into_iter()
+            .map(|hit| Passage {
                 document_id: hit.chunk.document_id.0,
                 chunk_id: hit.chunk.id.0,
-                title,
+                title: hit.title,
                 content: hit.chunk.content,
                 char_start: hit.chunk.char_start,
                 char_end: hit.chunk.char_end,
-                score: (1.0 - hit.distance) as f32,
-            });
-        }
+                score: hit.similarity as f32,
+            })
+            .collect();
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
         let models = self
             .models

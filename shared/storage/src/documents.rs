@@ -161,3 +161,110 @@ pub async fn nearest_chunks(
     .fetch_all(conn)
     .await?)
 }
+
+/// A chunk found by hybrid search: its fused rank score and its cosine similarity.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SearchHit {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub chunk: Chunk,
+    pub title: String,
+    /// Reciprocal-rank fusion of the vector and full-text rankings (higher is better).
+    pub score: f64,
+    /// Cosine similarity to the query embedding, in [-1, 1].
+    pub similarity: f64,
+}
+
+/// The RRF constant: the usual 60 keeps one list's top ranks from drowning the other's.
+const RRF_K: i64 = 60;
+
+/// Hybrid retrieval within one org: an HNSW cosine search and a Postgres full-text search,
+/// each taking `candidates`, fused by reciprocal rank; the best `k`. The org filter runs
+/// inside the index scan with pgvector's iterative scan, so filtering does not cost recall.
+#[tracing::instrument(skip_all, fields(org_id = %org, k), err)]
+pub async fn hybrid_search(
+    conn: &mut PgConnection,
+    org: OrgId,
+    embedding: &Vector,
+    query: &str,
+    k: i64,
+) -> Result<Vec<SearchHit>, StorageError> {
+    let candidates = (k * 4).max(40);
+    // Keep scanning the HNSW graph until enough of this org's chunks are found.
+    sqlx::query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_as(sql!(
+        "WITH vec AS (
+             SELECT id, row_number() OVER (ORDER BY d) AS r FROM (
+                 SELECT id, embedding <=> $2 AS d FROM document_chunks
+                 WHERE organization_id = $1 ORDER BY embedding <=> $2 LIMIT $4) v),
+         fts AS (
+             SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
+                 SELECT c.id, ts_rank_cd(c.search, q) AS rank
+                 FROM document_chunks c, websearch_to_tsquery('english', $3) q
+                 WHERE c.organization_id = $1 AND c.search @@ q
+                 ORDER BY rank DESC LIMIT $4) f),
+         fused AS (
+             SELECT COALESCE(vec.id, fts.id) AS id,
+                    COALESCE(1.0 / ({RRF_K} + vec.r), 0) + COALESCE(1.0 / ({RRF_K} + fts.r), 0) AS score
+             FROM vec FULL JOIN fts ON fts.id = vec.id)
+         SELECT {CHUNK_COLUMNS_C}, d.title, f.score::float8 AS score,
+                (1 - (c.embedding <=> $2))::float8 AS similarity
+         FROM fused f
+         JOIN document_chunks c ON c.id = f.id AND c.organization_id = $1
+         JOIN documents d ON d.id = c.document_id AND d.organization_id = $1
+         ORDER BY f.score DESC, c.id LIMIT $5"
+    ))
+    .bind(org)
+    .bind(embedding)
+    .bind(query)
+    .bind(candidates)
+    .bind(k)
+    .fetch_all(conn)
+    .await?)
+}
+
+const CHUNK_COLUMNS_C: &str =
+    "c.id, c.organization_id, c.document_id, c.chunk_index, c.char_start, c.char_end, c.content";
+
+/// One page of the org's documents, newest first, after the keyset `before`.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn list_documents(
+    conn: &mut PgConnection,
+    org: OrgId,
+    before: Option<(DateTime<Utc>, DocumentId)>,
+    limit: i64,
+) -> Result<Vec<Document>, StorageError> {
+    let (at, id) = before.unzip();
+    Ok(sqlx::query_as(sql!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE organization_id = $1
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC LIMIT $4"
+    ))
+    .bind(org)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes a document and (by cascade) its chunks.
+#[tracing::instrument(skip_all, fields(org_id = %org, document_id = %id), err)]
+pub async fn delete_document(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: DocumentId,
+) -> Result<(), StorageError> {
+    let deleted = sqlx::query("DELETE FROM documents WHERE organization_id = $1 AND id = $2")
+        .bind(org)
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}

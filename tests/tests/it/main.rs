@@ -8,6 +8,7 @@ mod api_settings;
 mod api_tickets;
 mod api_webhooks;
 mod health;
+mod kb;
 mod learning;
 mod pipeline;
 mod schema;
