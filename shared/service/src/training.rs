@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use nexify_domain::OrgId;
+use nexify_domain::{OrgId, Priority};
 use nexify_storage::{PgConnection, PgPool, begin_tenant, models, settings, tickets};
 use nexify_triage::OrgModels;
 use nexify_triage::model::{LinearModel, TrainConfig};
@@ -30,17 +30,17 @@ pub struct HeadReport {
     pub version: Option<i32>,
 }
 
-fn examples_for<'a>(
-    rows: &'a [tickets::LabelledTicket],
+fn examples_for(
+    rows: &[tickets::LabelledTicket],
     allowed: &[String],
-    pick: impl Fn(&tickets::LabelledTicket) -> Option<&String>,
-) -> (Vec<String>, Vec<&'a str>) {
+    pick: impl Fn(&tickets::LabelledTicket) -> Option<String>,
+) -> (Vec<String>, Vec<String>) {
     let mut texts = Vec::new();
     let mut labels = Vec::new();
     for row in rows {
         if let Some(label) = pick(row).filter(|l| allowed.contains(l)) {
             texts.push(format!("{}\n{}", row.subject, row.body));
-            labels.push(label.as_str());
+            labels.push(label);
         }
     }
     (texts, labels)
@@ -62,16 +62,18 @@ pub async fn train_org_with(
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
     let mut reports = Vec::new();
+    let priorities: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect();
     for (head, allowed) in [
         ("team", &org_settings.teams),
         ("category", &org_settings.categories),
+        ("priority", &priorities),
     ] {
-        let (texts, labels) = if head == "team" {
-            examples_for(&rows, allowed, |r| r.assigned_team.as_ref())
-        } else {
-            examples_for(&rows, allowed, |r| r.category.as_ref())
+        let (texts, labels) = match head {
+            "team" => examples_for(&rows, allowed, |r| r.assigned_team.clone()),
+            "category" => examples_for(&rows, allowed, |r| r.category.clone()),
+            _ => examples_for(&rows, allowed, |r| Some(r.priority.to_string())),
         };
-        let mut distinct: Vec<&str> = labels.clone();
+        let mut distinct: Vec<&str> = labels.iter().map(String::as_str).collect();
         distinct.sort();
         distinct.dedup();
         let mut report = HeadReport {
@@ -81,7 +83,7 @@ pub async fn train_org_with(
             version: None,
         };
         if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
-            let owned_labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+            let owned_labels = labels;
             // Training is CPU-bound: keep it off the async workers.
             let model = tokio::task::spawn_blocking(move || {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -136,16 +138,16 @@ pub async fn load(
     org: OrgId,
 ) -> Result<Option<Arc<OrgModels>>, ServiceError> {
     let mut loaded = OrgModels::default();
-    for head in ["team", "category"] {
+    for head in ["team", "category", "priority"] {
         if let Some(stored) = models::current(conn, org, head).await? {
             let model = LinearModel::from_bytes(&stored.model).map_err(|e| {
                 ServiceError::Conflict(format!("stored {head} model is unreadable: {e}"))
             })?;
             loaded.versions.push((head.to_owned(), stored.version));
-            if head == "team" {
-                loaded.team = Some(model);
-            } else {
-                loaded.category = Some(model);
+            match head {
+                "team" => loaded.team = Some(model),
+                "category" => loaded.category = Some(model),
+                _ => loaded.priority = Some(model),
             }
         }
     }

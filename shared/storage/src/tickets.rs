@@ -304,6 +304,7 @@ pub async fn count_by_status(
 pub struct LabelledTicket {
     pub subject: String,
     pub body: String,
+    pub priority: Priority,
     pub assigned_team: Option<String>,
     pub category: Option<String>,
 }
@@ -316,9 +317,8 @@ pub async fn labelled(
     limit: i64,
 ) -> Result<Vec<LabelledTicket>, StorageError> {
     Ok(sqlx::query_as(
-        "SELECT t.subject, t.body, t.assigned_team, t.category FROM tickets t
+        "SELECT t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
          WHERE t.organization_id = $1
-           AND (t.assigned_team IS NOT NULL OR t.category IS NOT NULL)
            AND (t.status = 'resolved' OR EXISTS (
                 SELECT 1 FROM suggestions s
                 WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id

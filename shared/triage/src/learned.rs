@@ -2,7 +2,10 @@
 //! category; the rule engine still supplies urgency cues and the grounded draft, and stands
 //! in for a head the org has no model for yet (too few labels).
 
+use nexify_domain::Priority;
+
 use crate::model::LinearModel;
+use crate::urgency;
 use crate::{RuleEngine, Triage, TriageEngine, TriageError, TriageInput};
 
 /// An org's current models, one per head, as loaded by the worker.
@@ -10,6 +13,7 @@ use crate::{RuleEngine, Triage, TriageEngine, TriageError, TriageInput};
 pub struct OrgModels {
     pub team: Option<LinearModel>,
     pub category: Option<LinearModel>,
+    pub priority: Option<LinearModel>,
     /// `(head, version)` of what is loaded, for the suggestion's metadata and cache checks.
     pub versions: Vec<(String, i32)>,
 }
@@ -63,6 +67,21 @@ impl TriageEngine for LearnedEngine {
             );
             triage.classification = Some(category);
             confidences.push(p);
+        }
+        if let Some(model) = &models.priority {
+            let allowed: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect();
+            if let Some((label, p)) = best_allowed(model, &text, &allowed)
+                && let Ok(learned) = label.parse::<Priority>()
+            {
+                // Urgency cues still raise a learned priority, never lower it.
+                let (priority, cue) = urgency(&text, learned);
+                heads.insert(
+                    "priority".into(),
+                    serde_json::json!({ "label": learned, "probability": p, "urgency_cue": cue }),
+                );
+                triage.priority = priority;
+                confidences.push(p);
+            }
         }
         if !confidences.is_empty() {
             // Both heads must be right for the suggestion to be right; the smaller

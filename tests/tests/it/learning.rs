@@ -59,7 +59,12 @@ async fn labelled_history_trains_models_that_the_worker_uses(
             .iter()
             .map(|r| (r.head, r.examples, r.version))
             .collect::<Vec<_>>(),
-        vec![("team", 30, Some(1)), ("category", 30, Some(1)),]
+        vec![
+            ("team", 30, Some(1)),
+            ("category", 30, Some(1)),
+            // Every ticket here is medium: one label, nothing to learn.
+            ("priority", 30, None),
+        ]
     );
 
     let agent = api.token(a.agent);

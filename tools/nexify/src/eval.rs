@@ -47,18 +47,29 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+        let flag = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
         let (train, test) = match flag("--dataset") {
-            Some(dir) => (PathBuf::from(&dir).join("train.csv"), PathBuf::from(&dir).join("test.csv")),
+            Some(dir) => (
+                PathBuf::from(&dir).join("train.csv"),
+                PathBuf::from(&dir).join("test.csv"),
+            ),
             None => (
-                PathBuf::from(flag("--train").context("--dataset DIR or --train FILE is required")?),
+                PathBuf::from(
+                    flag("--train").context("--dataset DIR or --train FILE is required")?,
+                ),
                 PathBuf::from(flag("--test").context("--test FILE is required with --train")?),
             ),
         };
         let subject_column = flag("--subject-column");
         let body_column = flag("--body-column");
-        let text_column = flag("--text-column")
-            .or_else(|| (subject_column.is_none() && body_column.is_none()).then(|| "text".to_owned()));
+        let text_column = flag("--text-column").or_else(|| {
+            (subject_column.is_none() && body_column.is_none()).then(|| "text".to_owned())
+        });
         let defaults = TrainConfig::default();
         Ok(Self {
             train,
@@ -70,9 +81,18 @@ impl EvalArgs {
             team_column: flag("--team-column"),
             priority_column: flag("--priority-column"),
             config: TrainConfig {
-                epochs: flag("--epochs").map(|e| e.parse()).transpose()?.unwrap_or(defaults.epochs),
-                learning_rate: flag("--lr").map(|e| e.parse()).transpose()?.unwrap_or(defaults.learning_rate),
-                l2: flag("--l2").map(|e| e.parse()).transpose()?.unwrap_or(defaults.l2),
+                epochs: flag("--epochs")
+                    .map(|e| e.parse())
+                    .transpose()?
+                    .unwrap_or(defaults.epochs),
+                learning_rate: flag("--lr")
+                    .map(|e| e.parse())
+                    .transpose()?
+                    .unwrap_or(defaults.learning_rate),
+                l2: flag("--l2")
+                    .map(|e| e.parse())
+                    .transpose()?
+                    .unwrap_or(defaults.l2),
                 ..defaults
             },
             validation: args.iter().any(|a| a == "--validation"),
@@ -94,7 +114,10 @@ struct Row {
 /// column is the subject when it fits, else its first line is.
 fn as_ticket(subject: Option<&str>, body: &str) -> (String, String) {
     if let Some(subject) = subject.map(str::trim).filter(|s| !s.is_empty()) {
-        let s: String = subject.chars().take(nexify_domain::SUBJECT_MAX_CHARS).collect();
+        let s: String = subject
+            .chars()
+            .take(nexify_domain::SUBJECT_MAX_CHARS)
+            .collect();
         return (s, body.trim().to_owned());
     }
     let text = body.trim();
@@ -102,18 +125,37 @@ fn as_ticket(subject: Option<&str>, body: &str) -> (String, String) {
         return (text.to_owned(), String::new());
     }
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    let subject: String = first.chars().take(nexify_domain::SUBJECT_MAX_CHARS).collect();
-    let body = format!("{}\n{}", &first[subject.len()..], rest).trim().to_owned();
+    let subject: String = first
+        .chars()
+        .take(nexify_domain::SUBJECT_MAX_CHARS)
+        .collect();
+    let body = format!("{}\n{}", &first[subject.len()..], rest)
+        .trim()
+        .to_owned();
     let subject = subject.trim();
-    (if subject.is_empty() { "(no subject)".into() } else { subject.to_owned() }, body)
+    (
+        if subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            subject.to_owned()
+        },
+        body,
+    )
 }
 
 fn load(path: &PathBuf, args: &EvalArgs) -> anyhow::Result<Vec<Row>> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let find = |name: &str| headers.iter().position(|h| h == name);
     let column = |name: &str| {
-        find(name).with_context(|| format!("{} has no column '{name}' (it has: {:?})", path.display(), headers))
+        find(name).with_context(|| {
+            format!(
+                "{} has no column '{name}' (it has: {:?})",
+                path.display(),
+                headers
+            )
+        })
     };
     let subject_col = args.subject_column.as_deref().map(column).transpose()?;
     let body_cols: Vec<usize> = [&args.body_column, &args.text_column]
@@ -132,9 +174,16 @@ fn load(path: &PathBuf, args: &EvalArgs) -> anyhow::Result<Vec<Row>> {
     for record in reader.records() {
         let record = record?;
         let get = |c: Option<usize>| {
-            c.and_then(|c| record.get(c)).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+            c.and_then(|c| record.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
         };
-        let body = body_cols.iter().map(|&c| record.get(c).unwrap_or("")).collect::<Vec<_>>().join("\n");
+        let body = body_cols
+            .iter()
+            .map(|&c| record.get(c).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
         let (subject, body) = as_ticket(get(subject_col).as_deref(), &body);
         let row = Row {
             subject,
@@ -168,7 +217,10 @@ async fn import_history(pool: &sqlx::PgPool, org: OrgId, rows: &[Row]) -> anyhow
             external_id: None,
         };
         let ticket = tickets::insert(&mut tx, org, &new).await?;
-        let resolve = TicketChanges { status: Some(TicketStatus::Resolved), ..TicketChanges::default() };
+        let resolve = TicketChanges {
+            status: Some(TicketStatus::Resolved),
+            ..TicketChanges::default()
+        };
         tickets::update(&mut tx, org, ticket.id, &resolve).await?;
     }
     tx.commit().await?;
@@ -176,7 +228,12 @@ async fn import_history(pool: &sqlx::PgPool, org: OrgId, rows: &[Row]) -> anyhow
 }
 
 fn distinct(rows: &[Row], pick: impl Fn(&Row) -> Option<&String>) -> Vec<String> {
-    rows.iter().filter_map(pick).cloned().collect::<BTreeSet<_>>().into_iter().collect()
+    rows.iter()
+        .filter_map(pick)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Per-head scores: truth and prediction as indexes into `labels` (one past the end for
@@ -189,7 +246,11 @@ struct Head {
 
 impl Head {
     fn new(name: &'static str, labels: Vec<String>) -> Self {
-        Self { name, labels, scored: Vec::new() }
+        Self {
+            name,
+            labels,
+            scored: Vec::new(),
+        }
     }
 
     fn index(&self, label: Option<&str>, missing: usize) -> usize {
@@ -199,7 +260,11 @@ impl Head {
     }
 
     fn push(&mut self, truth: Option<&str>, predicted: Option<&str>, confidence: f32) {
-        let s = Scored { truth: self.index(truth, 0), predicted: self.index(predicted, 1), confidence };
+        let s = Scored {
+            truth: self.index(truth, 0),
+            predicted: self.index(predicted, 1),
+            confidence,
+        };
         self.scored.push(s);
     }
 
@@ -222,7 +287,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let all = load(&args.train, args)?;
         let (mut fit, mut val) = (Vec::new(), Vec::new());
         for (i, row) in all.into_iter().enumerate() {
-            if i % 5 == 2 { val.push(row) } else { fit.push(row) }
+            if i % 5 == 2 {
+                val.push(row)
+            } else {
+                fit.push(row)
+            }
         }
         println!("validation mode: the test split is not read");
         (fit, val)
@@ -233,7 +302,8 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let teams = distinct(&train, |r| r.team.as_ref());
     for (field, labels) in [("category", &categories), ("team", &teams)] {
         for l in labels {
-            Label::parse(field, l).with_context(|| format!("label '{l}' cannot be a Nexify {field}"))?;
+            Label::parse(field, l)
+                .with_context(|| format!("label '{l}' cannot be a Nexify {field}"))?;
         }
     }
     println!(
@@ -245,13 +315,25 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
     );
 
     // A scratch database, migrated, with one org whose labels are the data set's.
-    let base = std::env::var("DATABASE_URL").context("eval needs DATABASE_URL (the schema owner)")?;
+    let base =
+        std::env::var("DATABASE_URL").context("eval needs DATABASE_URL (the schema owner)")?;
     let scratch = format!("nexify_eval_{}", std::process::id());
-    let admin = PgPoolOptions::new().max_connections(1).connect(&base).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}"))).execute(&admin).await?;
-    let url = format!("{}/{scratch}", &base[..base.rfind('/').context("DATABASE_URL names no database")?]);
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&base)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
+        .execute(&admin)
+        .await?;
+    let url = format!(
+        "{}/{scratch}",
+        &base[..base.rfind('/').context("DATABASE_URL names no database")?]
+    );
     let result = async {
-        let pool = PgPoolOptions::new().max_connections(2).connect(&url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await?;
         nexify_storage::MIGRATOR.run(&pool).await?;
         let mut conn = pool.acquire().await?;
         let org = organizations::insert(&mut conn, "Eval", "eval").await?;
@@ -274,14 +356,33 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let reports = training::train_org_with(&pool, org.id, args.config).await?;
         let train_seconds = started.elapsed().as_secs_f64();
         let mut conn = pool.acquire().await?;
-        let models = training::load(&mut conn, org.id).await?.context("no model was trained")?;
+        let models = training::load(&mut conn, org.id)
+            .await?
+            .context("no model was trained")?;
         drop(conn);
-        let labels = OrgLabels { teams: teams.clone(), categories: categories.clone(), default_team: None, default_category: None };
+        let labels = OrgLabels {
+            teams: teams.clone(),
+            categories: categories.clone(),
+            default_team: None,
+            default_category: None,
+        };
 
         let mut category = Head::new("category", categories.clone());
         let mut team = Head::new("team", teams.clone());
-        let priorities: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
-        let mut priority = Head::new("priority (rules)", priorities);
+        let priorities: Vec<String> = Priority::ALL
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut priority = Head::new(
+            if models.priority.is_some() {
+                "priority"
+            } else {
+                "priority (rules)"
+            },
+            priorities,
+        );
         let mut joint = Vec::with_capacity(test.len());
         let started = Instant::now();
         for row in &test {
@@ -295,11 +396,17 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             };
             let triage = LearnedEngine.triage(&input)?;
             let head_p = |name: &str| {
-                triage.metadata["heads"][name]["probability"].as_f64().map_or(triage.confidence, |p| p as f32)
+                triage.metadata["heads"][name]["probability"]
+                    .as_f64()
+                    .map_or(triage.confidence, |p| p as f32)
             };
             let mut all_right = true;
             if models.category.is_some() {
-                category.push(row.category.as_deref(), triage.classification.as_deref(), head_p("category"));
+                category.push(
+                    row.category.as_deref(),
+                    triage.classification.as_deref(),
+                    head_p("category"),
+                );
                 all_right &= row.category.is_some() && row.category == triage.classification;
             }
             if models.team.is_some() {
@@ -307,36 +414,78 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 all_right &= row.team.is_some() && row.team == triage.team;
             }
             if let Some(p) = row.priority {
-                priority.push(Some(p.as_str()), Some(triage.priority.as_str()), 1.0);
+                let confidence = if models.priority.is_some() {
+                    head_p("priority")
+                } else {
+                    1.0
+                };
+                priority.push(Some(p.as_str()), Some(triage.priority.as_str()), confidence);
+                if models.priority.is_some() {
+                    all_right &= p == triage.priority;
+                }
             }
-            joint.push(Scored { truth: 0, predicted: usize::from(!all_right), confidence: triage.confidence });
+            joint.push(Scored {
+                truth: 0,
+                predicted: usize::from(!all_right),
+                confidence: triage.confidence,
+            });
         }
         let predict_seconds = started.elapsed().as_secs_f64();
 
-        println!("\n| head | labels | accuracy | macro-F1 | ECE (15 bins) |\n|---|---|---|---|---|");
+        println!(
+            "\n| head | labels | accuracy | macro-F1 | ECE (15 bins) |\n|---|---|---|---|---|"
+        );
         for head in [&category, &team, &priority] {
             if !head.scored.is_empty() {
                 head.print();
             }
         }
         println!("\n| suggestion as a whole | value |\n|---|---|");
-        println!("| accuracy (every trained head right) | {:.4} |", accuracy(&joint));
-        println!("| ECE of its confidence (15 bins) | {:.4} |", expected_calibration_error(&joint, 15));
-        println!("| import | {import_seconds:.1} s ({} tickets) |", train.len());
+        println!(
+            "| accuracy (every trained head right) | {:.4} |",
+            accuracy(&joint)
+        );
+        println!(
+            "| ECE of its confidence (15 bins) | {:.4} |",
+            expected_calibration_error(&joint, 15)
+        );
+        println!(
+            "| import | {import_seconds:.1} s ({} tickets) |",
+            train.len()
+        );
         println!(
             "| training | {train_seconds:.1} s ({}) |",
-            reports.iter().map(|r| format!("{}: {} examples, v{}", r.head, r.examples, r.version.unwrap_or(0))).collect::<Vec<_>>().join("; ")
+            reports
+                .iter()
+                .map(|r| format!(
+                    "{}: {} examples, v{}",
+                    r.head,
+                    r.examples,
+                    r.version.unwrap_or(0)
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
         );
-        println!("| triage throughput (engine) | {:.0} tickets/s |", test.len() as f64 / predict_seconds);
+        println!(
+            "| triage throughput (engine) | {:.0} tickets/s |",
+            test.len() as f64 / predict_seconds
+        );
         println!("\n| confidence ≥ | coverage | accuracy |\n|---|---|---|");
         for c in coverage_at(&joint, &[0.5, 0.6, 0.7, 0.8, 0.9, 0.95]) {
-            println!("| {:.2} | {:.3} | {:.4} |", c.threshold, c.coverage, c.accuracy);
+            println!(
+                "| {:.2} | {:.3} | {:.4} |",
+                c.threshold, c.coverage, c.accuracy
+            );
         }
         pool.close().await;
         Ok::<_, anyhow::Error>(())
     }
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))).execute(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await?;
     result
 }
 
@@ -346,12 +495,21 @@ mod tests {
 
     #[test]
     fn rows_become_tickets_the_way_the_product_holds_them() {
-        assert_eq!(as_ticket(Some(" Refund "), " Please "), ("Refund".into(), "Please".into()));
-        assert_eq!(as_ticket(None, "short question"), ("short question".into(), String::new()));
+        assert_eq!(
+            as_ticket(Some(" Refund "), " Please "),
+            ("Refund".into(), "Please".into())
+        );
+        assert_eq!(
+            as_ticket(None, "short question"),
+            ("short question".into(), String::new())
+        );
         let long = "é".repeat(350);
         let (subject, body) = as_ticket(None, &long);
         assert_eq!(subject.chars().count(), 300);
         assert_eq!(body.chars().count(), 50, "nothing is lost");
-        assert_eq!(as_ticket(None, "first line\nsecond"), ("first line".into(), "second".into()));
+        assert_eq!(
+            as_ticket(None, "first line\nsecond"),
+            ("first line".into(), "second".into())
+        );
     }
 }
