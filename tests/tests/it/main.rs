@@ -10,6 +10,7 @@ mod api_webhooks;
 mod health;
 mod kb;
 mod learning;
+mod logs;
 mod pipeline;
 mod schema;
 mod sqs;

@@ -32,7 +32,7 @@ const CATEGORIES: [&str; 9] = [
     "bug",
 ];
 
-const ARTICLES: [&str; 13] = [
+const ARTICLES: [&str; 21] = [
     include_str!("../demo/kb/01-update-payment-method.md"),
     include_str!("../demo/kb/02-understanding-your-invoice.md"),
     include_str!("../demo/kb/03-refunds.md"),
@@ -46,6 +46,14 @@ const ARTICLES: [&str; 13] = [
     include_str!("../demo/kb/11-sharing-and-permissions.md"),
     include_str!("../demo/kb/12-plans-and-seats.md"),
     include_str!("../demo/kb/13-api-errors.md"),
+    include_str!("../demo/kb/14-desktop-app-install.md"),
+    include_str!("../demo/kb/15-mobile-app.md"),
+    include_str!("../demo/kb/16-version-history.md"),
+    include_str!("../demo/kb/17-ransomware-recovery.md"),
+    include_str!("../demo/kb/18-storage-limits.md"),
+    include_str!("../demo/kb/19-adding-members.md"),
+    include_str!("../demo/kb/20-sso-setup.md"),
+    include_str!("../demo/kb/21-contacting-support.md"),
 ];
 
 #[derive(Deserialize)]
