@@ -134,7 +134,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
     .await?;
 
     let demo: Vec<DemoTicket> = serde_json::from_str(include_str!("../demo/tickets.json"))?;
-    for t in &demo {
+    for (age, t) in demo.iter().enumerate() {
         let ticket = tickets::insert(
             &mut tx,
             acme.id,
@@ -161,6 +161,22 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
                     "status": ticket.status, "priority": ticket.priority } }),
             },
         )
+        .await?;
+        // Spread the demo over the past weeks, oldest first, so lists read like a real queue.
+        sqlx::query(
+            "UPDATE tickets SET created_at = now() - make_interval(hours => $2)
+             WHERE id = $1",
+        )
+        .bind(ticket.id)
+        .bind(((demo.len() - age) * 9) as i32)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE ticket_events e SET created_at = t.created_at FROM tickets t
+             WHERE t.id = $1 AND e.ticket_id = t.id",
+        )
+        .bind(ticket.id)
+        .execute(&mut *tx)
         .await?;
         if t.status != TicketStatus::Open || t.team.is_some() {
             let changes = TicketChanges {
