@@ -6,7 +6,7 @@
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::{DocumentId, OrgId};
+use nexify_domain::{DocumentId, OrgId, parse_limit};
 use nexify_embed::Embedder;
 use nexify_http::{
     ApiError, Body, Method, PathMatch, Request, Response, empty, json, parse_json, path_id,
@@ -32,19 +32,6 @@ pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
     embedder: Box<dyn Embedder>,
-}
-
-fn limit_param(raw: Option<&String>, default: i64, max: i64) -> Result<i64, ApiError> {
-    match raw {
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::validation("limit", format!("must be a whole number from 1 to {max}"))
-            }),
-        None => Ok(default),
-    }
 }
 
 impl App {
@@ -85,7 +72,7 @@ impl App {
                         .get("cursor")
                         .map(|c| Cursor::decode(c))
                         .transpose()?;
-                    let limit = limit_param(params.get("limit"), 25, 100)?;
+                    let limit = parse_limit(params.get("limit").map(String::as_str), 25, 100)?;
                     let (items, next_cursor) =
                         knowledge::list(&self.pool, user, org, cursor, limit).await?;
                     Ok(json(
@@ -116,7 +103,7 @@ impl App {
             let org: OrgId = path_id(m.get("org"))?;
             let params = query_params(&req);
             let q = params.get("q").map(String::as_str).unwrap_or("");
-            let limit = limit_param(params.get("limit"), 10, 50)?;
+            let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
             let hits =
                 knowledge::search(&self.pool, self.embedder.as_ref(), user, org, q, limit).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "items": hits })))

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::{
-    Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus,
+    Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus, parse_limit,
 };
 use nexify_http::{
     ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params,
@@ -74,14 +74,7 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
         ));
     }
     let non_empty = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let limit = match non_empty("limit") {
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=service::MAX_PAGE).contains(n))
-            .ok_or_else(|| InvalidInput::new("limit", "must be a whole number from 1 to 100"))?,
-        None => service::DEFAULT_PAGE,
-    };
+    let limit = parse_limit(non_empty("limit"), service::DEFAULT_PAGE, service::MAX_PAGE)?;
     Ok(TicketQuery {
         filter: TicketFilter {
             status: non_empty("status").map(str::parse).transpose()?,
@@ -188,16 +181,11 @@ impl App {
                 .get("cursor")
                 .map(|c| Cursor::decode(c))
                 .transpose()?;
-            let limit = match params.get("limit") {
-                Some(raw) => raw
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=service::MAX_PAGE).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::validation("limit", "must be a whole number from 1 to 100")
-                    })?,
-                None => 50,
-            };
+            let limit = parse_limit(
+                params.get("limit").map(String::as_str),
+                50,
+                service::MAX_PAGE,
+            )?;
             let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
             Ok(json(StatusCode::OK, &page))
         } else {

@@ -161,6 +161,20 @@ impl Label {
     }
 }
 
+/// A page size from a query string: a whole number from 1 to `max`; `None` is `default`.
+pub fn parse_limit(raw: Option<&str>, default: i64, max: i64) -> Result<i64, InvalidInput> {
+    match raw {
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                InvalidInput::new("limit", format!("must be a whole number from 1 to {max}"))
+            }),
+        None => Ok(default),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +222,25 @@ mod tests {
         assert!(TicketBody::parse("a\0b").is_err());
         assert!(TicketBody::parse(&"x".repeat(BODY_MAX_BYTES + 1)).is_err());
         assert_eq!(TicketBody::parse("").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn limits_are_whole_numbers_within_bounds() {
+        assert_eq!(parse_limit(None, 25, 100), Ok(25));
+        assert_eq!(parse_limit(Some("100"), 25, 100), Ok(100));
+        for bad in ["0", "101", "-1", "ten", ""] {
+            assert_eq!(
+                parse_limit(Some(bad), 25, 100).unwrap_err().field,
+                "limit",
+                "{bad}"
+            );
+        }
+        assert!(
+            parse_limit(Some("101"), 25, 100)
+                .unwrap_err()
+                .reason
+                .contains("1 to 100")
+        );
     }
 
     #[test]

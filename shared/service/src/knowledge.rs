@@ -5,7 +5,7 @@ use nexify_embed::{ChunkConfig, Embedder, chunk_text};
 use nexify_storage::documents::{self, Chunk, Document, NewChunk, NewDocument, SearchHit};
 use nexify_storage::{PgConnection, PgPool, Vector};
 
-use crate::tickets::{Cursor, MAX_PAGE};
+use crate::tickets::{Cursor, MAX_PAGE, keyset_page};
 use crate::{ServiceError, access};
 
 /// Splits a document body into chunks with exact character offsets and embeds them.
@@ -137,20 +137,12 @@ pub async fn list(
         None => None,
     };
     let limit = limit.clamp(1, MAX_PAGE);
-    let mut items = documents::list_documents(&mut tx, org, before, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|d| {
-            Cursor {
-                order: "documents".into(),
-                at: d.created_at,
-                id: d.id.0,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let items = documents::list_documents(&mut tx, org, before, limit + 1).await?;
+    let (items, next) = keyset_page(items, limit, |d| Cursor {
+        order: "documents".into(),
+        at: d.created_at,
+        id: d.id.0,
+    });
     tx.commit().await?;
     Ok((items, next))
 }

@@ -52,6 +52,21 @@ impl Cursor {
     }
 }
 
+/// Cuts a page fetched with one extra row (`limit + 1`) down to `limit`, and issues the
+/// cursor for the next page from the last row kept; `None` on the last page.
+pub(crate) fn keyset_page<T>(
+    mut items: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<String>) {
+    if items.len() as i64 <= limit {
+        return (items, None);
+    }
+    items.truncate(limit as usize);
+    let next = items.last().map(|last| cursor_of(last).encode());
+    (items, next)
+}
+
 pub fn order_name(order: TicketOrder) -> &'static str {
     match order {
         TicketOrder::CreatedDesc => "-created_at",
@@ -125,21 +140,12 @@ pub async fn list(
     };
     let limit = query.limit.clamp(1, MAX_PAGE);
     // One extra row tells whether another page exists.
-    let mut items =
-        tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|t| {
-            Cursor {
-                order: order.to_owned(),
-                at: query.order.key_of(t),
-                id: t.id.0,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let items = tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
+    let (items, next_cursor) = keyset_page(items, limit, |t| Cursor {
+        order: order.to_owned(),
+        at: query.order.key_of(t),
+        id: t.id.0,
+    });
     let mut counts = StatusCounts::default();
     for (status, n) in tickets::count_by_status(&mut tx, org, &query.filter).await? {
         match status {
@@ -394,20 +400,12 @@ pub async fn events(
         None => None,
     };
     let limit = limit.clamp(1, MAX_PAGE);
-    let mut items = events::list_for_ticket(&mut tx, org, ticket, before, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| {
-            Cursor {
-                order: "events".into(),
-                at: e.created_at,
-                id: e.id.0,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let items = events::list_for_ticket(&mut tx, org, ticket, before, limit + 1).await?;
+    let (items, next_cursor) = keyset_page(items, limit, |e| Cursor {
+        order: "events".into(),
+        at: e.created_at,
+        id: e.id.0,
+    });
     tx.commit().await?;
     Ok(EventPage { items, next_cursor })
 }
