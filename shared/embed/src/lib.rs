@@ -7,9 +7,11 @@
 
 mod chunk;
 mod hashing;
+mod minilm;
 
 pub use chunk::{Chunk, ChunkConfig, chunk_text};
 pub use hashing::HashingEmbedder;
+pub use minilm::{MAX_TOKENS, MiniLmEmbedder};
 
 /// Every embedder's output dimension (all-MiniLM-L6-v2's), matching `vector(384)`.
 pub const DIM: usize = 384;
