@@ -2,12 +2,17 @@
 //!   JWT verified, RLS transaction) beside `pgbench -S` at the same concurrency.
 //! - `nexify-bench triage`: the worker's own throughput and end-to-end triage throughput
 //!   (enqueue through LocalStack SQS to suggestion) beside pgbench TPC-B.
+//! - `nexify-bench embed`: MiniLM throughput beside the naive batching loop.
+//! - `nexify-bench retrieval`: vector retrieval over 100k chunks (10 and 100 orgs): recall@10
+//!   and latency beside exact search.
 //!
 //! Needs `DATABASE_URL` (the schema owner) and `PGBENCH` (path to pgbench); `scripts/bench.sh`
 //! sets both. Works in scratch databases it creates and drops.
 
 mod api;
+mod embed;
 mod pgbench;
+mod retrieval;
 mod scratch;
 mod triage;
 
@@ -16,7 +21,9 @@ async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("api") => api::run().await,
         Some("triage") => triage::run().await,
-        _ => anyhow::bail!("usage: nexify-bench api|triage"),
+        Some("embed") => embed::run(),
+        Some("retrieval") => retrieval::run().await,
+        _ => anyhow::bail!("usage: nexify-bench api|triage|embed|retrieval"),
     }
 }
 

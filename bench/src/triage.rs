@@ -51,7 +51,7 @@ fn worker(pool: &PgPool) -> Worker<RuleEngine> {
     Worker {
         pool: pool.clone(),
         engine: RuleEngine,
-        embedder: Box::new(HashingEmbedder),
+        embedder: std::sync::Arc::new(HashingEmbedder),
         lease_seconds: 90,
         max_receives: 3,
         models: Default::default(),

@@ -22,6 +22,8 @@ pub struct Api {
     pub queue_url: String,
     pub dlq_url: String,
     pub dispatcher: SqsDispatcher,
+    /// The embedder every function here uses (hashing: fast and deterministic).
+    pub embedder: std::sync::Arc<dyn nexify_embed::Embedder>,
     auth: auth::App,
     kb: kb::App,
     triage: triage_api::App,
@@ -47,13 +49,11 @@ impl Api {
         let sqs = crate::sqs_client().await;
         let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
+        let embedder: std::sync::Arc<dyn nexify_embed::Embedder> =
+            std::sync::Arc::new(nexify_embed::HashingEmbedder);
         Self {
             auth: auth::App::new(app.clone(), issuer.clone()),
-            kb: kb::App::new(
-                app.clone(),
-                issuer.clone(),
-                Box::new(nexify_embed::HashingEmbedder),
-            ),
+            kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
             triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             settings: settings::App::new(app.clone(), issuer.clone()),
@@ -65,6 +65,7 @@ impl Api {
             queue_url,
             dlq_url,
             dispatcher,
+            embedder,
         }
     }
 
@@ -158,7 +159,7 @@ impl Api {
         triage_worker::App::new(nexify_service::triage::Worker {
             pool: self.db.app.clone(),
             engine,
-            embedder: Box::new(nexify_embed::HashingEmbedder),
+            embedder: self.embedder.clone(),
             lease_seconds: 90,
             max_receives: 3,
             models: Default::default(),

@@ -31,11 +31,11 @@ struct DocumentBody {
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
-    embedder: Box<dyn Embedder>,
+    embedder: std::sync::Arc<dyn Embedder>,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, embedder: Box<dyn Embedder>) -> Self {
+    pub fn new(pool: PgPool, issuer: TokenIssuer, embedder: std::sync::Arc<dyn Embedder>) -> Self {
         Self {
             pool,
             issuer,

@@ -6,11 +6,7 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = kb::App::new(
-        pool,
-        TokenIssuer::from_env()?,
-        Box::new(nexify_embed::HashingEmbedder),
-    );
+    let app = kb::App::new(pool, TokenIssuer::from_env()?, nexify_embed::from_env()?);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

@@ -5,7 +5,10 @@
 //! - retrains the triage models of orgs whose labels changed and then stayed quiet for
 //!   [`training::QUIET_SECONDS`] (the debounced training queue).
 
+use std::sync::Arc;
+
 use lambda_runtime::{Error, LambdaEvent};
+use nexify_embed::Embedder;
 use nexify_queue::SqsDispatcher;
 use nexify_service::{training, triage};
 use nexify_storage::PgPool;
@@ -17,11 +20,18 @@ const BATCH: i64 = 500;
 pub struct App {
     pool: PgPool,
     dispatcher: SqsDispatcher,
+    /// Trained models join this embedder's ticket embeddings to their text features, so it
+    /// must be the worker's.
+    embedder: Arc<dyn Embedder>,
 }
 
 impl App {
-    pub fn new(pool: PgPool, dispatcher: SqsDispatcher) -> Self {
-        Self { pool, dispatcher }
+    pub fn new(pool: PgPool, dispatcher: SqsDispatcher, embedder: Arc<dyn Embedder>) -> Self {
+        Self {
+            pool,
+            dispatcher,
+            embedder,
+        }
     }
 
     pub async fn sweep(&self, older_than_seconds: i64) -> Result<usize, Error> {
@@ -33,7 +43,8 @@ impl App {
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
         let sent = self.sweep(STRANDED_AFTER_SECONDS).await?;
-        let trained = training::train_due(&self.pool, training::QUIET_SECONDS, 10).await?;
+        let trained =
+            training::train_due(&self.pool, &self.embedder, training::QUIET_SECONDS, 10).await?;
         Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))
     }
 }

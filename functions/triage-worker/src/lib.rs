@@ -4,7 +4,9 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
-use nexify_embed::HashingEmbedder;
+use std::sync::Arc;
+
+use nexify_embed::Embedder;
 use nexify_service::triage::{JobMessage, Outcome, Worker};
 use nexify_storage::PgPool;
 use nexify_triage::TriageEngine;
@@ -25,7 +27,7 @@ impl<E: TriageEngine> App<E> {
     }
 
     /// `TRIAGE_MAX_RECEIVES` and `TRIAGE_LEASE_SECONDS` override the defaults.
-    pub fn from_env(pool: PgPool, engine: E) -> Result<Self, Error> {
+    pub fn from_env(pool: PgPool, engine: E, embedder: Arc<dyn Embedder>) -> Result<Self, Error> {
         let max_receives = match std::env::var("TRIAGE_MAX_RECEIVES") {
             Ok(v) => v.parse()?,
             Err(_) => DEFAULT_MAX_RECEIVES,
@@ -37,7 +39,7 @@ impl<E: TriageEngine> App<E> {
         Ok(Self::new(Worker {
             pool,
             engine,
-            embedder: Box::new(HashingEmbedder),
+            embedder,
             lease_seconds,
             max_receives,
             models: Default::default(),

@@ -5,7 +5,11 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let worker = triage_worker::App::from_env(pool, nexify_triage::LearnedEngine)?;
+    let worker = triage_worker::App::from_env(
+        pool,
+        nexify_triage::LearnedEngine,
+        nexify_embed::from_env()?,
+    )?;
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event| worker.handle(event))).await
 }

@@ -39,3 +39,27 @@ pub fn l2_normalize(v: &mut [f32]) {
         v.iter_mut().for_each(|x| *x /= norm);
     }
 }
+
+/// The embedder the environment names, loaded once at start-up:
+/// `NEXIFY_EMBEDDER=hashing` (the default) or `minilm` (weights in `NEXIFY_MINILM_PATH`).
+pub fn from_env() -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
+    by_name(&std::env::var("NEXIFY_EMBEDDER").unwrap_or_else(|_| "hashing".into()))
+}
+
+/// The embedder called `choice` (`hashing` or `minilm`), as [`from_env`] loads it.
+pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
+    match choice {
+        "hashing" => Ok(std::sync::Arc::new(HashingEmbedder)),
+        "minilm" => {
+            let dir = std::env::var("NEXIFY_MINILM_PATH").map_err(|_| {
+                EmbedError::Load("NEXIFY_EMBEDDER=minilm needs NEXIFY_MINILM_PATH".into())
+            })?;
+            Ok(std::sync::Arc::new(MiniLmEmbedder::load(
+                std::path::Path::new(&dir),
+            )?))
+        }
+        other => Err(EmbedError::Load(format!(
+            "NEXIFY_EMBEDDER must be hashing or minilm, not {other:?}"
+        ))),
+    }
+}

@@ -128,6 +128,31 @@ impl MiniLmEmbedder {
     }
 }
 
+impl MiniLmEmbedder {
+    /// The naive loop, kept as the benchmark's same-run baseline: batches of `batch_size` in
+    /// input order, each padded to its longest text.
+    #[doc(hidden)]
+    pub fn embed_in_input_order(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let tokens = self.tokenize(texts)?;
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in tokens.chunks(batch_size.max(1)) {
+            let refs: Vec<&Vec<u32>> = batch.iter().collect();
+            out.extend(self.embed_batch(&refs)?);
+        }
+        Ok(out)
+    }
+
+    /// How many tokens the model reads of `text` (with `[CLS]`/`[SEP]`, at most
+    /// [`MAX_TOKENS`]).
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedError> {
+        Ok(self.tokenize(&[text])?.remove(0).len())
+    }
+}
+
 impl Embedder for MiniLmEmbedder {
     fn name(&self) -> &str {
         "minilm-l6-v2"

@@ -45,7 +45,10 @@ fn matches_sentence_transformers_in_one_batch_and_one_by_one() {
     for ((text, want), got) in reference.iter().zip(&batched) {
         assert_eq!(got.len(), DIM);
         let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-4, "{text:?} is not unit length: {norm}");
+        assert!(
+            (norm - 1.0).abs() < 1e-4,
+            "{text:?} is not unit length: {norm}"
+        );
         let delta = (1.0 - cosine(got, want)).abs();
         assert!(delta < 1e-3, "{text:?}: |Δcos| = {delta}");
         // Padding inside a batch must not change a text's vector.

@@ -1,5 +1,7 @@
 //! The knowledge base: documents are chunked and embedded as they are written.
 
+use std::sync::Arc;
+
 use nexify_domain::{DocumentId, InvalidInput, OrgId, Role, UserId};
 use nexify_embed::{ChunkConfig, Embedder, chunk_text};
 use nexify_storage::documents::{self, Chunk, Document, NewChunk, NewDocument, SearchHit};
@@ -187,7 +189,35 @@ pub async fn retrieve(
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .pop()
         .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
+    retrieve_by_vector(conn, org, vector, query, k).await
+}
+
+/// [`retrieve`] with the query already embedded (the worker embeds a ticket once, for
+/// retrieval and for its models).
+pub async fn retrieve_by_vector(
+    conn: &mut PgConnection,
+    org: OrgId,
+    vector: Vec<f32>,
+    query: &str,
+    k: i64,
+) -> Result<Vec<SearchHit>, ServiceError> {
     Ok(documents::hybrid_search(conn, org, &Vector::from(vector), query, k).await?)
+}
+
+/// Embeds texts on a blocking thread: a model embedder is CPU-bound for milliseconds to
+/// seconds, which must not stall the async workers.
+pub async fn embed_blocking(
+    embedder: &Arc<dyn Embedder>,
+    texts: Vec<String>,
+) -> Result<Vec<Vec<f32>>, ServiceError> {
+    let embedder = embedder.clone();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        embedder.embed(&refs)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("embedding task failed: {e}")))?
+    .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]

@@ -3,10 +3,15 @@
 //! and categories. Retraining is debounced: a label change bumps `labels_changed_at`, and
 //! [`train_due`] (run by the scheduled sweeper) retrains orgs that have been quiet a while.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use nexify_domain::{OrgId, Priority};
-use nexify_storage::{PgConnection, PgPool, begin_tenant, models, settings, tickets};
+use nexify_embed::Embedder;
+
+use nexify_domain::{OrgId, Priority, TicketId};
+use nexify_storage::{
+    PgConnection, PgPool, Vector, begin_tenant, models, settings, ticket_embeddings, tickets,
+};
 use nexify_triage::OrgModels;
 use nexify_triage::model::{LinearModel, TrainConfig};
 use serde::Serialize;
@@ -30,37 +35,81 @@ pub struct HeadReport {
     pub version: Option<i32>,
 }
 
-fn examples_for(
-    rows: &[tickets::LabelledTicket],
+/// What a model reads of a ticket: the same text the worker triages.
+fn ticket_text(row: &tickets::LabelledTicket) -> String {
+    format!("{}\n{}", row.subject, row.body)
+}
+
+/// The head's examples: `(ticket, label)` for each row whose label is allowed.
+fn examples_for<'a>(
+    rows: &'a [tickets::LabelledTicket],
     allowed: &[String],
     pick: impl Fn(&tickets::LabelledTicket) -> Option<String>,
-) -> (Vec<String>, Vec<String>) {
-    let mut texts = Vec::new();
-    let mut labels = Vec::new();
-    for row in rows {
-        if let Some(label) = pick(row).filter(|l| allowed.contains(l)) {
-            texts.push(format!("{}\n{}", row.subject, row.body));
-            labels.push(label);
-        }
+) -> Vec<(&'a tickets::LabelledTicket, String)> {
+    rows.iter()
+        .filter_map(|row| Some((row, pick(row).filter(|l| allowed.contains(l))?)))
+        .collect()
+}
+
+/// The embedding of every row by `embedder`: the stored ones, and the missing ones
+/// embedded now and stored on `conn`, so each ticket is embedded once, ever.
+async fn embeddings_for(
+    conn: &mut PgConnection,
+    org: OrgId,
+    embedder: &Arc<dyn Embedder>,
+    rows: &[tickets::LabelledTicket],
+) -> Result<HashMap<TicketId, Vec<f32>>, ServiceError> {
+    let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
+    let mut by_id: HashMap<TicketId, Vec<f32>> =
+        ticket_embeddings::for_tickets(conn, org, embedder.name(), &ids)
+            .await?
+            .into_iter()
+            .map(|(id, v)| (id, v.to_vec()))
+            .collect();
+    let missing: Vec<&tickets::LabelledTicket> =
+        rows.iter().filter(|r| !by_id.contains_key(&r.id)).collect();
+    if !missing.is_empty() {
+        let texts = missing.iter().map(|r| ticket_text(r)).collect();
+        let vectors = crate::knowledge::embed_blocking(embedder, texts).await?;
+        let new: Vec<(TicketId, Vector)> = missing
+            .iter()
+            .zip(vectors)
+            .map(|(r, v)| (r.id, Vector::from(v)))
+            .collect();
+        ticket_embeddings::upsert_many(conn, org, embedder.name(), &new).await?;
+        by_id.extend(new.into_iter().map(|(id, v)| (id, v.to_vec())));
     }
-    (texts, labels)
+    Ok(by_id)
 }
 
-/// Trains and stores a new version of each head that has enough labels.
-pub async fn train_org(pool: &PgPool, org: OrgId) -> Result<Vec<HeadReport>, ServiceError> {
-    train_org_with(pool, org, TrainConfig::default()).await
+/// Trains and stores a new version of each head that has enough labels, with the ticket
+/// embeddings of `embedder` joined to the text features.
+pub async fn train_org(
+    pool: &PgPool,
+    org: OrgId,
+    embedder: &Arc<dyn Embedder>,
+) -> Result<Vec<HeadReport>, ServiceError> {
+    train_org_with(pool, org, TrainConfig::default(), Some(embedder)).await
 }
 
-/// [`train_org`] with explicit hyperparameters (for `nexify eval --validation` tuning).
-#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+/// [`train_org`] with explicit hyperparameters, and optionally without dense features (for
+/// `nexify eval`).
+#[tracing::instrument(skip_all, fields(org_id = %org, embedder = embedder.map(|e| e.name())), err)]
 pub async fn train_org_with(
     pool: &PgPool,
     org: OrgId,
     config: TrainConfig,
+    embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Vec<HeadReport>, ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
+    // Embedded even when too few to train on: the nearest labelled tickets stand in for
+    // a model until then.
+    let embeddings = match embedder {
+        Some(embedder) => Some(embeddings_for(&mut tx, org, embedder, &rows).await?),
+        None => None,
+    };
     let mut reports = Vec::new();
     let priorities: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect();
     for (head, allowed) in [
@@ -68,11 +117,16 @@ pub async fn train_org_with(
         ("category", &org_settings.categories),
         ("priority", &priorities),
     ] {
-        let (texts, labels) = match head {
+        let examples = match head {
             "team" => examples_for(&rows, allowed, |r| r.assigned_team.clone()),
             "category" => examples_for(&rows, allowed, |r| r.category.clone()),
             _ => examples_for(&rows, allowed, |r| Some(r.priority.to_string())),
         };
+        let texts: Vec<String> = examples.iter().map(|(r, _)| ticket_text(r)).collect();
+        let dense: Option<Vec<Vec<f32>>> = embeddings
+            .as_ref()
+            .map(|by_id| examples.iter().map(|(r, _)| by_id[&r.id].clone()).collect());
+        let labels: Vec<String> = examples.into_iter().map(|(_, l)| l).collect();
         let mut distinct: Vec<&str> = labels.iter().map(String::as_str).collect();
         distinct.sort();
         distinct.dedup();
@@ -84,15 +138,24 @@ pub async fn train_org_with(
         };
         if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
             let owned_labels = labels;
+            let embedder_name = embedder.map(|e| e.name().to_owned());
             // Training is CPU-bound: keep it off the async workers.
             let model = tokio::task::spawn_blocking(move || {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
-                LinearModel::fit(&texts, &labels, None, config)
+                let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
+                if dense.is_some() {
+                    model.embedder = embedder_name;
+                }
+                model
             })
             .await
             .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))?;
-            let metrics = serde_json::json!({ "temperature": model.temperature, "examples": report.examples });
+            let metrics = serde_json::json!({
+                "temperature": model.temperature,
+                "examples": report.examples,
+                "embedder": model.embedder,
+            });
             let version = models::insert(
                 &mut tx,
                 org,
@@ -117,6 +180,7 @@ pub async fn train_org_with(
 #[tracing::instrument(skip_all, err)]
 pub async fn train_due(
     pool: &PgPool,
+    embedder: &Arc<dyn Embedder>,
     quiet_seconds: i64,
     limit: i64,
 ) -> Result<usize, ServiceError> {
@@ -127,7 +191,7 @@ pub async fn train_due(
     let due = settings::due_for_training(&mut conn, quiet_seconds, limit).await?;
     drop(conn);
     for org in &due {
-        train_org(pool, *org).await?;
+        train_org(pool, *org, embedder).await?;
     }
     Ok(due.len())
 }

@@ -18,8 +18,12 @@ use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
 use nexify_storage::suggestions::{self, NewSuggestion, Suggestion};
 use nexify_storage::tickets::TicketChanges;
-use nexify_storage::{PgConnection, PgPool, StorageError, begin_tenant, settings, tickets};
-use nexify_triage::{OrgLabels, OrgModels, Passage, TriageEngine, TriageInput};
+use nexify_storage::{
+    PgConnection, PgPool, StorageError, Vector, begin_tenant, settings, ticket_embeddings, tickets,
+};
+use nexify_triage::{
+    OrgLabels, OrgModels, Passage, SimilarTicket, TextEmbedding, TriageEngine, TriageInput,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::tickets::apply_changes;
@@ -40,6 +44,8 @@ pub trait Dispatch: Send + Sync {
 
 /// How many passages retrieval hands the engine.
 pub const PASSAGES: i64 = 4;
+/// How many similar labelled tickets a suggestion shows (and that vote without a model).
+pub const SIMILAR_TICKETS: i64 = 5;
 
 /// The default idempotency key: the ticket as it is now. Pressing "Run AI triage" twice on
 /// an unchanged ticket is one job; after an edit, a new one.
@@ -338,7 +344,7 @@ pub enum Outcome {
 pub struct Worker<E> {
     pub pool: PgPool,
     pub engine: E,
-    pub embedder: Box<dyn Embedder>,
+    pub embedder: Arc<dyn Embedder>,
     /// A running job not heard from for this long is considered abandoned and reclaimable.
     pub lease_seconds: i64,
     /// The queue's maxReceiveCount: the delivery with this receive count is the last.
@@ -485,10 +491,40 @@ impl<E: TriageEngine> Worker<E> {
             .await
             .map_err(|e| e.to_string())?;
         let query = format!("{}\n{}", ticket.subject, ticket.body);
-        let hits =
-            crate::knowledge::retrieve(&mut tx, self.embedder.as_ref(), org, &query, PASSAGES)
-                .await
-                .map_err(|e| e.to_string())?;
+        let vector = crate::knowledge::embed_blocking(&self.embedder, vec![query.clone()])
+            .await
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or("the embedder returned nothing")?;
+        let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let embedding = TextEmbedding {
+            embedder: self.embedder.name().to_owned(),
+            vector: vector.clone(),
+        };
+        let stored_vector = Vector::from(vector.clone());
+        let similar = ticket_embeddings::nearest_labelled(
+            &mut tx,
+            org,
+            self.embedder.name(),
+            &stored_vector,
+            ticket.id,
+            SIMILAR_TICKETS,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|n| SimilarTicket {
+            ticket_id: n.ticket_id.0,
+            subject: n.subject,
+            priority: n.priority,
+            team: n.assigned_team,
+            category: n.category,
+            similarity: n.similarity as f32,
+        })
+        .collect();
+        let hits = crate::knowledge::retrieve_by_vector(&mut tx, org, vector, &query, PASSAGES)
+            .await
+            .map_err(|e| e.to_string())?;
         let passages: Vec<Passage> = hits
             .into_iter()
             .map(|hit| Passage {
@@ -519,6 +555,8 @@ impl<E: TriageEngine> Worker<E> {
             },
             passages,
             models,
+            embedding: Some(embedding),
+            similar,
         };
         let triage = self.engine.triage(&input).map_err(|e| e.to_string())?;
         let mut metadata = triage.metadata.clone();
@@ -526,7 +564,7 @@ impl<E: TriageEngine> Worker<E> {
             m.insert("embedder".into(), serde_json::json!(self.embedder.name()));
             m.insert(
                 "timings_ms".into(),
-                serde_json::json!({ "retrieval": retrieval_ms, "total": started.elapsed().as_secs_f64() * 1000.0 }),
+                serde_json::json!({ "embedding": embed_ms, "retrieval": retrieval_ms, "total": started.elapsed().as_secs_f64() * 1000.0 }),
             );
         }
         let new = NewSuggestion {
@@ -562,6 +600,15 @@ impl<E: TriageEngine> Worker<E> {
                     "confidence": suggestion.confidence,
                 }),
             },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        // Kept for training and for later tickets' nearest neighbours.
+        ticket_embeddings::upsert_many(
+            &mut tx,
+            org,
+            self.embedder.name(),
+            &[(ticket.id, stored_vector)],
         )
         .await
         .map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ pub mod models;
 pub mod organizations;
 pub mod settings;
 pub mod suggestions;
+pub mod ticket_embeddings;
 pub mod tickets;
 pub mod users;
 

@@ -302,12 +302,19 @@ pub async fn count_by_status(
 /// A ticket whose labels are settled: resolved, or with an accepted suggestion.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LabelledTicket {
+    pub id: TicketId,
     pub subject: String,
     pub body: String,
     pub priority: Priority,
     pub assigned_team: Option<String>,
     pub category: Option<String>,
 }
+
+/// Which tickets (`t`) count as labelled: resolved, or with an accepted suggestion.
+pub(crate) const LABELLED: &str = "(t.status = 'resolved' OR EXISTS (
+        SELECT 1 FROM suggestions s
+        WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
+          AND s.status = 'accepted'))";
 
 /// The org's labelled history, the training data of its triage models, newest first.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
@@ -316,15 +323,11 @@ pub async fn labelled(
     org: OrgId,
     limit: i64,
 ) -> Result<Vec<LabelledTicket>, StorageError> {
-    Ok(sqlx::query_as(
-        "SELECT t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
-         WHERE t.organization_id = $1
-           AND (t.status = 'resolved' OR EXISTS (
-                SELECT 1 FROM suggestions s
-                WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
-                  AND s.status = 'accepted'))
-         ORDER BY t.updated_at DESC LIMIT $2",
-    )
+    Ok(sqlx::query_as(sql!(
+        "SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
+             WHERE t.organization_id = $1 AND {LABELLED}
+             ORDER BY t.updated_at DESC LIMIT $2"
+    ))
     .bind(org)
     .bind(limit)
     .fetch_all(conn)

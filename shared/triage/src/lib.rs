@@ -37,6 +37,24 @@ pub struct Passage {
     pub score: f32,
 }
 
+/// The ticket's dense embedding, named by the embedder that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextEmbedding {
+    pub embedder: String,
+    pub vector: Vec<f32>,
+}
+
+/// A labelled ticket of the org near the one being triaged (by embedding).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarTicket {
+    pub ticket_id: uuid::Uuid,
+    pub subject: String,
+    pub priority: Priority,
+    pub team: Option<String>,
+    pub category: Option<String>,
+    pub similarity: f32,
+}
+
 /// What the engine sees.
 #[derive(Debug, Clone)]
 pub struct TriageInput {
@@ -47,6 +65,11 @@ pub struct TriageInput {
     pub passages: Vec<Passage>,
     /// The org's trained models, when it has any.
     pub models: Option<std::sync::Arc<OrgModels>>,
+    /// The ticket's embedding (subject and body), used by models trained with one.
+    pub embedding: Option<TextEmbedding>,
+    /// The nearest labelled tickets, most similar first: they explain a suggestion, and
+    /// vote for a head the org has no model for yet.
+    pub similar: Vec<SimilarTicket>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

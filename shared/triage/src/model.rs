@@ -16,6 +16,8 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     pub l2: f32,
     pub seed: u64,
+    /// Scales the dense embedding against the two unit-length sparse blocks.
+    pub dense_weight: f32,
 }
 
 impl Default for TrainConfig {
@@ -27,6 +29,7 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             seed: 7,
+            dense_weight: 1.0,
         }
     }
 }
@@ -38,6 +41,11 @@ pub struct LinearModel {
     pub labels: Vec<String>,
     pub idf: Idf,
     pub dense_dim: usize,
+    /// What the dense part was scaled by in training; predictions scale it the same way.
+    pub dense_weight: f32,
+    /// The embedder that made the dense part (`Embedder::name`); an embedding from any other
+    /// embedder is not used.
+    pub embedder: Option<String>,
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
     /// Divides the logits before the softmax; fitted on held-out data.
@@ -127,6 +135,8 @@ impl LinearModel {
             labels,
             idf,
             dense_dim,
+            dense_weight: config.dense_weight,
+            embedder: None,
             weights: vec![0.0; dim * k],
             bias: vec![0.0; k],
             temperature: 1.0,
@@ -237,7 +247,9 @@ impl LinearModel {
         let dense_dim = dense.and_then(|d| d.first()).map_or(0, Vec::len);
         let featurize = |idf: &Idf, i: usize| Features {
             sparse: idf.transform(texts[i]),
-            dense: dense.map(|d| d[i].clone()).unwrap_or_default(),
+            dense: dense
+                .map(|d| d[i].iter().map(|x| x * config.dense_weight).collect())
+                .unwrap_or_default(),
         };
 
         // Stratified hold-out: every k-th example of each label, after a seeded shuffle.
@@ -282,7 +294,10 @@ impl LinearModel {
     pub fn features(&self, text: &str, dense: Option<&[f32]>) -> Features {
         Features {
             sparse: self.idf.transform(text),
-            dense: dense.map(<[f32]>::to_vec).unwrap_or_default(),
+            dense: dense
+                .filter(|d| d.len() == self.dense_dim)
+                .map(|d| d.iter().map(|x| x * self.dense_weight).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -294,6 +309,14 @@ struct Header {
     labels: Vec<String>,
     dense_dim: usize,
     temperature: f32,
+    #[serde(default = "one")]
+    dense_weight: f32,
+    #[serde(default)]
+    embedder: Option<String>,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 fn put_f32s(out: &mut Vec<u8>, xs: &[f32]) {
@@ -320,6 +343,8 @@ impl LinearModel {
             labels: self.labels.clone(),
             dense_dim: self.dense_dim,
             temperature: self.temperature,
+            dense_weight: self.dense_weight,
+            embedder: self.embedder.clone(),
         })
         .expect("the header serializes");
         let mut out = Vec::with_capacity(
@@ -363,6 +388,8 @@ impl LinearModel {
             labels: header.labels,
             idf,
             dense_dim: header.dense_dim,
+            dense_weight: header.dense_weight,
+            embedder: header.embedder,
             weights,
             bias,
             temperature: header.temperature,
@@ -430,6 +457,43 @@ mod tests {
         assert_eq!(model.labels[model.predict(&unseen).0], "login");
         let p = model.predict_proba(&unseen);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn dense_features_carry_signal_and_survive_the_round_trip() {
+        // The texts are identical; only the dense part tells the labels apart.
+        let mut dense = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..40 {
+            let a = i % 2 == 0;
+            dense.push(if a { vec![1.0, 0.0] } else { vec![0.0, 1.0] });
+            labels.push(if a { "a" } else { "b" });
+        }
+        let texts = vec!["the same ticket text"; 40];
+        let config = TrainConfig {
+            dense_weight: 2.0,
+            ..TrainConfig::default()
+        };
+        let mut model = LinearModel::fit(&texts, &labels, Some(&dense), config);
+        model.embedder = Some("test-embedder".into());
+        assert_eq!(model.dense_dim, 2);
+        let predict = |m: &LinearModel, d: &[f32]| {
+            let (k, p) = m.predict(&m.features("the same ticket text", Some(d)));
+            (m.labels[k].clone(), p)
+        };
+        let (label, p) = predict(&model, &[1.0, 0.0]);
+        assert_eq!((label.as_str(), p > 0.8), ("a", true), "p = {p}");
+        assert_eq!(predict(&model, &[0.0, 1.0]).0, "b");
+        // A vector of the wrong length is not used.
+        assert_eq!(
+            model.features("the same ticket text", Some(&[1.0])),
+            model.features("the same ticket text", None)
+        );
+
+        let restored = LinearModel::from_bytes(&model.to_bytes()).unwrap();
+        assert_eq!(restored.dense_weight, 2.0);
+        assert_eq!(restored.embedder.as_deref(), Some("test-embedder"));
+        assert_eq!(restored, model);
     }
 
     #[test]

@@ -268,6 +268,8 @@ mod tests {
             },
             passages: vec![],
             models: None,
+            embedding: None,
+            similar: vec![],
         }
     }
 

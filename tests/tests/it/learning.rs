@@ -53,7 +53,9 @@ async fn labelled_history_trains_models_that_the_worker_uses(
 ) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-a", 15).await;
-    let reports = training::train_org(&api.db.app, a.org).await.unwrap();
+    let reports = training::train_org(&api.db.app, a.org, &api.embedder)
+        .await
+        .unwrap();
     assert_eq!(
         reports
             .iter()
@@ -134,7 +136,9 @@ async fn labelled_history_trains_models_that_the_worker_uses(
 async fn too_few_labels_leave_the_rules_in_charge(_o: PgPoolOptions, c: PgConnectOptions) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-few", 3).await;
-    let reports = training::train_org(&api.db.app, a.org).await.unwrap();
+    let reports = training::train_org(&api.db.app, a.org, &api.embedder)
+        .await
+        .unwrap();
     assert!(reports.iter().all(|r| r.version.is_none()), "{reports:?}");
     let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM triage_models")
         .fetch_one(&api.db.owner)
@@ -148,7 +152,9 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-debounce", 12).await;
     assert_eq!(
-        training::train_due(&api.db.app, 0, 10).await.unwrap(),
+        training::train_due(&api.db.app, &api.embedder, 0, 10)
+            .await
+            .unwrap(),
         0,
         "nothing changed yet"
     );
@@ -191,13 +197,22 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
     assert_eq!(r.status, 200, "{}", r.json);
 
     assert_eq!(
-        training::train_due(&api.db.app, 3600, 10).await.unwrap(),
+        training::train_due(&api.db.app, &api.embedder, 3600, 10)
+            .await
+            .unwrap(),
         0,
         "still inside the quiet period"
     );
-    assert_eq!(training::train_due(&api.db.app, 0, 10).await.unwrap(), 1);
     assert_eq!(
-        training::train_due(&api.db.app, 0, 10).await.unwrap(),
+        training::train_due(&api.db.app, &api.embedder, 0, 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        training::train_due(&api.db.app, &api.embedder, 0, 10)
+            .await
+            .unwrap(),
         0,
         "trained once per change"
     );
@@ -207,4 +222,80 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
             .await
             .unwrap();
     assert_eq!(trained_on, 25);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn before_a_model_the_nearest_labelled_tickets_vote(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    // Three tickets per topic: too few to train on, enough to vote.
+    let a = labelled_org(&api, "knn-a", 3).await;
+    let reports = training::train_org(&api.db.app, a.org, &api.embedder)
+        .await
+        .unwrap();
+    assert!(reports.iter().all(|r| r.version.is_none()), "{reports:?}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket_embeddings WHERE organization_id = $1")
+            .bind(a.org)
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored, 6,
+        "training embeds the labelled tickets even when too few"
+    );
+
+    let agent = api.token(a.agent);
+    let created = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&agent),
+            Some(json!({
+                "requester_email": "new@example.com", "subject": "Locked out",
+                "body": "I cannot log in and the password reset email never arrives in my inbox"
+            })),
+        )
+        .await;
+    let ticket = created.json["id"].as_str().unwrap();
+    api.call(
+        "POST",
+        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
+        Some(&agent),
+        None,
+    )
+    .await;
+    let (_, failed) = api.bridge_once(&api.worker(), 5).await;
+    assert!(failed.is_empty());
+    let s = &api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await
+        .json["items"][0];
+    let m = &s["metadata"];
+    assert_eq!(m["engine"], "learned-v1");
+    assert_eq!(m["heads"]["team"]["source"], "neighbours");
+    assert_eq!(m["heads"]["category"]["source"], "neighbours");
+    assert_eq!(
+        (s["suggested_team"].as_str(), s["classification"].as_str()),
+        (Some("Accounts"), Some("login"))
+    );
+    let similar = m["similar_tickets"].as_array().unwrap();
+    assert_eq!(similar.len(), 5);
+    assert_eq!(similar[0]["team"], "Accounts");
+    let confidence = s["confidence"].as_f64().unwrap();
+    assert!(confidence > 0.3 && confidence <= 0.7, "{confidence}");
+    // The triaged ticket's embedding is kept for the next ones.
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket_embeddings WHERE organization_id = $1 AND ticket_id = $2::uuid",
+    )
+    .bind(a.org)
+    .bind(ticket)
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(kept, 1);
 }

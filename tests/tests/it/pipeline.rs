@@ -556,7 +556,11 @@ async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnect
     assert_eq!(undispatched, 1);
     assert_eq!(api.queue_depth(&api.queue_url).await, 0);
 
-    let sweeper = triage_sweeper::App::new(api.db.app.clone(), api.dispatcher.clone());
+    let sweeper = triage_sweeper::App::new(
+        api.db.app.clone(),
+        api.dispatcher.clone(),
+        api.embedder.clone(),
+    );
     assert_eq!(
         sweeper.sweep(3600).await.unwrap(),
         0,

@@ -26,7 +26,7 @@ use nexify_storage::settings::{self, SettingsUpdate};
 use nexify_storage::tickets::{self, NewTicket, TicketChanges};
 use nexify_triage::metrics::{Scored, accuracy, coverage_at, expected_calibration_error, macro_f1};
 use nexify_triage::model::TrainConfig;
-use nexify_triage::{LearnedEngine, OrgLabels, TriageEngine, TriageInput};
+use nexify_triage::{LearnedEngine, OrgLabels, TextEmbedding, TriageEngine, TriageInput};
 use sqlx::postgres::PgPoolOptions;
 
 pub struct EvalArgs {
@@ -43,6 +43,9 @@ pub struct EvalArgs {
     /// Measure on a held-out fifth of the training split instead of the test split, for
     /// choosing hyperparameters without ever looking at the test set.
     pub validation: bool,
+    /// `--embedder hashing|minilm` joins that embedder's vectors to the text features;
+    /// `none` (the default) measures the hashed text features alone.
+    pub embedder: Option<String>,
 }
 
 impl EvalArgs {
@@ -93,9 +96,14 @@ impl EvalArgs {
                     .map(|e| e.parse())
                     .transpose()?
                     .unwrap_or(defaults.l2),
+                dense_weight: flag("--dense-weight")
+                    .map(|e| e.parse())
+                    .transpose()?
+                    .unwrap_or(defaults.dense_weight),
                 ..defaults
             },
             validation: args.iter().any(|a| a == "--validation"),
+            embedder: flag("--embedder").filter(|e| e != "none"),
         })
     }
 }
@@ -353,7 +361,13 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
         import_history(&pool, org.id, &train).await?;
         let import_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let reports = training::train_org_with(&pool, org.id, args.config).await?;
+        let embedder = args
+            .embedder
+            .as_deref()
+            .map(nexify_embed::by_name)
+            .transpose()?;
+        let reports =
+            training::train_org_with(&pool, org.id, args.config, embedder.as_ref()).await?;
         let train_seconds = started.elapsed().as_secs_f64();
         let mut conn = pool.acquire().await?;
         let models = training::load(&mut conn, org.id)
@@ -385,7 +399,29 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
         );
         let mut joint = Vec::with_capacity(test.len());
         let started = Instant::now();
-        for row in &test {
+        // The worker embeds each ticket as it triages it; here the test rows are embedded
+        // in batches first (timed with the rest).
+        let test_vectors: Vec<Option<TextEmbedding>> = match &embedder {
+            Some(embedder) => {
+                let texts: Vec<String> = test
+                    .iter()
+                    .map(|r| format!("{}\n{}", r.subject, r.body))
+                    .collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                embedder
+                    .embed(&refs)?
+                    .into_iter()
+                    .map(|vector| {
+                        Some(TextEmbedding {
+                            embedder: embedder.name().to_owned(),
+                            vector,
+                        })
+                    })
+                    .collect()
+            }
+            None => vec![None; test.len()],
+        };
+        for (row, embedding) in test.iter().zip(test_vectors) {
             let input = TriageInput {
                 subject: row.subject.clone(),
                 body: row.body.clone(),
@@ -393,6 +429,8 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 labels: labels.clone(),
                 passages: vec![],
                 models: Some(models.clone()),
+                embedding,
+                similar: vec![],
             };
             let triage = LearnedEngine.triage(&input)?;
             let head_p = |name: &str| {

@@ -6,7 +6,6 @@
 use anyhow::Context;
 use argon2::password_hash::PasswordHasher;
 use nexify_domain::{Email, Priority, Role, Subject, TicketBody, TicketStatus};
-use nexify_embed::HashingEmbedder;
 use nexify_service::knowledge;
 use nexify_storage::events::{Actor, NewEvent};
 use nexify_storage::settings::SettingsUpdate;
@@ -215,7 +214,8 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
     };
     tickets::insert(&mut tx, globex.id, &globex_ticket).await?;
 
-    let embedder = HashingEmbedder;
+    // The functions' embedder (NEXIFY_EMBEDDER), so stored vectors match their queries.
+    let embedder = nexify_embed::from_env()?;
     let mut chunk_count = 0;
     for article in ARTICLES {
         let (title_line, body) = article.split_once('\n').unwrap_or((article, ""));
@@ -227,12 +227,13 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             source_url: None,
             created_by: Some(admin.id),
         };
-        let (_, chunks) = knowledge::store_document(&mut tx, acme.id, &doc, &embedder).await?;
+        let (_, chunks) =
+            knowledge::store_document(&mut tx, acme.id, &doc, embedder.as_ref()).await?;
         chunk_count += chunks.len();
     }
     tx.commit().await?;
     // The demo org's labelled history is enough to train its own triage models.
-    let reports = nexify_service::training::train_org(pool, acme.id).await?;
+    let reports = nexify_service::training::train_org(pool, acme.id, &embedder).await?;
     let trained: Vec<String> = reports
         .iter()
         .map(|r| {

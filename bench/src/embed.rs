@@ -1,0 +1,94 @@
+//! MiniLM embedding throughput on this machine's cores: short texts, full 256-token tickets,
+//! and a realistic mix, each beside the naive loop (batches of 32 in input order, padded to
+//! the longest) run in the same process on the same texts.
+
+use std::time::Instant;
+
+use nexify_embed::{Embedder, MiniLmEmbedder};
+
+const SHORT: [&str; 12] = [
+    "My card was declined at checkout.",
+    "How do I reset my password?",
+    "I was charged twice this month.",
+    "Where is my refund?",
+    "The app will not sync since yesterday.",
+    "Can I change the email on my account?",
+    "Why is there a fee on my transfer?",
+    "My top-up has not arrived yet.",
+    "Please close my account.",
+    "The export keeps failing with a timeout.",
+    "Is there a limit on cash withdrawals?",
+    "I need an invoice for last month.",
+];
+
+fn short_texts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{} (ref {i})", SHORT[i % SHORT.len()]))
+        .collect()
+}
+
+/// Ticket bodies long enough to fill the model's 256-token window.
+fn full_tickets(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut body = format!("Ticket {i}: ");
+            for j in 0..24 {
+                body.push_str(SHORT[(i + j) % SHORT.len()]);
+                body.push(' ');
+            }
+            body
+        })
+        .collect()
+}
+
+/// What a queue of real tickets looks like: mostly short, some long.
+fn mixed(n: usize) -> Vec<String> {
+    let long = full_tickets(n);
+    short_texts(n)
+        .into_iter()
+        .zip(long)
+        .enumerate()
+        .map(|(i, (s, l))| match i % 10 {
+            0 => l,
+            1 | 2 => format!("{s} {}", &l[..l.len() / 3]),
+            _ => s,
+        })
+        .collect()
+}
+
+fn rate(
+    texts: &[String],
+    run: impl Fn(&[&str]) -> anyhow::Result<Vec<Vec<f32>>>,
+) -> anyhow::Result<f64> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    run(&refs[..refs.len().min(8)])?; // warm-up
+    let started = Instant::now();
+    let out = run(&refs)?;
+    anyhow::ensure!(out.len() == refs.len());
+    Ok(refs.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let dir = std::env::var("NEXIFY_MINILM_PATH")
+        .map_err(|_| anyhow::anyhow!("NEXIFY_MINILM_PATH is not set (scripts/bench.sh sets it)"))?;
+    let model = MiniLmEmbedder::load(std::path::Path::new(&dir))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let full = full_tickets(64);
+    anyhow::ensure!(
+        model.token_count(&full[0])? == nexify_embed::MAX_TOKENS,
+        "the long texts must fill the window"
+    );
+    println!("\n## MiniLM embedding throughput ({cores} cores, same run)\n");
+    println!("| texts | naive: batches of 32, input order (texts/s) | nexify (texts/s) | ratio |");
+    println!("|---|---|---|---|");
+    for (name, texts) in [
+        ("short sentences (~10 tokens)", short_texts(1024)),
+        ("full tickets (256 tokens)", full),
+        ("mix: 70% short, 20% medium, 10% full", mixed(512)),
+    ] {
+        let naive = rate(&texts, |t| Ok(model.embed_in_input_order(t, 32)?))?;
+        let ours = rate(&texts, |t| Ok(model.embed(t)?))?;
+        println!("| {name} | {naive:.1} | {ours:.1} | {:.2}x |", ours / naive);
+    }
+    Ok(())
+}
