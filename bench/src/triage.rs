@@ -55,6 +55,7 @@ fn worker(pool: &PgPool) -> Worker<RuleEngine> {
         lease_seconds: 90,
         max_receives: 3,
         models: Default::default(),
+        drafter: None,
     }
 }
 
@@ -106,7 +107,8 @@ pub async fn run() -> anyhow::Result<()> {
             source_url: None,
             created_by: None,
         };
-        nexify_service::knowledge::store_document(&mut tx, org.id, &doc, &HashingEmbedder).await?;
+        let embedder: Arc<dyn nexify_embed::Embedder> = Arc::new(HashingEmbedder);
+        nexify_service::knowledge::store_document(&mut tx, org.id, &doc, &embedder).await?;
     }
     let mut ticket_ids: Vec<TicketId> = Vec::new();
     for i in 0..JOBS * 2 {

@@ -163,6 +163,7 @@ impl Api {
             lease_seconds: 90,
             max_receives: 3,
             models: Default::default(),
+            drafter: None,
         })
     }
 

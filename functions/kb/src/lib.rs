@@ -62,8 +62,7 @@ impl App {
                         body.source_url.as_deref(),
                     )?;
                     let created =
-                        knowledge::create(&self.pool, self.embedder.as_ref(), user, org, &input)
-                            .await?;
+                        knowledge::create(&self.pool, &self.embedder, user, org, &input).await?;
                     Ok(json(StatusCode::CREATED, &created))
                 }
                 Method::GET => {
@@ -104,8 +103,7 @@ impl App {
             let params = query_params(&req);
             let q = params.get("q").map(String::as_str).unwrap_or("");
             let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
-            let hits =
-                knowledge::search(&self.pool, self.embedder.as_ref(), user, org, q, limit).await?;
+            let hits = knowledge::search(&self.pool, &self.embedder, user, org, q, limit).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "items": hits })))
         } else {
             Err(ApiError::NotFound)

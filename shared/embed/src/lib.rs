@@ -8,6 +8,7 @@
 mod chunk;
 mod hashing;
 mod minilm;
+pub mod openai;
 
 pub use chunk::{Chunk, ChunkConfig, chunk_text};
 pub use hashing::HashingEmbedder;
@@ -41,12 +42,13 @@ pub fn l2_normalize(v: &mut [f32]) {
 }
 
 /// The embedder the environment names, loaded once at start-up:
-/// `NEXIFY_EMBEDDER=hashing` (the default) or `minilm` (weights in `NEXIFY_MINILM_PATH`).
+/// `NEXIFY_EMBEDDER=hashing` (the default), `minilm` (weights in `NEXIFY_MINILM_PATH`) or
+/// `openai` (an OpenAI-compatible endpoint, see [`openai::OpenAiConfig::from_env`]).
 pub fn from_env() -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
     by_name(&std::env::var("NEXIFY_EMBEDDER").unwrap_or_else(|_| "hashing".into()))
 }
 
-/// The embedder called `choice` (`hashing` or `minilm`), as [`from_env`] loads it.
+/// The embedder called `choice` (`hashing`, `minilm` or `openai`), as [`from_env`] loads it.
 pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
     match choice {
         "hashing" => Ok(std::sync::Arc::new(HashingEmbedder)),
@@ -58,8 +60,16 @@ pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError>
                 std::path::Path::new(&dir),
             )?))
         }
+        "openai" => {
+            let config = openai::OpenAiConfig::from_env().ok_or_else(|| {
+                EmbedError::Load("NEXIFY_EMBEDDER=openai needs NEXIFY_OPENAI_BASE_URL".into())
+            })?;
+            Ok(std::sync::Arc::new(openai::OpenAiEmbedder::new(
+                openai::OpenAiClient::new(config),
+            )?))
+        }
         other => Err(EmbedError::Load(format!(
-            "NEXIFY_EMBEDDER must be hashing or minilm, not {other:?}"
+            "NEXIFY_EMBEDDER must be hashing, minilm or openai, not {other:?}"
         ))),
     }
 }

@@ -11,12 +11,13 @@ use crate::tickets::{Cursor, MAX_PAGE, keyset_page};
 use crate::{ServiceError, access};
 
 /// Splits a document body into chunks with exact character offsets and embeds them.
-pub fn chunks_for(body: &str, embedder: &dyn Embedder) -> Result<Vec<NewChunk>, ServiceError> {
+pub async fn chunks_for(
+    body: &str,
+    embedder: &Arc<dyn Embedder>,
+) -> Result<Vec<NewChunk>, ServiceError> {
     let chunks = chunk_text(body, ChunkConfig::default());
-    let texts: Vec<&str> = chunks.iter().map(|c| c.content.as_str()).collect();
-    let vectors = embedder
-        .embed(&texts)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+    let vectors = embed_blocking(embedder, texts).await?;
     Ok(chunks
         .into_iter()
         .zip(vectors)
@@ -35,10 +36,10 @@ pub async fn store_document(
     conn: &mut PgConnection,
     org: OrgId,
     doc: &NewDocument,
-    embedder: &dyn Embedder,
+    embedder: &Arc<dyn Embedder>,
 ) -> Result<(Document, Vec<Chunk>), ServiceError> {
     let stored = documents::insert_document(conn, org, doc).await?;
-    let chunks = chunks_for(&stored.body, embedder)?;
+    let chunks = chunks_for(&stored.body, embedder).await?;
     let chunks = documents::insert_chunks(conn, org, stored.id, &chunks).await?;
     Ok((stored, chunks))
 }
@@ -103,7 +104,7 @@ pub struct DocumentWithChunks {
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn create(
     pool: &PgPool,
-    embedder: &dyn Embedder,
+    embedder: &Arc<dyn Embedder>,
     user: UserId,
     org: OrgId,
     input: &DocumentInput,
@@ -179,14 +180,13 @@ pub async fn delete(
 /// Hybrid retrieval over the org's chunks, on the caller's transaction.
 pub async fn retrieve(
     conn: &mut PgConnection,
-    embedder: &dyn Embedder,
+    embedder: &Arc<dyn Embedder>,
     org: OrgId,
     query: &str,
     k: i64,
 ) -> Result<Vec<SearchHit>, ServiceError> {
-    let vector = embedder
-        .embed(&[query])
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    let vector = embed_blocking(embedder, vec![query.to_owned()])
+        .await?
         .pop()
         .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
     retrieve_by_vector(conn, org, vector, query, k).await
@@ -223,7 +223,7 @@ pub async fn embed_blocking(
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn search(
     pool: &PgPool,
-    embedder: &dyn Embedder,
+    embedder: &Arc<dyn Embedder>,
     user: UserId,
     org: OrgId,
     query: &str,

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod drafting;
 mod error;
 pub mod knowledge;
 pub mod settings;

@@ -351,6 +351,8 @@ pub struct Worker<E> {
     pub max_receives: u32,
     /// Each org's loaded models, reloaded when a newer version appears.
     pub models: ModelCache,
+    /// Writes the draft with a chat model when configured; otherwise it stays extractive.
+    pub drafter: Option<crate::drafting::ChatDrafter>,
 }
 
 /// Models by org, kept across invocations of a warm worker.
@@ -558,9 +560,30 @@ impl<E: TriageEngine> Worker<E> {
             embedding: Some(embedding),
             similar,
         };
-        let triage = self.engine.triage(&input).map_err(|e| e.to_string())?;
+        let mut triage = self.engine.triage(&input).map_err(|e| e.to_string())?;
+        let mut draft_writer = serde_json::json!("extractive");
+        if let Some(drafter) = &self.drafter
+            && !input.passages.is_empty()
+        {
+            match drafter
+                .write(&input.subject, &input.body, &input.passages)
+                .await
+            {
+                Ok((draft, citations)) => {
+                    triage.draft_reply = draft;
+                    triage.citations = citations;
+                    draft_writer = serde_json::json!(drafter.name());
+                }
+                // The extractive draft stands; the provider's failure is logged by `write`.
+                Err(_) => {
+                    draft_writer =
+                        serde_json::json!({ "extractive": true, "failed": drafter.name() })
+                }
+            }
+        }
         let mut metadata = triage.metadata.clone();
         if let Some(m) = metadata.as_object_mut() {
+            m.insert("draft_writer".into(), draft_writer);
             m.insert("embedder".into(), serde_json::json!(self.embedder.name()));
             m.insert(
                 "timings_ms".into(),

@@ -29,7 +29,7 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             seed: 7,
-            dense_weight: 1.0,
+            dense_weight: 4.0,
         }
     }
 }

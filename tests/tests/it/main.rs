@@ -12,5 +12,6 @@ mod kb;
 mod learning;
 mod logs;
 mod pipeline;
+mod provider;
 mod schema;
 mod sqs;

@@ -227,8 +227,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             source_url: None,
             created_by: Some(admin.id),
         };
-        let (_, chunks) =
-            knowledge::store_document(&mut tx, acme.id, &doc, embedder.as_ref()).await?;
+        let (_, chunks) = knowledge::store_document(&mut tx, acme.id, &doc, &embedder).await?;
         chunk_count += chunks.len();
     }
     tx.commit().await?;

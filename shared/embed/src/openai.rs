@@ -1,0 +1,201 @@
+//! An OpenAI-compatible provider (OpenAI itself, or any server that speaks its
+//! `/embeddings` and `/chat/completions` API): a small JSON client, and the embedder on it.
+//!
+//! Configured by `NEXIFY_OPENAI_BASE_URL` (e.g. `https://api.openai.com/v1`),
+//! `NEXIFY_OPENAI_API_KEY`, `NEXIFY_OPENAI_EMBEDDING_MODEL` (default
+//! `text-embedding-3-small`, asked for [`DIM`] dimensions) and `NEXIFY_OPENAI_CHAT_MODEL`
+//! (default `gpt-4o-mini`). The key is never logged.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::{DIM, EmbedError, Embedder, l2_normalize};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct OpenAiConfig {
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub embedding_model: String,
+    pub chat_model: String,
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("embedding_model", &self.embedding_model)
+            .field("chat_model", &self.chat_model)
+            .finish()
+    }
+}
+
+impl OpenAiConfig {
+    /// The provider the environment configures, if any (`NEXIFY_OPENAI_BASE_URL` set).
+    pub fn from_env() -> Option<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Some(Self {
+            base_url: var("NEXIFY_OPENAI_BASE_URL")?,
+            api_key: var("NEXIFY_OPENAI_API_KEY"),
+            embedding_model: var("NEXIFY_OPENAI_EMBEDDING_MODEL")
+                .unwrap_or_else(|| "text-embedding-3-small".into()),
+            chat_model: var("NEXIFY_OPENAI_CHAT_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+        })
+    }
+}
+
+/// A JSON-over-HTTPS client for the provider.
+#[derive(Clone)]
+pub struct OpenAiClient {
+    config: OpenAiConfig,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+fn provider(e: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Inference(format!("provider: {e}"))
+}
+
+impl OpenAiClient {
+    pub fn new(config: OpenAiConfig) -> Self {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Self {
+            config,
+            http: Client::builder(TokioExecutor::new()).build(https),
+        }
+    }
+
+    pub fn config(&self) -> &OpenAiConfig {
+        &self.config
+    }
+
+    /// POSTs `body` to `{base_url}/{path}` and returns the JSON answer.
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, EmbedError> {
+        let url = format!("{}/{path}", self.config.base_url.trim_end_matches('/'));
+        let mut request = hyper::Request::post(url).header("content-type", "application/json");
+        if let Some(key) = &self.config.api_key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(provider)?;
+        let response = tokio::time::timeout(TIMEOUT, self.http.request(request))
+            .await
+            .map_err(|_| provider("timed out"))?
+            .map_err(provider)?;
+        let status = response.status();
+        let bytes = tokio::time::timeout(TIMEOUT, response.into_body().collect())
+            .await
+            .map_err(|_| provider("timed out reading the answer"))?
+            .map_err(provider)?
+            .to_bytes();
+        if !status.is_success() {
+            // The status only: an error body can echo the request.
+            return Err(provider(format!("HTTP {status}")));
+        }
+        serde_json::from_slice(&bytes).map_err(provider)
+    }
+
+    /// Unit-length embeddings of `texts`, in order.
+    pub async fn embeddings(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let answer = self
+            .post(
+                "embeddings",
+                &json!({ "model": self.config.embedding_model, "input": texts, "dimensions": DIM }),
+            )
+            .await?;
+        let data = answer["data"]
+            .as_array()
+            .ok_or_else(|| provider("no data in the answer"))?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for (position, item) in data.iter().enumerate() {
+            let index = item["index"].as_u64().map_or(position, |i| i as usize);
+            let mut vector: Vec<f32> = item["embedding"]
+                .as_array()
+                .ok_or_else(|| provider("an item has no embedding"))?
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(0.0) as f32)
+                .collect();
+            if vector.len() != DIM {
+                return Err(provider(format!(
+                    "got {} dimensions, not {DIM}",
+                    vector.len()
+                )));
+            }
+            l2_normalize(&mut vector);
+            *out.get_mut(index)
+                .ok_or_else(|| provider("index out of range"))? = vector;
+        }
+        if out.iter().any(Vec::is_empty) {
+            return Err(provider("some texts got no embedding"));
+        }
+        Ok(out)
+    }
+
+    /// The assistant's answer to a system and a user message.
+    pub async fn chat(&self, system: &str, user: &str) -> Result<String, EmbedError> {
+        let answer = self
+            .post(
+                "chat/completions",
+                &json!({
+                    "model": self.config.chat_model,
+                    "temperature": 0,
+                    "messages": [
+                        { "role": "system", "content": system },
+                        { "role": "user", "content": user },
+                    ],
+                }),
+            )
+            .await?;
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| provider("no message in the answer"))
+    }
+}
+
+/// The provider's embeddings behind the synchronous [`Embedder`] trait. Call it off the
+/// async workers (as `spawn_blocking` does): it blocks on the request.
+pub struct OpenAiEmbedder {
+    client: OpenAiClient,
+    runtime: tokio::runtime::Handle,
+    name: String,
+}
+
+impl OpenAiEmbedder {
+    /// Needs a Tokio runtime (the function's).
+    pub fn new(client: OpenAiClient) -> Result<Self, EmbedError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| EmbedError::Load("the openai embedder needs a Tokio runtime".into()))?;
+        let name = format!("openai:{}", client.config().embedding_model);
+        Ok(Self {
+            client,
+            runtime,
+            name,
+        })
+    }
+}
+
+impl Embedder for OpenAiEmbedder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.runtime.block_on(self.client.embeddings(texts))
+    }
+}
