@@ -5,6 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 INVOKE_PORT="${NEXIFY_INVOKE_PORT:-9000}"
 
 ensure_tools
+# The demo runs the real model: MiniLM embeddings for the knowledge base and the triage models.
+export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-minilm}"
 pg_start
 localstack_start
 log "migrating the database"
@@ -21,6 +23,8 @@ AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 NEXIFY_ENV=local
+NEXIFY_EMBEDDER=$NEXIFY_EMBEDDER
+NEXIFY_MINILM_PATH=$NEXIFY_MINILM_PATH
 AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
 ENV
 

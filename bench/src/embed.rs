@@ -32,7 +32,7 @@ fn full_tickets(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let mut body = format!("Ticket {i}: ");
-            for j in 0..24 {
+            for j in 0..48 {
                 body.push_str(SHORT[(i + j) % SHORT.len()]);
                 body.push(' ');
             }
