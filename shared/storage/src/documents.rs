@@ -182,14 +182,13 @@ pub struct SearchHit {
 /// The RRF constant: the usual 60 keeps one list's top ranks from drowning the other's.
 const RRF_K: i64 = 60;
 
-/// Orgs with at most this many chunks are searched exactly (their chunks through the
-/// org B-tree, every distance computed): full recall, and within a few milliseconds at this
-/// size. Larger orgs go through the HNSW index with pgvector's iterative scan, where the
-/// org filter is a small enough cut (≥ 20k of the table) not to starve the scan. Why: with
-/// the org a 1% slice of the table, HNSW with iterative scans loses recall (≈ 0.8 measured
-/// elsewhere), while exact search over 1% is cheap. `nexify-bench retrieval` measures both
-/// layouts.
-pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 20_000;
+/// Orgs with at most this many chunks are searched exactly (their chunks through the org
+/// B-tree, every distance computed): full recall, p99 under 10 ms at this size on 2 cores
+/// (`nexify-bench retrieval`). Larger orgs go through the HNSW index with pgvector's
+/// iterative scan; they are at least a tenth of a 100k table, a slice the filtered scan
+/// handles. Why not HNSW for all: when the org is a 1% slice, a filtered HNSW scan loses
+/// recall (about 0.8 reported), while exact search over 1% costs about a millisecond.
+pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 10_000;
 /// HNSW candidate list size for the large-org path (pgvector's default is 40).
 const HNSW_EF_SEARCH: i64 = 100;
 
