@@ -1,12 +1,15 @@
 # The two commands of the quick start, and a few helpers. Each target is a thin wrapper
 # over scripts/, which hold the logic.
-.PHONY: run test stop status
+.PHONY: run test e2e stop status
 
 run:     ## bring Nexify up locally with demo data
 	@scripts/dev.sh
 
 test:    ## run every test (starts and stops the services it needs)
 	@scripts/test.sh
+
+e2e:     ## only the console's browser tests, against the whole local stack
+	@scripts/e2e.sh
 
 stop:    ## stop the local services
 	@scripts/stack.sh down

@@ -214,3 +214,114 @@ migrate() {
     log "migrating the database"
     DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate
 }
+
+# --- the functions, locally -------------------------------------------------------------
+# cargo lambda watch serves every function; the SQS bridge feeds the worker (and runs the
+# sweeper) as Lambda's event source and schedule would; the gateway serves the console and
+# routes /api/ to the functions by template.yaml. Each runs in its own process group so it
+# can be stopped with its children; output goes to .local/logs/.
+INVOKE_PORT="${NEXIFY_INVOKE_PORT:-9000}"
+GATEWAY_PORT="${NEXIFY_GATEWAY_PORT:-8080}"
+RUN_DIR="$STATE/run"
+FUNCTION_PACKAGES=(health auth tickets settings webhooks triage-api kb triage-worker triage-sweeper)
+
+# What every function reads at start-up, as it would from its Lambda configuration.
+write_functions_env() {
+    cat >"$STATE/functions.env" <<ENV
+DATABASE_URL=$APP_DATABASE_URL
+TRIAGE_QUEUE_URL=$(queue_url nexify-triage)
+AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
+AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+NEXIFY_ENV=local
+NEXIFY_EMBEDDER=${NEXIFY_EMBEDDER:-hashing}
+NEXIFY_MINILM_PATH=$NEXIFY_MINILM_PATH
+AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}
+ENV
+}
+
+start_group() { # name, command...
+    local name="$1"
+    shift
+    mkdir -p "$RUN_DIR"
+    setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+}
+
+stop_group() {
+    local pidfile="$RUN_DIR/$1.pid"
+    [[ -f "$pidfile" ]] || return 0
+    local pid
+    pid="$(cat "$pidfile")"
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+}
+
+# Builds the functions and the nexify tool, then starts the watch, the bridge and the gateway.
+functions_up() {
+    write_functions_env
+    log "building the functions"
+    local packages=()
+    for p in "${FUNCTION_PACKAGES[@]}"; do packages+=(-p "$p"); done
+    cargo build --quiet --bins "${packages[@]}" -p nexify-cli
+    log "starting the functions (cargo lambda watch on 127.0.0.1:$INVOKE_PORT, log: .local/logs/functions.log)"
+    start_group functions env PATH="$TOOLS_VENV/bin:$PATH" "$TOOLS_VENV/bin/cargo-lambda" lambda watch \
+        --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE/functions.env"
+    start_group sqs-bridge env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
+        --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT"
+    log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (log: .local/logs/gateway.log)"
+    start_group gateway env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" gateway \
+        --template "$ROOT/template.yaml" --invoke "http://127.0.0.1:$INVOKE_PORT" \
+        --web "$ROOT/web/out" --listen "127.0.0.1:$GATEWAY_PORT"
+}
+
+functions_down() {
+    stop_group gateway
+    stop_group sqs-bridge
+    stop_group functions
+}
+
+# Waits until the API answers through the gateway (the first call builds and starts a function).
+wait_for_api() {
+    for _ in $(seq 1 240); do
+        if curl -sf "http://127.0.0.1:$GATEWAY_PORT/api/health/" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 1
+    done
+    die "the API did not answer on port $GATEWAY_PORT; see .local/logs/functions.log and gateway.log"
+}
+
+# --- the console ------------------------------------------------------------------------
+ensure_web() {
+    local stamp="$ROOT/web/node_modules/.package-lock.sha" want
+    want="$(sha256sum "$ROOT/web/package-lock.json" | cut -d' ' -f1)"
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+        log "installing the console's npm packages (log: .local/logs/npm.log)"
+        (cd "$ROOT/web" && npm ci --no-audit --no-fund >"$LOGS/npm.log" 2>&1) ||
+            die "npm ci failed; see $LOGS/npm.log"
+        echo "$want" >"$stamp"
+    fi
+}
+
+build_web() {
+    ensure_web
+    log "building the console (static export into web/out)"
+    (cd "$ROOT/web" && npx next build >"$LOGS/web-build.log" 2>&1) ||
+        die "the console build failed; see $LOGS/web-build.log"
+}
+
+# Debian's Chromium for the browser tests (playwright-core drives it; nothing is downloaded).
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && return
+    [[ "$(id -u)" == 0 ]] || die "the browser tests need Debian's chromium: sudo apt-get install chromium"
+    log "installing Debian's chromium (log: .local/logs/apt.log)"
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium) \
+        >"$LOGS/apt.log" 2>&1 || die "apt-get install chromium failed; see $LOGS/apt.log"
+}

@@ -24,3 +24,9 @@ DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --
 log "running the tests"
 # sqlx::test makes a fresh database per test on this server.
 DATABASE_URL="$OWNER_DATABASE_URL" cargo test --workspace "$@"
+
+log "running the console's component tests (vitest)"
+ensure_web
+(cd "$ROOT/web" && npx vitest run)
+
+"$ROOT/scripts/e2e.sh"

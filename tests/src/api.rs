@@ -167,6 +167,52 @@ impl Api {
         })
     }
 
+    /// Creates a ticket as `token` in `org`, runs triage on it through the queue with
+    /// `worker`, and returns the ticket id and its suggestion.
+    pub async fn triage_new_ticket<E: TriageEngine>(
+        &self,
+        org: impl std::fmt::Display,
+        token: &str,
+        subject: &str,
+        body: &str,
+        worker: &triage_worker::App<E>,
+    ) -> (String, Value) {
+        let created = self
+            .call(
+                "POST",
+                &format!("/api/orgs/{org}/tickets/"),
+                Some(token),
+                Some(serde_json::json!({
+                    "requester_email": "new@example.com", "subject": subject, "body": body
+                })),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.json);
+        let ticket = created.json["id"].as_str().unwrap().to_owned();
+        let enqueued = self
+            .call(
+                "POST",
+                &format!("/api/orgs/{org}/tickets/{ticket}/triage/"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(enqueued.status, 202, "{:?}", enqueued.json);
+        let (_, failed) = self.bridge_once(worker, 5).await;
+        assert!(failed.is_empty(), "the triage job failed");
+        let listed = self
+            .call(
+                "GET",
+                &format!("/api/orgs/{org}/tickets/{ticket}/suggestions/"),
+                Some(token),
+                None,
+            )
+            .await;
+        let suggestion = listed.json["items"][0].clone();
+        assert!(suggestion.is_object(), "no suggestion: {:?}", listed.json);
+        (ticket, suggestion)
+    }
+
     /// What Lambda's SQS event source does, once: receive up to 10 messages from this test's
     /// queue, invoke the worker with them as one SqsEvent, delete the ones that succeeded.
     /// Returns (received, failed message ids).

@@ -70,36 +70,16 @@ async fn labelled_history_trains_models_that_the_worker_uses(
     );
 
     let agent = api.token(a.agent);
-    let created = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/", a.org),
-            Some(&agent),
-            Some(json!({
-                "requester_email": "new@example.com", "subject": "Duplicate charge",
-                "body": "You charged my card twice this month for the subscription"
-            })),
+    let (ticket, s) = api
+        .triage_new_ticket(
+            a.org,
+            &agent,
+            "Duplicate charge",
+            "You charged my card twice this month for the subscription",
+            &api.worker(),
         )
         .await;
-    let ticket = created.json["id"].as_str().unwrap();
-    api.call(
-        "POST",
-        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
-        Some(&agent),
-        None,
-    )
-    .await;
-    let (_, failed) = api.bridge_once(&api.worker(), 5).await;
-    assert!(failed.is_empty());
-    let s = &api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
-            Some(&agent),
-            None,
-        )
-        .await
-        .json["items"][0];
+    let s = &s;
     assert_eq!(s["metadata"]["engine"], "learned-v1");
     assert_eq!(
         s["metadata"]["model_versions"],
@@ -245,36 +225,16 @@ async fn before_a_model_the_nearest_labelled_tickets_vote(_o: PgPoolOptions, c: 
     );
 
     let agent = api.token(a.agent);
-    let created = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/", a.org),
-            Some(&agent),
-            Some(json!({
-                "requester_email": "new@example.com", "subject": "Locked out",
-                "body": "I cannot log in and the password reset email never arrives in my inbox"
-            })),
+    let (ticket, s) = api
+        .triage_new_ticket(
+            a.org,
+            &agent,
+            "Locked out",
+            "I cannot log in and the password reset email never arrives in my inbox",
+            &api.worker(),
         )
         .await;
-    let ticket = created.json["id"].as_str().unwrap();
-    api.call(
-        "POST",
-        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
-        Some(&agent),
-        None,
-    )
-    .await;
-    let (_, failed) = api.bridge_once(&api.worker(), 5).await;
-    assert!(failed.is_empty());
-    let s = &api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
-            Some(&agent),
-            None,
-        )
-        .await
-        .json["items"][0];
+    let s = &s;
     let m = &s["metadata"];
     assert_eq!(m["engine"], "learned-v1");
     assert_eq!(m["heads"]["team"]["source"], "neighbours");

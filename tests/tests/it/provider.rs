@@ -144,26 +144,6 @@ async fn a_chat_written_draft_cites_only_retrieved_passages(
         )
         .await;
     assert_eq!(doc.status, 201);
-    let agent = api.token(a.agent);
-    let ticket = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/", a.org),
-            Some(&agent),
-            Some(json!({
-                "requester_email": "c@example.com", "subject": "Where is my refund",
-                "body": "How many business days does a refund take to reach my payment method?"
-            })),
-        )
-        .await;
-    let ticket = ticket.json["id"].as_str().unwrap().to_owned();
-    api.call(
-        "POST",
-        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
-        Some(&agent),
-        None,
-    )
-    .await;
     let worker = triage_worker::App::new(Worker {
         pool: api.db.app.clone(),
         engine: nexify_triage::LearnedEngine,
@@ -173,17 +153,15 @@ async fn a_chat_written_draft_cites_only_retrieved_passages(
         models: Default::default(),
         drafter: Some(ChatDrafter::new(OpenAiClient::new(config(url)))),
     });
-    let (_, failed) = api.bridge_once(&worker, 5).await;
-    assert!(failed.is_empty());
-    let s = &api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
-            Some(&agent),
-            None,
+    let (_, s) = api
+        .triage_new_ticket(
+            a.org,
+            &api.token(a.agent),
+            "Where is my refund",
+            "How many business days does a refund take to reach my payment method?",
+            &worker,
         )
-        .await
-        .json["items"][0];
+        .await;
     assert_eq!(s["draft_reply"], CHAT_ANSWER);
     assert_eq!(s["metadata"]["draft_writer"], "openai:test-chat");
     // [1] is the retrieved refund chunk; [7] names nothing that was retrieved.

@@ -4,11 +4,14 @@
 //!   flag, lets the `nexify_app` role log in with the local development password.
 //! - `nexify seed`: loads the demo organizations, users, tickets and knowledge base (once).
 //! - `nexify sqs-bridge`: locally, feeds the triage queue to the worker as Lambda would.
+//! - `nexify gateway`: locally, serves the console and routes `/api/` to the functions by
+//!   `template.yaml`, as API Gateway would.
 //!
 //! `migrate` and `seed` read `DATABASE_URL`, which must name the schema owner.
 
 mod bridge;
 mod eval;
+mod gateway;
 mod seed;
 
 use anyhow::{Context, bail};
@@ -21,14 +24,24 @@ const LOCAL_APP_PASSWORD: &str = "nexify_app";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    if args.first().map(String::as_str) == Some("gateway") {
+        nexify_telemetry::init();
+        return gateway::run(gateway::GatewayConfig {
+            template: flag("--template", "template.yaml").into(),
+            invoke_base: flag("--invoke", "http://127.0.0.1:9000"),
+            web_root: flag("--web", "web/out").into(),
+            listen: flag("--listen", "127.0.0.1:8080").parse()?,
+        })
+        .await;
+    }
     if args.first().map(String::as_str) == Some("sqs-bridge") {
         nexify_telemetry::init();
-        let flag = |name: &str, default: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1).cloned())
-                .unwrap_or_else(|| default.to_owned())
-        };
         return bridge::run(bridge::BridgeConfig {
             queue_url: flag(
                 "--queue-url",

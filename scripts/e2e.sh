@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The console's browser tests: Debian's Chromium, driven by playwright-core, against the
+# whole local stack (Postgres, LocalStack, the functions under cargo lambda watch, the SQS
+# bridge, the gateway). Starts what is not running and stops what it started.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+started_pg=0
+started_localstack=0
+ensure_tools
+ensure_chromium
+if [[ -z "$USER_DATABASE_URL" ]] && ! pg_is_up; then started_pg=1; fi
+localstack_is_up || started_localstack=1
+cleanup() {
+    functions_down
+    [[ $started_localstack == 0 ]] || localstack_stop
+    [[ $started_pg == 0 ]] || pg_stop
+}
+trap cleanup EXIT
+
+export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-minilm}"
+pg_start
+localstack_start
+DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
+DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- seed
+build_web
+functions_up
+wait_for_api
+log "running the browser tests (screenshots: web/e2e/screenshots/)"
+(cd "$ROOT/web" && BASE_URL="http://127.0.0.1:$GATEWAY_PORT" node e2e/console.e2e.mjs)

@@ -1,0 +1,117 @@
+"use client";
+
+import { useEffect, useState } from "react";
+import { Shell } from "@/components/Shell";
+import { ErrorNote, Loading, errorMessage, input, primaryButton, secondaryButton } from "@/components/ui";
+import { api, orgPath, type OrgSettings } from "@/lib/api";
+import { useSession } from "@/lib/session";
+
+const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+function Settings() {
+  const { org } = useSession();
+  const orgId = org!.organization_id;
+  const [settings, setSettings] = useState<OrgSettings | null>(null);
+  const [teams, setTeams] = useState("");
+  const [categories, setCategories] = useState("");
+  const [threshold, setThreshold] = useState("");
+  const [secret, setSecret] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api<OrgSettings>(orgPath(orgId, "settings/"))
+      .then((s) => {
+        setSettings(s);
+        setTeams(s.teams.join(", "));
+        setCategories(s.categories.join(", "));
+        setThreshold(s.auto_apply_threshold === null ? "" : String(s.auto_apply_threshold));
+      })
+      .catch((e) => setError(errorMessage(e)));
+  }, [orgId]);
+
+  if (org?.role !== "admin") return <p className="text-sm text-slate-600">Only admins can change settings.</p>;
+  if (!settings) return error ? <ErrorNote error={error} /> : <Loading />;
+  return (
+    <div className="flex max-w-xl flex-col gap-4">
+      <form
+        className="flex flex-col gap-3 rounded-md bg-white p-4 ring-1 ring-slate-200"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          setSaved(false);
+          try {
+            const next = await api<OrgSettings>(orgPath(orgId, "settings/"), {
+              method: "PUT",
+              body: {
+                teams: list(teams),
+                categories: list(categories),
+                default_team: settings.default_team,
+                default_category: settings.default_category,
+                auto_triage_webhook: settings.auto_triage_webhook,
+                auto_triage_api: settings.auto_triage_api,
+                auto_apply_threshold: threshold.trim() === "" ? null : Number(threshold),
+              },
+            });
+            setSettings(next);
+            setSaved(true);
+          } catch (err) {
+            setError(errorMessage(err));
+          }
+        }}
+      >
+        <h1 className="text-lg font-semibold">Settings</h1>
+        <label className="text-sm">Teams (comma-separated)<input className={input} value={teams} onChange={(e) => setTeams(e.target.value)} /></label>
+        <label className="text-sm">Categories (comma-separated)<input className={input} value={categories} onChange={(e) => setCategories(e.target.value)} /></label>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={settings.auto_triage_webhook} onChange={(e) => setSettings({ ...settings, auto_triage_webhook: e.target.checked })} />
+          Auto-triage tickets that arrive by webhook
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={settings.auto_triage_api} onChange={(e) => setSettings({ ...settings, auto_triage_api: e.target.checked })} />
+          Auto-triage tickets created in the console or API
+        </label>
+        <label className="text-sm">
+          Auto-apply suggestions at confidence ≥ (0–1, empty: never)
+          <input className={input} inputMode="decimal" value={threshold} onChange={(e) => setThreshold(e.target.value)} />
+        </label>
+        <ErrorNote error={error} />
+        {saved && <p role="status" className="text-sm text-emerald-700">Saved.</p>}
+        <button className={primaryButton} type="submit">Save settings</button>
+      </form>
+      <section className="flex flex-col gap-2 rounded-md bg-white p-4 ring-1 ring-slate-200">
+        <h2 className="font-medium">Webhook secret</h2>
+        <p className="text-sm text-slate-600">
+          {settings.webhook_secret_set ? "A secret is set. Rotating it replaces it at once." : "No secret yet: webhooks are refused."}
+        </p>
+        <button
+          className={secondaryButton}
+          onClick={async () => {
+            try {
+              const rotated = await api<{ webhook_secret: string }>(orgPath(orgId, "settings/webhook-secret/"), { method: "POST" });
+              setSecret(rotated.webhook_secret);
+              setSettings({ ...settings, webhook_secret_set: true });
+            } catch (err) {
+              setError(errorMessage(err));
+            }
+          }}
+        >
+          Rotate webhook secret
+        </button>
+        {secret && (
+          <p className="text-sm">
+            New secret (shown once): <code className="break-all rounded bg-slate-100 px-1" data-testid="webhook-secret">{secret}</code>
+          </p>
+        )}
+      </section>
+    </div>
+  );
+}
+
+export default function SettingsPage() {
+  return (
+    <Shell>
+      <Settings />
+    </Shell>
+  );
+}

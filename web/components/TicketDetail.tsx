@@ -1,0 +1,122 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+import { api, orgPath, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
+import { EventsTimeline } from "./EventsTimeline";
+import { TriagePanel } from "./TriagePanel";
+import { ErrorNote, Loading, PriorityBadge, STATUS_LABEL, StatusBadge, errorMessage, input } from "./ui";
+
+export function TicketDetail({
+  org,
+  ticketId,
+  teams,
+  canWrite,
+  onChanged,
+}: {
+  org: string;
+  ticketId: string;
+  teams: string[];
+  canWrite: boolean;
+  onChanged: () => void;
+}) {
+  const [ticket, setTicket] = useState<Ticket | null>(null);
+  const [events, setEvents] = useState<TicketEvent[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const [t, e] = await Promise.all([
+        api<Ticket>(orgPath(org, `tickets/${ticketId}/`)),
+        api<{ items: TicketEvent[] }>(orgPath(org, `tickets/${ticketId}/events/?limit=50`)),
+      ]);
+      setTicket(t);
+      setEvents(e.items);
+      setError(null);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, [org, ticketId]);
+
+  useEffect(() => {
+    setTicket(null);
+    void load();
+  }, [load]);
+
+  const changed = useCallback(() => {
+    void load();
+    onChanged();
+  }, [load, onChanged]);
+
+  const patch = async (change: Partial<Pick<Ticket, "status" | "priority" | "assigned_team">>) => {
+    try {
+      setTicket(await api<Ticket>(orgPath(org, `tickets/${ticketId}/`), { method: "PATCH", body: change }));
+      changed();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+
+  if (!ticket) return error ? <ErrorNote error={error} /> : <Loading label="Loading ticket…" />;
+  return (
+    <section aria-label="Ticket" className="flex flex-col gap-4">
+      <header>
+        <h2 className="text-lg font-semibold" data-testid="ticket-subject">{ticket.subject}</h2>
+        <p className="text-sm text-slate-600">
+          From <span data-testid="ticket-requester">{ticket.requester_email}</span> ·{" "}
+          {new Date(ticket.created_at).toLocaleString()}
+        </p>
+      </header>
+      <ErrorNote error={error} />
+      <p className="whitespace-pre-wrap rounded-md bg-white p-3 text-sm ring-1 ring-slate-200">{ticket.body}</p>
+      {canWrite ? (
+        <div className="grid grid-cols-3 gap-2">
+          <label className="text-xs text-slate-600">
+            Status
+            <select className={input} value={ticket.status} onChange={(e) => patch({ status: e.target.value as Status })}>
+              {(["open", "in_progress", "resolved"] as const).map((s) => (
+                <option key={s} value={s}>{STATUS_LABEL[s]}</option>
+              ))}
+            </select>
+          </label>
+          <label className="text-xs text-slate-600">
+            Priority
+            <select
+              className={input}
+              data-testid="priority-select"
+              value={ticket.priority}
+              onChange={(e) => patch({ priority: e.target.value as Priority })}
+            >
+              {(["low", "medium", "high", "urgent"] as const).map((p) => (
+                <option key={p} value={p}>{p}</option>
+              ))}
+            </select>
+          </label>
+          <label className="text-xs text-slate-600">
+            Team
+            <select
+              className={input}
+              data-testid="team-select"
+              value={ticket.assigned_team ?? ""}
+              onChange={(e) => patch({ assigned_team: e.target.value || null })}
+            >
+              <option value="">Unassigned</option>
+              {teams.map((t) => (
+                <option key={t} value={t}>{t}</option>
+              ))}
+            </select>
+          </label>
+        </div>
+      ) : (
+        <p className="flex items-center gap-2 text-sm">
+          <StatusBadge status={ticket.status} /> <PriorityBadge priority={ticket.priority} />
+          <span data-testid="ticket-team">{ticket.assigned_team ?? "Unassigned"}</span>
+        </p>
+      )}
+      <TriagePanel org={org} ticketId={ticket.id} canWrite={canWrite} onChanged={changed} />
+      <div>
+        <h3 className="mb-2 font-medium">Events</h3>
+        <EventsTimeline events={events} />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,165 @@
+// End-to-end: the console in Debian's Chromium, driven by playwright-core, against the real
+// local stack (gateway -> cargo lambda functions -> Postgres, LocalStack SQS -> worker).
+// Every step is asserted on the page. Screenshots go to e2e/screenshots/ (git-ignored).
+//
+//   BASE_URL=http://127.0.0.1:8080 node e2e/console.e2e.mjs
+
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080";
+const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+const PASSWORD = "nexify-demo";
+const STEP_TIMEOUT = 60_000;
+mkdirSync(SHOTS, { recursive: true });
+
+const fail = (message) => {
+  throw new Error(message);
+};
+
+async function apiCall(path, { token, method = "GET", body } = {}) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) fail(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** A fresh ticket for this run, so the steps do not depend on earlier runs. */
+async function createTicket(marker) {
+  const { access } = await apiCall("/api/auth/token/", {
+    method: "POST",
+    body: { email: "agent@acme.test", password: PASSWORD },
+  });
+  const me = await apiCall("/api/me/", { token: access });
+  const acme = me.memberships.find((m) => m.organization_name.startsWith("Acme")) ?? fail("no Acme membership");
+  return apiCall(`/api/orgs/${acme.organization_id}/tickets/`, {
+    token: access,
+    method: "POST",
+    body: {
+      requester_email: "e2e@example.com",
+      subject: `Card declined at checkout ${marker}`,
+      body: "My card payment was declined when I tried to pay this month's invoice. How do I update my payment method?",
+      priority: "low",
+    },
+  });
+}
+
+async function signIn(page, email) {
+  await page.goto(`${BASE}/login/`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("signed-in-as").filter({ hasText: email }).waitFor();
+}
+
+async function openTicket(page, marker) {
+  await page.getByLabel("Search").fill(marker);
+  await page.getByLabel("Search").press("Enter");
+  await page.getByRole("button", { name: new RegExp(`Card declined at checkout ${marker}`) }).click();
+  await page.getByTestId("ticket-subject").filter({ hasText: marker }).waitFor();
+}
+
+const step = async (name, run) => {
+  const started = Date.now();
+  await run();
+  console.log(`ok   ${name} (${Date.now() - started} ms)`);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+});
+let failed = false;
+try {
+  const marker = `e2e-${Date.now()}`;
+  const ticket = await createTicket(marker);
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+
+  await step("1. the demo agent signs in and opens a ticket", async () => {
+    await signIn(page, "agent@acme.test");
+    await page.screenshot({ path: `${SHOTS}01-ticket-list.png` });
+    await openTicket(page, marker);
+    const priority = await page.getByTestId("priority-select").inputValue();
+    if (priority !== "low") fail(`new ticket priority is ${priority}`);
+    await page.screenshot({ path: `${SHOTS}02-ticket-detail.png` });
+  });
+
+  await step("2. run AI triage and watch the job finish", async () => {
+    await page.getByRole("button", { name: "Run AI triage" }).click();
+    await page.getByTestId("job-status").filter({ hasText: /Triage (queued|running|succeeded)/ }).waitFor();
+    await page.getByTestId("job-status").filter({ hasText: "Triage succeeded" }).waitFor({ timeout: 120_000 });
+  });
+
+  let suggestedTeam;
+  let suggestedPriority;
+  await step("3. the suggestion appears with a citation that opens its passage", async () => {
+    const card = page.getByRole("article", { name: "AI suggestion" });
+    await card.waitFor();
+    suggestedTeam = (await card.getByTestId("suggested-team").textContent()).trim();
+    suggestedPriority = (await card.getByTestId("suggested-priority").textContent()).trim();
+    if (suggestedTeam !== "Billing") fail(`suggested team ${suggestedTeam}`);
+    if (!["high", "urgent"].includes(suggestedPriority)) fail(`suggested priority ${suggestedPriority}`);
+    const citations = card.getByTestId("citation");
+    if ((await citations.count()) < 1) fail("no citation");
+    await citations.first().click();
+    await page.getByTestId("cited-content").waitFor();
+    if (!(await page.getByTestId("cited-content").textContent()).trim()) fail("empty cited passage");
+    await page.screenshot({ path: `${SHOTS}03-suggestion.png`, fullPage: true });
+  });
+
+  await step("4. approve it", async () => {
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByTestId("suggestion-status").filter({ hasText: "accepted" }).waitFor();
+  });
+
+  await step("5. the ticket's priority and team change, and the events show it", async () => {
+    await page.waitForFunction(
+      ([p, t]) =>
+        document.querySelector('[data-testid="priority-select"]')?.value === p &&
+        document.querySelector('[data-testid="team-select"]')?.value === t,
+      [suggestedPriority, suggestedTeam],
+    );
+    for (const event of ["suggestion approved", "priority changed", "team changed", "ai triage ran", "ai triage requested"]) {
+      await page.getByTestId("event-type").filter({ hasText: new RegExp(`^${event}$`) }).first().waitFor();
+    }
+    await page.screenshot({ path: `${SHOTS}04-approved.png`, fullPage: true });
+  });
+
+  await step("6. a viewer sees no action buttons", async () => {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await signIn(page, "viewer@acme.test");
+    await openTicket(page, marker);
+    await page.getByRole("article", { name: "AI suggestion" }).waitFor();
+    for (const name of ["Run AI triage", "Approve", "Reject"]) {
+      if ((await page.getByRole("button", { name }).count()) !== 0) fail(`viewer sees "${name}"`);
+    }
+    if ((await page.getByTestId("priority-select").count()) !== 0) fail("viewer can edit the priority");
+    if ((await page.getByTestId("ticket-team").textContent()).trim() !== suggestedTeam) fail("viewer sees another team");
+    await page.screenshot({ path: `${SHOTS}05-viewer.png`, fullPage: true });
+  });
+
+  await step("the knowledge base and settings pages render", async () => {
+    await page.goto(`${BASE}/kb/`);
+    await page.getByRole("heading", { name: "Documents" }).waitFor();
+    await page.screenshot({ path: `${SHOTS}06-knowledge-base.png`, fullPage: true });
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await signIn(page, "admin@acme.test");
+    await page.goto(`${BASE}/settings/`);
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await page.screenshot({ path: `${SHOTS}07-settings.png`, fullPage: true });
+  });
+  console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
+} catch (error) {
+  failed = true;
+  console.error(`FAIL ${error.stack ?? error}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

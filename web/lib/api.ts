@@ -1,0 +1,220 @@
+// The API client: JSON in and out, the access token attached, refreshed once on a 401
+// without the user noticing, and problem+json errors turned into readable messages.
+
+export type Role = "admin" | "agent" | "viewer";
+export type Status = "open" | "in_progress" | "resolved";
+export type Priority = "low" | "medium" | "high" | "urgent";
+
+export interface Membership {
+  organization_id: string;
+  organization_name: string;
+  role: Role;
+}
+export interface Me {
+  user: { id: string; email: string; display_name: string };
+  memberships: Membership[];
+}
+export interface Ticket {
+  id: string;
+  organization_id: string;
+  requester_email: string;
+  subject: string;
+  body: string;
+  status: Status;
+  priority: Priority;
+  assigned_team: string | null;
+  category: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export interface TicketPage {
+  items: Ticket[];
+  next_cursor: string | null;
+  counts: { open: number; in_progress: number; resolved: number };
+}
+export interface TicketEvent {
+  id: string;
+  event_type: string;
+  actor_type: "user" | "system" | "ai" | "webhook";
+  actor_user_id: string | null;
+  payload: Record<string, unknown>;
+  created_at: string;
+}
+export interface Job {
+  id: string;
+  ticket_id: string;
+  status: "queued" | "running" | "succeeded" | "failed";
+  attempt_count: number;
+  last_attempt_at: string | null;
+  last_error: string | null;
+}
+export interface Citation {
+  document_id: string;
+  chunk_id: string;
+  char_start: number;
+  char_end: number;
+  score: number;
+}
+export interface Suggestion {
+  id: string;
+  ticket_id: string;
+  job_run_id: string;
+  status: "pending" | "accepted" | "rejected";
+  suggested_priority: Priority;
+  suggested_team: string | null;
+  classification: string | null;
+  draft_reply: string;
+  citations: Citation[];
+  confidence: number;
+  metadata: Record<string, unknown>;
+  decision_reason: string | null;
+  created_at: string;
+}
+export interface Chunk {
+  id: string;
+  document_id: string;
+  chunk_index: number;
+  char_start: number;
+  char_end: number;
+  content: string;
+}
+export interface KbDocument {
+  id: string;
+  title: string;
+  content_type: string;
+  body: string;
+  source_url: string | null;
+  created_at: string;
+}
+export interface SearchHit extends Chunk {
+  title: string;
+  score: number;
+  similarity: number;
+}
+export interface OrgSettings {
+  teams: string[];
+  categories: string[];
+  default_team: string | null;
+  default_category: string | null;
+  auto_triage_webhook: boolean;
+  auto_triage_api: boolean;
+  auto_apply_threshold: number | null;
+  webhook_secret_set: boolean;
+}
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+    public field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKENS_KEY = "nexify.tokens";
+
+interface Tokens {
+  access: string;
+  refresh: string;
+}
+
+export const apiBase = (): string => process.env.NEXT_PUBLIC_API_BASE_URL ?? "";
+
+export function loadTokens(): Tokens | null {
+  if (typeof window === "undefined") return null;
+  try {
+    const raw = window.localStorage.getItem(TOKENS_KEY);
+    return raw ? (JSON.parse(raw) as Tokens) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveTokens(tokens: Tokens | null): void {
+  if (tokens) window.localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+  else window.localStorage.removeItem(TOKENS_KEY);
+}
+
+async function problem(response: Response): Promise<ApiError> {
+  let message = `Request failed (${response.status})`;
+  let field: string | undefined;
+  try {
+    const body = await response.json();
+    message = body.detail || body.title || message;
+    field = body.field;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(response.status, message, field);
+}
+
+/** Called when the session cannot be kept (refresh failed): the app signs out. */
+let onSessionLost: () => void = () => {};
+export function setSessionLostHandler(handler: () => void): void {
+  onSessionLost = handler;
+}
+
+async function refreshAccess(tokens: Tokens, fetcher: typeof fetch): Promise<Tokens | null> {
+  const response = await fetcher(`${apiBase()}/api/auth/token/refresh/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh: tokens.refresh }),
+  });
+  if (!response.ok) return null;
+  const body = await response.json();
+  const next = { access: body.access as string, refresh: tokens.refresh };
+  saveTokens(next);
+  return next;
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  fetcher?: typeof fetch;
+}
+
+/** Calls the API as the signed-in user; on a 401 refreshes the access token once. */
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const fetcher = options.fetcher ?? fetch;
+  let tokens = loadTokens();
+  const send = (access?: string) =>
+    fetcher(`${apiBase()}${path}`, {
+      method: options.method ?? "GET",
+      headers: {
+        ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(access ? { authorization: `Bearer ${access}` } : {}),
+        ...options.headers,
+      },
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+    });
+  let response = await send(tokens?.access);
+  if (response.status === 401 && tokens) {
+    tokens = await refreshAccess(tokens, fetcher);
+    if (!tokens) {
+      saveTokens(null);
+      onSessionLost();
+      throw new ApiError(401, "Your session has ended. Please sign in again.");
+    }
+    response = await send(tokens.access);
+  }
+  if (!response.ok) throw await problem(response);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+export async function signIn(email: string, password: string, fetcher: typeof fetch = fetch): Promise<void> {
+  const response = await fetcher(`${apiBase()}/api/auth/token/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!response.ok) throw await problem(response);
+  const body = await response.json();
+  saveTokens({ access: body.access, refresh: body.refresh });
+}
+
+export const orgPath = (org: string, rest: string) => `/api/orgs/${org}/${rest}`;
+
+export const canWrite = (role: Role | undefined) => role === "agent" || role === "admin";
