@@ -85,10 +85,68 @@ impl<E: TriageEngine> App<E> {
                 return Err(error);
             }
         };
-        self.worker
-            .process(&job, receive_count)
-            .await
-            .map(Some)
-            .map_err(|e| e.to_string())
+        let started = std::time::Instant::now();
+        let queue_age_ms = message
+            .attributes
+            .get("SentTimestamp")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(|sent| now_ms().saturating_sub(sent) as f64);
+        let result = self.worker.process(&job, receive_count).await;
+        emit_job_metrics(
+            &result,
+            started.elapsed().as_secs_f64() * 1000.0,
+            queue_age_ms,
+        );
+        result.map(Some).map_err(|e| e.to_string())
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// TriageDuration, TriageJobs by outcome, TriageConfidence and QueueAge, as EMF lines.
+fn emit_job_metrics(
+    result: &Result<Outcome, nexify_service::triage::JobError>,
+    duration_ms: f64,
+    queue_age_ms: Option<f64>,
+) {
+    use nexify_telemetry::metrics::{Metric, emit};
+    let (outcome, confidence) = match result {
+        Ok(Outcome::Suggested(s)) => ("succeeded", Some(f64::from(s.confidence))),
+        Ok(Outcome::AlreadyDone) => ("already_done", None),
+        Err(_) => ("failed", None),
+    };
+    let mut metrics = vec![
+        Metric {
+            name: "TriageDuration",
+            value: duration_ms,
+            unit: "Milliseconds",
+        },
+        Metric {
+            name: "TriageJobs",
+            value: 1.0,
+            unit: "Count",
+        },
+    ];
+    if let Some(c) = confidence {
+        metrics.push(Metric {
+            name: "TriageConfidence",
+            value: c,
+            unit: "None",
+        });
+    }
+    emit(&[("Outcome", outcome)], &metrics);
+    if let Some(age) = queue_age_ms {
+        emit(
+            &[],
+            &[Metric {
+                name: "QueueAge",
+                value: age,
+                unit: "Milliseconds",
+            }],
+        );
     }
 }

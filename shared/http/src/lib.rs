@@ -39,14 +39,38 @@ where
         Ok(response) => response,
         Err(err) => err.into_response(meta.request_id.as_deref()),
     };
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request served"
-    );
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(method = %method, path = %path, status, latency_ms, "request served");
+    emit_request_metrics(&method, &path, status, latency_ms);
     Ok(response)
+}
+
+/// ApiLatency, ApiRequests and ApiErrors5xx by route and status class, as EMF lines.
+fn emit_request_metrics(method: &Method, path: &str, status: u16, latency_ms: f64) {
+    use nexify_telemetry::metrics::{Metric, emit, route_of};
+    let route = format!("{method} {}", route_of(path));
+    let class = format!("{}xx", status / 100);
+    emit(
+        &[("Route", &route), ("StatusClass", &class)],
+        &[
+            Metric {
+                name: "ApiLatency",
+                value: latency_ms,
+                unit: "Milliseconds",
+            },
+            Metric {
+                name: "ApiRequests",
+                value: 1.0,
+                unit: "Count",
+            },
+            Metric {
+                name: "ApiErrors5xx",
+                value: f64::from(u8::from(status >= 500)),
+                unit: "Count",
+            },
+        ],
+    );
 }
 
 /// 405 unless the request uses `method`.

@@ -5,6 +5,8 @@
 //! JSON, each line carries its spans' fields, so the runtime's `requestId` span and our
 //! `org_id` / `ticket_id` / `job_id` fields land on every line logged inside them.
 
+pub mod metrics;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 

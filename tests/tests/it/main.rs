@@ -11,6 +11,7 @@ mod health;
 mod kb;
 mod learning;
 mod logs;
+mod metrics;
 mod pipeline;
 mod provider;
 mod schema;

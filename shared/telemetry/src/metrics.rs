@@ -1,0 +1,219 @@
+//! CloudWatch metrics as Embedded Metric Format (EMF): one JSON line on stdout per
+//! measurement, which CloudWatch Logs turns into metrics with no API call and no agent.
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+//!
+//! Metrics, all in the `Nexify` namespace:
+//! - `ApiLatency` (Milliseconds) and `ApiRequests` (Count), by `Function`, `Route` and
+//!   `StatusClass` (`2xx`…`5xx`), and `ApiErrors5xx`;
+//! - `TriageDuration` (Milliseconds), `TriageJobs` (Count) by `Outcome` (`succeeded`,
+//!   `failed`, `already_done`), and `TriageConfidence` (None);
+//! - `QueueAge` (Milliseconds): how long a triage message waited in SQS before the worker.
+
+use std::sync::Mutex;
+
+pub const NAMESPACE: &str = "Nexify";
+
+/// One value to record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metric<'a> {
+    pub name: &'a str,
+    pub value: f64,
+    /// One of CloudWatch's units, e.g. `Milliseconds`, `Count`, `None`.
+    pub unit: &'a str,
+}
+
+/// The named set, and the empty set: the total over all values, which the template's
+/// alarms watch.
+fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let named: Vec<String> = dimensions.iter().map(|(k, _)| (*k).to_owned()).collect();
+    if named.is_empty() {
+        vec![named]
+    } else {
+        vec![named, Vec::new()]
+    }
+}
+
+/// The EMF line for `metrics` under one set of `dimensions` (name, value).
+pub fn emf_line(dimensions: &[(&str, &str)], metrics: &[Metric<'_>], timestamp_ms: u64) -> String {
+    let mut root = serde_json::Map::new();
+    root.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": dimension_sets(dimensions),
+                "Metrics": metrics.iter().map(|m| serde_json::json!({ "Name": m.name, "Unit": m.unit })).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (key, value) in dimensions {
+        root.insert((*key).into(), serde_json::json!(value));
+    }
+    for m in metrics {
+        // EMF values must be numbers; a NaN or infinity would make the line invalid.
+        let value = if m.value.is_finite() { m.value } else { 0.0 };
+        root.insert(m.name.into(), serde_json::json!(value));
+    }
+    serde_json::Value::Object(root).to_string()
+}
+
+/// Lines captured instead of printed, while a test holds [`capture`].
+static CAPTURED: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+/// Writes one EMF line to stdout (where Lambda sends it to CloudWatch Logs).
+pub fn emit(dimensions: &[(&str, &str)], metrics: &[Metric<'_>]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let line = emf_line(dimensions, metrics, now);
+    if let Some(lines) = CAPTURED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        lines.push(line);
+        return;
+    }
+    println!("{line}");
+}
+
+/// For tests: collects the lines emitted until [`take_captured`] instead of printing them.
+pub fn capture() {
+    *CAPTURED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+}
+
+/// The lines captured since [`capture`]; capturing goes on.
+pub fn take_captured() -> Vec<String> {
+    CAPTURED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
+/// `/api/orgs/0b7c…/tickets/9f1e…/` → `/api/orgs/{id}/tickets/{id}/`: a route, not a path,
+/// so metrics keep a small set of dimension values.
+pub fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.len() == 36 && segment.chars().filter(|c| *c == '-').count() == 4 {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Checks a line against the EMF specification's rules (for tests, here and elsewhere).
+pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
+    const UNITS: [&str; 5] = ["Milliseconds", "Count", "None", "Seconds", "Percent"];
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let aws = &v["_aws"];
+    if !aws["Timestamp"].is_u64() {
+        return Err("_aws.Timestamp must be epoch milliseconds".into());
+    }
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .filter(|d| !d.is_empty())
+        .ok_or("_aws.CloudWatchMetrics must be a non-empty array")?;
+    for d in directives {
+        if !d["Namespace"].as_str().is_some_and(|n| !n.is_empty()) {
+            return Err("Namespace must be a non-empty string".into());
+        }
+        for set in d["Dimensions"]
+            .as_array()
+            .ok_or("Dimensions must be an array")?
+        {
+            let set = set.as_array().ok_or("a dimension set must be an array")?;
+            if set.len() > 30 {
+                return Err("at most 30 dimensions".into());
+            }
+            for key in set {
+                let key = key.as_str().ok_or("dimension names are strings")?;
+                if !v[key].is_string() {
+                    return Err(format!("dimension {key} must be a string at the root"));
+                }
+            }
+        }
+        let metrics = d["Metrics"]
+            .as_array()
+            .filter(|m| !m.is_empty() && m.len() <= 100)
+            .ok_or("Metrics must hold 1 to 100 metrics")?;
+        for m in metrics {
+            let name = m["Name"].as_str().ok_or("a metric needs a Name")?;
+            if !v[name].is_number() {
+                return Err(format!("metric {name} must be a number at the root"));
+            }
+            if !UNITS.contains(&m["Unit"].as_str().unwrap_or("None")) {
+                return Err(format!("metric {name} has an unknown unit"));
+            }
+        }
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_valid_emf(line: &str) {
+        if let Err(e) = check_emf(line) {
+            panic!("{e}: {line}");
+        }
+    }
+
+    #[test]
+    fn lines_follow_the_emf_specification() {
+        let line = emf_line(
+            &[
+                ("Function", "tickets"),
+                ("Route", "GET /api/orgs/{id}/tickets/"),
+            ],
+            &[
+                Metric {
+                    name: "ApiLatency",
+                    value: 3.5,
+                    unit: "Milliseconds",
+                },
+                Metric {
+                    name: "ApiRequests",
+                    value: 1.0,
+                    unit: "Count",
+                },
+            ],
+            1_764_000_000_000,
+        );
+        assert_valid_emf(&line);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["ApiLatency"], 3.5);
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Nexify");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Function", "Route"], []])
+        );
+        // A non-finite value would break the line; it is written as 0.
+        assert_valid_emf(&emf_line(
+            &[],
+            &[Metric {
+                name: "X",
+                value: f64::NAN,
+                unit: "None",
+            }],
+            1,
+        ));
+        // The checker really rejects what is not EMF.
+        assert!(check_emf(r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["Route"]],"Metrics":[{"Name":"X","Unit":"Count"}]}]},"X":1}"#).is_err());
+        assert!(check_emf(r#"{"X":1}"#).is_err());
+    }
+
+    #[test]
+    fn routes_hide_ids() {
+        assert_eq!(
+            route_of(
+                "/api/orgs/0b7c2f1e-1234-4cde-8f00-000000000001/tickets/9f1e2f1e-1234-4cde-8f00-000000000002/"
+            ),
+            "/api/orgs/{id}/tickets/{id}/"
+        );
+        assert_eq!(route_of("/api/health/"), "/api/health/");
+    }
+}
