@@ -117,7 +117,7 @@ pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
         .filter(|d| !d.is_empty())
         .ok_or("_aws.CloudWatchMetrics must be a non-empty array")?;
     for d in directives {
-        if !d["Namespace"].as_str().is_some_and(|n| !n.is_empty()) {
+        if d["Namespace"].as_str().is_none_or(|n| n.is_empty()) {
             return Err("Namespace must be a non-empty string".into());
         }
         for set in d["Dimensions"]
