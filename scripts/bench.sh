@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs benchmarks against the local services (started if needed), optimised build.
-#   scripts/bench.sh [api|triage|embed|retrieval]...     (default: all)
+#   scripts/bench.sh [api|triage|embed|retrieval|coldstart]...     (default: all)
+# coldstart times the release zips' binaries: it runs scripts/build-zips.sh when they are
+# missing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_tools
 pg_start
@@ -8,8 +10,13 @@ localstack_start
 DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
 export PGBENCH="${PGBENCH:-$(pg_bin)/pgbench}"
 cargo build --quiet --profile perf -p nexify-bench
-for bench in "${@:-api triage embed retrieval}"; do
+write_functions_env
+export NEXIFY_ROOT="$ROOT"
+for bench in "${@:-api triage embed retrieval coldstart}"; do
     for name in $bench; do
+        if [[ "$name" == coldstart && ! -f "$ROOT/target/lambda/health/bootstrap" ]]; then
+            "$ROOT/scripts/build-zips.sh" || true
+        fi
         DATABASE_URL="$OWNER_DATABASE_URL" "$ROOT/target/perf/nexify-bench" "$name"
     done
 done

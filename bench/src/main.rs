@@ -5,11 +5,14 @@
 //! - `nexify-bench embed`: MiniLM throughput beside the naive batching loop.
 //! - `nexify-bench retrieval`: vector retrieval over 100k chunks (10 and 100 orgs): recall@10
 //!   and latency beside exact search.
+//! - `nexify-bench coldstart`: each function's init time beside a bare `lambda_runtime`
+//!   function (needs `scripts/build-zips.sh` first).
 //!
 //! Needs `DATABASE_URL` (the schema owner) and `PGBENCH` (path to pgbench); `scripts/bench.sh`
 //! sets both. Works in scratch databases it creates and drops.
 
 mod api;
+mod coldstart;
 mod embed;
 mod pgbench;
 mod retrieval;
@@ -23,7 +26,8 @@ async fn main() -> anyhow::Result<()> {
         Some("triage") => triage::run().await,
         Some("embed") => embed::run(),
         Some("retrieval") => retrieval::run().await,
-        _ => anyhow::bail!("usage: nexify-bench api|triage|embed|retrieval"),
+        Some("coldstart") => coldstart::run().await,
+        _ => anyhow::bail!("usage: nexify-bench api|triage|embed|retrieval|coldstart"),
     }
 }
 

@@ -1,0 +1,220 @@
+//! Cold start: each function's init time, from process start to its first answered
+//! invocation, beside a bare `lambda_runtime` hello function timed the same way in the same
+//! run (the floor). A small Lambda Runtime API (`/2018-06-01/runtime/invocation/...`) hands
+//! each process one event and notes when the answer arrives.
+//!
+//! Binaries come from `target/lambda/<name>/bootstrap` (`scripts/build-zips.sh`); the
+//! floor from the perf build of `hello-lambda`. The functions get the local stack's
+//! configuration; HTTP functions answer an unauthenticated request (401 or the health
+//! check), the worker an empty batch, the sweeper its sweep.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+
+const RUNS: usize = 5;
+
+/// One pending invocation and when its answer came.
+#[derive(Default)]
+struct Runtime {
+    event: Option<String>,
+    answered: Option<Instant>,
+}
+
+fn http_event(method: &str, path: &str) -> String {
+    serde_json::json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path,
+        "rawQueryString": "", "headers": { "host": "bench.local" },
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.local",
+            "domainPrefix": "bench", "requestId": "bench-request",
+            "routeKey": format!("{method} {path}"), "stage": "$default",
+            "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 0,
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1",
+                      "sourceIp": "127.0.0.1", "userAgent": "nexify-bench" }
+        },
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// Serves the Runtime API on `listener` for one process at a time.
+async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<Runtime>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let state = state.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let _ = req.into_body().collect().await;
+                        let response = if path.ends_with("/invocation/next") {
+                            // Hold the long poll until there is an event.
+                            let event = loop {
+                                if let Some(e) = state.lock().unwrap().event.take() {
+                                    break e;
+                                }
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            };
+                            let deadline = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap()
+                                .as_millis()
+                                + 30_000;
+                            hyper::Response::builder()
+                                .header("Lambda-Runtime-Aws-Request-Id", "bench-request")
+                                .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
+                                .header(
+                                    "Lambda-Runtime-Invoked-Function-Arn",
+                                    "arn:aws:lambda:us-east-1:000000000000:function:bench",
+                                )
+                                .header(
+                                    "Lambda-Runtime-Trace-Id",
+                                    "Root=1-00000000-000000000000000000000000",
+                                )
+                                .body(Full::new(Bytes::from(event)))
+                                .unwrap()
+                        } else {
+                            if path.ends_with("/response") || path.ends_with("/error") {
+                                state
+                                    .lock()
+                                    .unwrap()
+                                    .answered
+                                    .get_or_insert_with(Instant::now);
+                            }
+                            hyper::Response::builder()
+                                .status(202)
+                                .body(Full::new(Bytes::new()))
+                                .unwrap()
+                        };
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Median init time (ms) of `binary` answering `event`, over [`RUNS`] fresh processes.
+async fn time_init(binary: &Path, event: &str, env: &[(String, String)]) -> anyhow::Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..RUNS {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(Mutex::new(Runtime {
+            event: Some(event.to_owned()),
+            answered: None,
+        }));
+        let server = tokio::spawn(serve(listener, state.clone()));
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(binary)
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_LEVEL", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let answered = loop {
+            if let Some(at) = state.lock().unwrap().answered {
+                break at;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "{} never answered",
+                binary.display()
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        samples.push((answered - started).as_secs_f64() * 1000.0);
+        child.kill().await.ok();
+        server.abort();
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let root = PathBuf::from(std::env::var("NEXIFY_ROOT").unwrap_or_else(|_| ".".into()));
+    let env: Vec<(String, String)> = std::fs::read_to_string(root.join(".local/functions.env"))
+        .context("reading .local/functions.env (scripts/bench.sh writes it)")?
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .chain([(
+            "JWT_SECRET".to_owned(),
+            "a-benchmark-secret-of-at-least-32-bytes".to_owned(),
+        )])
+        .collect();
+    let floor_bin = root.join("target/perf/hello-lambda");
+    let floor = time_init(&floor_bin, "{}", &env).await?;
+    let functions: [(&str, String); 9] = [
+        ("health", http_event("GET", "/api/health/")),
+        ("auth", http_event("GET", "/api/me/")),
+        (
+            "tickets",
+            http_event(
+                "GET",
+                "/api/orgs/00000000-0000-0000-0000-000000000000/tickets/",
+            ),
+        ),
+        (
+            "settings",
+            http_event(
+                "GET",
+                "/api/orgs/00000000-0000-0000-0000-000000000000/settings/",
+            ),
+        ),
+        (
+            "webhooks",
+            http_event(
+                "POST",
+                "/api/webhooks/00000000-0000-0000-0000-000000000000/tickets/",
+            ),
+        ),
+        (
+            "triage-api",
+            http_event(
+                "GET",
+                "/api/orgs/00000000-0000-0000-0000-000000000000/jobs/00000000-0000-0000-0000-000000000000/",
+            ),
+        ),
+        (
+            "kb",
+            http_event(
+                "GET",
+                "/api/orgs/00000000-0000-0000-0000-000000000000/documents/",
+            ),
+        ),
+        ("triage-worker", r#"{"Records":[]}"#.to_owned()),
+        ("triage-sweeper", "{}".to_owned()),
+    ];
+    println!(
+        "\n## Cold start: process start to first answered invocation (median of {RUNS}, same run)\n"
+    );
+    println!("| function | init (ms) | floor: bare lambda_runtime (ms) | ratio | goal |");
+    println!("|---|---|---|---|---|");
+    for (name, event) in &functions {
+        let binary = root.join(format!("target/lambda/{name}/bootstrap"));
+        let ms = time_init(&binary, event, &env).await?;
+        println!(
+            "| {name} | {ms:.1} | {floor:.1} | {:.2}x | ≤ 1.5x |",
+            ms / floor
+        );
+    }
+    Ok(())
+}
