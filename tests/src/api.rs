@@ -167,6 +167,25 @@ impl Api {
         })
     }
 
+    /// Rotates `org`'s webhook secret as its admin and returns the new secret.
+    pub async fn webhook_secret(
+        &self,
+        admin: nexify_domain::UserId,
+        org: nexify_domain::OrgId,
+    ) -> String {
+        let r = self
+            .call(
+                "POST",
+                &format!("/api/orgs/{org}/settings/webhook-secret/"),
+                Some(&self.token(admin)),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.json);
+        assert_eq!(r.json["settings"]["webhook_secret_set"], true);
+        r.json["webhook_secret"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a ticket as `token` in `org`, runs triage on it through the queue with
     /// `worker`, and returns the ticket id and its suggestion.
     pub async fn triage_new_ticket<E: TriageEngine>(
@@ -198,8 +217,12 @@ impl Api {
             )
             .await;
         assert_eq!(enqueued.status, 202, "{:?}", enqueued.json);
-        let (_, failed) = self.bridge_once(worker, 5).await;
-        assert!(failed.is_empty(), "the triage job failed");
+        let (received, failed) = self.bridge_once(worker, 5).await;
+        assert_eq!(
+            (received, failed.len()),
+            (1, 0),
+            "one job, and it succeeded"
+        );
         let listed = self
             .call(
                 "GET",
@@ -279,4 +302,18 @@ impl Api {
                 .parse::<i64>()
                 .unwrap()
     }
+}
+
+/// A webhook request for `org`, signed with `secret` at unix time `at`.
+pub fn signed_webhook(org: impl std::fmt::Display, secret: &str, body: &Value, at: i64) -> Request {
+    use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+    let text = body.to_string();
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/webhooks/{org}/tickets/"))
+        .header("content-type", "application/json")
+        .header(TIMESTAMP_HEADER, at.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, at, text.as_bytes()))
+        .body(lambda_http::Body::Text(text))
+        .unwrap()
 }

@@ -214,7 +214,81 @@ where
     }
 }
 
-/// Logs for tests: silent unless TEST_LOG=1.
+/// Installs, once per test binary, the one global subscriber: test output when
+/// `TEST_LOG=1`, and the JSON lines (the functions' shape, at debug level) of any thread
+/// inside [`capture_logs`].
+///
+/// Why global: a thread-local subscriber (`set_default`) races with other tests' threads
+/// registering the same callsites, and can leave a callsite cached as "never enabled", so
+/// a captured test would silently miss events.
 pub fn init_logs() {
-    nexify_telemetry::init_for_tests();
+    use tracing_subscriber::filter::{EnvFilter, filter_fn};
+    use tracing_subscriber::prelude::*;
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let captured = tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_span_list(true)
+            .with_writer(|| CaptureWriter(CAPTURE.with(|c| c.borrow().clone())))
+            .with_filter(filter_fn(|meta| {
+                *meta.level() <= tracing::Level::DEBUG && CAPTURE.with(|c| c.borrow().is_some())
+            }));
+        let test_output = std::env::var("TEST_LOG").is_ok_and(|v| v == "1").then(|| {
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(EnvFilter::new("debug,sqlx=warn,aws=warn,hyper=warn"))
+        });
+        let _ = tracing_subscriber::registry()
+            .with(captured)
+            .with(test_output)
+            .try_init();
+    });
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Appends to this thread's capture buffer, if any.
+struct CaptureWriter(Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(b) = &self.0 {
+            b.lock().unwrap().extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs written on this thread while it lives (a test's async work runs on its thread).
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+/// Starts capturing this thread's logs as JSON lines.
+pub fn capture_logs() -> LogCapture {
+    init_logs();
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+    // Callsites whose registration raced with the subscriber's installation get their
+    // interest computed again, now that every one of them is registered.
+    tracing::callsite::rebuild_interest_cache();
+    LogCapture(buffer)
+}
+
+impl LogCapture {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("logs are UTF-8")
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
 }

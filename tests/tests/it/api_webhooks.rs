@@ -1,48 +1,16 @@
 //! Signed webhooks: signature, stale timestamps, replays and duplicate external ids,
 //! including 20 concurrent duplicates.
 
-use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
-use nexify_tests::api::Api;
+use nexify_tests::api::{Api, signed_webhook as signed};
 use nexify_tests::org_fixture;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-fn signed(
-    org: impl std::fmt::Display,
-    secret: &str,
-    body: &serde_json::Value,
-    at: i64,
-) -> lambda_http::Request {
-    let text = body.to_string();
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(format!("/api/webhooks/{org}/tickets/"))
-        .header("content-type", "application/json")
-        .header(TIMESTAMP_HEADER, at.to_string())
-        .header(SIGNATURE_HEADER, sign(secret, at, text.as_bytes()))
-        .body(lambda_http::Body::Text(text))
-        .unwrap()
-}
-
-async fn secret_for(api: &Api, admin: nexify_domain::UserId, org: nexify_domain::OrgId) -> String {
-    let r = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{org}/settings/webhook-secret/"),
-            Some(&api.token(admin)),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json["settings"]["webhook_secret_set"], true);
-    r.json["webhook_secret"].as_str().unwrap().to_owned()
-}
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn signed_tickets_are_created_once_per_external_id(_o: PgPoolOptions, c: PgConnectOptions) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "wh-a").await;
-    let secret = secret_for(&api, a.admin, a.org).await;
+    let secret = api.webhook_secret(a.admin, a.org).await;
     let now = chrono::Utc::now().timestamp();
     let body = json!({"external_id": "mail-1", "requester_email": "c@example.com", "subject": "Help", "body": "Text"});
 
@@ -75,8 +43,8 @@ async fn bad_signatures_and_stale_timestamps_are_401(_o: PgPoolOptions, c: PgCon
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "wh-b").await;
     let b = org_fixture(&api.db.owner, "wh-b2").await;
-    let secret = secret_for(&api, a.admin, a.org).await;
-    let other_secret = secret_for(&api, b.admin, b.org).await;
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let other_secret = api.webhook_secret(b.admin, b.org).await;
     let now = chrono::Utc::now().timestamp();
     let body = json!({"requester_email": "c@example.com", "subject": "Help"});
 
@@ -149,7 +117,7 @@ async fn bad_signatures_and_stale_timestamps_are_401(_o: PgPoolOptions, c: PgCon
 async fn twenty_concurrent_duplicates_create_one_ticket(_o: PgPoolOptions, c: PgConnectOptions) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "wh-d").await;
-    let secret = secret_for(&api, a.admin, a.org).await;
+    let secret = api.webhook_secret(a.admin, a.org).await;
     let now = chrono::Utc::now().timestamp();
     let body =
         json!({"external_id": "dup-1", "requester_email": "c@example.com", "subject": "Once"});

@@ -1,44 +1,18 @@
 //! What the logs of a full triage hold: request lines with ids, and never a ticket body, a
 //! password, a token or a webhook secret.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use nexify_tests::api::Api;
-use nexify_tests::{FIXTURE_PASSWORD, org_fixture};
+use nexify_tests::{FIXTURE_PASSWORD, capture_logs, org_fixture};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn a_full_triage_logs_ids_but_no_bodies_passwords_tokens_or_secrets(
     _o: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // The same JSON shape the functions log in Lambda, at debug level, on this test's thread.
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_span_list(true)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The functions' JSON shape, at debug level, of everything this test's thread logs.
+    let capture = capture_logs();
 
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "logs-a").await;
@@ -54,50 +28,11 @@ async fn a_full_triage_logs_ids_but_no_bodies_passwords_tokens_or_secrets(
         .await;
     let access = signed_in.json["access"].as_str().unwrap().to_owned();
     let refresh = signed_in.json["refresh"].as_str().unwrap().to_owned();
-    let secret = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/settings/webhook-secret/", a.org),
-            Some(&api.token(a.admin)),
-            None,
-        )
-        .await
-        .json["webhook_secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let created = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/", a.org),
-            Some(&access),
-            Some(json!({
-                "requester_email": "c@example.com", "subject": "Declined", "body": body_marker
-            })),
-        )
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let (_, suggestion) = api
+        .triage_new_ticket(a.org, &access, "Declined", body_marker, &api.worker())
         .await;
-    let ticket = created.json["id"].as_str().unwrap().to_owned();
-    api.call(
-        "POST",
-        &format!("/api/orgs/{}/tickets/{ticket}/triage/", a.org),
-        Some(&access),
-        None,
-    )
-    .await;
-    let (received, failed) = api.bridge_once(&api.worker(), 5).await;
-    assert_eq!((received, failed.len()), (1, 0));
-    let suggestion = api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
-            Some(&access),
-            None,
-        )
-        .await;
-    let id = suggestion.json["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = suggestion["id"].as_str().unwrap().to_owned();
     api.call(
         "POST",
         &format!("/api/orgs/{}/suggestions/{id}/accept/", a.org),
@@ -106,7 +41,7 @@ async fn a_full_triage_logs_ids_but_no_bodies_passwords_tokens_or_secrets(
     )
     .await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     // The logs are real: JSON lines about this triage, with its ids.
     assert!(logs.contains("request served"), "{logs}");
     assert!(logs.contains("triage suggestion recorded"));

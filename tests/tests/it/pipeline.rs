@@ -591,32 +591,14 @@ async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied
         json!({"auto_triage_webhook": true, "auto_apply_threshold": 0.0}),
     )
     .await;
-    let secret = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/settings/webhook-secret/", a.org),
-            Some(&api.token(a.admin)),
-            None,
-        )
-        .await
-        .json["webhook_secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let body = json!({"external_id": "e-1", "requester_email": "c@example.com", "subject": "Refund", "body": "I was charged twice, please refund the invoice"}).to_string();
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let body = json!({"external_id": "e-1", "requester_email": "c@example.com", "subject": "Refund", "body": "I was charged twice, please refund the invoice"});
     let now = chrono::Utc::now().timestamp();
-    let req = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(format!("/api/webhooks/{}/tickets/", a.org))
-        .header("content-type", "application/json")
-        .header("x-nexify-timestamp", now.to_string())
-        .header(
-            "x-nexify-signature",
-            nexify_auth::webhook::sign(&secret, now, body.as_bytes()),
-        )
-        .body(lambda_http::Body::Text(body))
-        .unwrap();
-    let created = api.send(req).await;
+    let created = api
+        .send(nexify_tests::api::signed_webhook(
+            a.org, &secret, &body, now,
+        ))
+        .await;
     assert_eq!(created.status, 201);
     assert_eq!(
         api.queue_depth(&api.queue_url).await,
