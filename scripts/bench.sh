@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_tools
 pg_start
 localstack_start
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
+migrate
 export PGBENCH="${PGBENCH:-$(pg_bin)/pgbench}"
 cargo build --quiet --profile perf -p nexify-bench
 write_functions_env

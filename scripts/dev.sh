@@ -4,18 +4,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_tools
-# The demo runs the real model: MiniLM embeddings for the knowledge base and the triage models.
-export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-minilm}"
-pg_start
-localstack_start
-log "migrating the database"
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
-log "seeding demo data"
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- seed
-build_web
 trap functions_down EXIT INT TERM
-functions_up
-wait_for_api
+product_up
 
 cat <<MSG
 

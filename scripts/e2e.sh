@@ -17,13 +17,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-minilm}"
-pg_start
-localstack_start
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- seed
-build_web
-functions_up
-wait_for_api
+product_up
 log "running the browser tests (screenshots: web/e2e/screenshots/)"
 (cd "$ROOT/web" && BASE_URL="http://127.0.0.1:$GATEWAY_PORT" node e2e/console.e2e.mjs)

@@ -212,7 +212,22 @@ cargo_lambda() { PATH="$TOOLS_VENV/bin:$PATH" "$TOOLS_VENV/bin/cargo-lambda" lam
 # Applies migrations as the schema owner and lets the function role log in locally.
 migrate() {
     log "migrating the database"
-    DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate
+    DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
+}
+
+# The whole product with demo data, as `make run` serves it and the browser tests use it:
+# services, schema, seed (the functions' embedder, MiniLM unless NEXIFY_EMBEDDER says
+# otherwise), the console build, then the functions, the bridge and the gateway.
+product_up() {
+    export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-minilm}"
+    pg_start
+    localstack_start
+    migrate
+    log "seeding demo data"
+    DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- seed
+    build_web
+    functions_up
+    wait_for_api
 }
 
 # --- the functions, locally -------------------------------------------------------------

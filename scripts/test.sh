@@ -17,9 +17,8 @@ trap cleanup EXIT
 
 pg_start
 localstack_start
-# The migration creates the function role; --local-app-login lets tests connect as it.
-log "migrating the database"
-DATABASE_URL="$OWNER_DATABASE_URL" cargo run --quiet -p nexify-cli -- migrate --local-app-login
+# The migration creates the function role, and lets tests connect as it.
+migrate
 
 log "running the tests"
 # sqlx::test makes a fresh database per test on this server.
