@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use nexify_domain::OrgId;
 use nexify_storage::{Vector, documents};
+use nexify_triage::model::SplitMix;
 use sqlx::PgPool;
 
 use crate::quantile;
@@ -22,16 +23,13 @@ const QUERIES: usize = 300;
 const K: i64 = 10;
 const CHUNKS_PER_DOCUMENT: usize = 100;
 
-/// SplitMix64 with Box–Muller normals: reproducible data without a dependency.
-struct Rng(u64);
+/// The training code's SplitMix64, with Box–Muller normals: reproducible data without a
+/// dependency.
+struct Rng(SplitMix);
 
 impl Rng {
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn uniform(&mut self) -> f32 {
@@ -204,7 +202,7 @@ async fn measure(
 
 pub async fn run() -> anyhow::Result<()> {
     let mut scratch = Scratch::new().await?;
-    let mut rng = Rng(42);
+    let mut rng = Rng(SplitMix(42));
     let topics: Vec<Vec<f32>> = (0..TOPICS).map(|_| rng.unit()).collect();
     let mut rows = Vec::new();
     for orgs in [10usize, 100] {

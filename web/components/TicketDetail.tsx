@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
-import { api, orgPath, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
+import { PRIORITIES, STATUSES, api, orgPath, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
 import { EventsTimeline } from "./EventsTimeline";
 import { TriagePanel } from "./TriagePanel";
 import { ErrorNote, Loading, PriorityBadge, STATUS_LABEL, StatusBadge, errorMessage, input } from "./ui";
@@ -73,7 +73,7 @@ export function TicketDetail({
           <label className="text-xs text-slate-600">
             Status
             <select className={input} value={ticket.status} onChange={(e) => patch({ status: e.target.value as Status })}>
-              {(["open", "in_progress", "resolved"] as const).map((s) => (
+              {STATUSES.map((s) => (
                 <option key={s} value={s}>{STATUS_LABEL[s]}</option>
               ))}
             </select>
@@ -86,7 +86,7 @@ export function TicketDetail({
               value={ticket.priority}
               onChange={(e) => patch({ priority: e.target.value as Priority })}
             >
-              {(["low", "medium", "high", "urgent"] as const).map((p) => (
+              {PRIORITIES.map((p) => (
                 <option key={p} value={p}>{p}</option>
               ))}
             </select>

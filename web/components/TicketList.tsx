@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { api, orgPath, type Priority, type Status, type TicketPage } from "@/lib/api";
+import { PRIORITIES, STATUSES, api, orgPath, type Priority, type Status, type TicketPage } from "@/lib/api";
 import { Empty, ErrorNote, Loading, PriorityBadge, STATUS_LABEL, StatusBadge, errorMessage, input, secondaryButton } from "./ui";
 
 export interface Filters {
@@ -61,7 +61,7 @@ export function TicketList({
   return (
     <section aria-label="Tickets" className="flex flex-col gap-3">
       <div role="tablist" aria-label="Status" className="flex gap-2">
-        {(["", "open", "in_progress", "resolved"] as const).map((s) => (
+        {(["", ...STATUSES] as const).map((s) => (
           <button
             key={s || "all"}
             role="tab"
@@ -89,7 +89,7 @@ export function TicketList({
           Priority
           <select className={input} value={filters.priority} onChange={(e) => update({ priority: e.target.value as Priority | "" })}>
             <option value="">Any</option>
-            {(["low", "medium", "high", "urgent"] as const).map((p) => (
+            {PRIORITIES.map((p) => (
               <option key={p} value={p}>{p}</option>
             ))}
           </select>

@@ -2,8 +2,11 @@
 // without the user noticing, and problem+json errors turned into readable messages.
 
 export type Role = "admin" | "agent" | "viewer";
-export type Status = "open" | "in_progress" | "resolved";
-export type Priority = "low" | "medium" | "high" | "urgent";
+/** The value sets, in the order the console lists them. */
+export const STATUSES = ["open", "in_progress", "resolved"] as const;
+export const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
+export type Status = (typeof STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
 
 export interface Membership {
   organization_id: string;

@@ -189,7 +189,7 @@ pub async fn retrieve(
         .await?
         .pop()
         .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
-    retrieve_by_vector(conn, org, vector, query, k).await
+    retrieve_by_vector(conn, org, &Vector::from(vector), query, k).await
 }
 
 /// [`retrieve`] with the query already embedded (the worker embeds a ticket once, for
@@ -197,11 +197,11 @@ pub async fn retrieve(
 pub async fn retrieve_by_vector(
     conn: &mut PgConnection,
     org: OrgId,
-    vector: Vec<f32>,
+    vector: &Vector,
     query: &str,
     k: i64,
 ) -> Result<Vec<SearchHit>, ServiceError> {
-    Ok(documents::hybrid_search(conn, org, &Vector::from(vector), query, k).await?)
+    Ok(documents::hybrid_search(conn, org, vector, query, k).await?)
 }
 
 /// Embeds texts on a blocking thread: a model embedder is CPU-bound for milliseconds to

@@ -499,16 +499,16 @@ impl<E: TriageEngine> Worker<E> {
             .pop()
             .ok_or("the embedder returned nothing")?;
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let ticket_vector = Vector::from(vector.clone());
         let embedding = TextEmbedding {
             embedder: self.embedder.name().to_owned(),
-            vector: vector.clone(),
+            vector,
         };
-        let stored_vector = Vector::from(vector.clone());
         let similar = ticket_embeddings::nearest_labelled(
             &mut tx,
             org,
             self.embedder.name(),
-            &stored_vector,
+            &ticket_vector,
             ticket.id,
             SIMILAR_TICKETS,
         )
@@ -524,9 +524,10 @@ impl<E: TriageEngine> Worker<E> {
             similarity: n.similarity as f32,
         })
         .collect();
-        let hits = crate::knowledge::retrieve_by_vector(&mut tx, org, vector, &query, PASSAGES)
-            .await
-            .map_err(|e| e.to_string())?;
+        let hits =
+            crate::knowledge::retrieve_by_vector(&mut tx, org, &ticket_vector, &query, PASSAGES)
+                .await
+                .map_err(|e| e.to_string())?;
         let passages: Vec<Passage> = hits
             .into_iter()
             .map(|hit| Passage {
@@ -631,7 +632,7 @@ impl<E: TriageEngine> Worker<E> {
             &mut tx,
             org,
             self.embedder.name(),
-            &[(ticket.id, stored_vector)],
+            &[(ticket.id, ticket_vector)],
         )
         .await
         .map_err(|e| e.to_string())?;
