@@ -10,11 +10,7 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = triage_api::App::new(
-        pool,
-        TokenIssuer::from_env()?,
-        SqsDispatcher::from_env().await?,
-    );
+    let app = triage_api::App::new(pool, TokenIssuer::from_env()?, SqsDispatcher::from_env()?);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

@@ -1,9 +1,11 @@
 //! The triage queue on SQS (LocalStack locally, through `AWS_ENDPOINT_URL`).
 
-use nexify_service::triage::{Dispatch, JobMessage};
+use std::sync::Arc;
 
-/// An SQS client from the environment's region, credentials and optional endpoint. Built
-/// once at start-up.
+use nexify_service::triage::{Dispatch, JobMessage};
+use tokio::sync::OnceCell;
+
+/// An SQS client from the environment's region, credentials and optional endpoint.
 pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     aws_sdk_sqs::Client::new(&config)
@@ -12,34 +14,45 @@ pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
 /// Sends job messages to one queue.
 #[derive(Clone, Debug)]
 pub struct SqsDispatcher {
-    client: aws_sdk_sqs::Client,
+    /// Built on the first send, not at start-up: aws-config's region and credential chain
+    /// costs milliseconds of cold start, and most requests of the functions that hold a
+    /// dispatcher (ticket reads, a webhook without auto-triage) never send.
+    client: Arc<OnceCell<aws_sdk_sqs::Client>>,
     queue_url: String,
 }
 
 impl SqsDispatcher {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         Self {
-            client,
+            client: Arc::new(OnceCell::new_with(Some(client))),
             queue_url: queue_url.into(),
         }
     }
 
-    /// `TRIAGE_QUEUE_URL` with a client from the environment.
-    pub async fn from_env() -> Result<Self, String> {
+    /// `TRIAGE_QUEUE_URL`; the client comes from the environment on the first send.
+    pub fn from_env() -> Result<Self, String> {
         let url = std::env::var("TRIAGE_QUEUE_URL")
             .map_err(|_| "TRIAGE_QUEUE_URL is not set".to_owned())?;
-        Ok(Self::new(sqs_client_from_env().await, url))
+        Ok(Self {
+            client: Arc::new(OnceCell::new()),
+            queue_url: url,
+        })
     }
 
     pub fn queue_url(&self) -> &str {
         &self.queue_url
+    }
+
+    async fn client(&self) -> &aws_sdk_sqs::Client {
+        self.client.get_or_init(sqs_client_from_env).await
     }
 }
 
 impl Dispatch for SqsDispatcher {
     async fn send(&self, message: &JobMessage) -> Result<(), String> {
         let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
-        self.client
+        self.client()
+            .await
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)

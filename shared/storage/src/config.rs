@@ -58,13 +58,26 @@ impl DbConfig {
     }
 }
 
+/// Connections idle at least this long are pinged before use.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Builds the pool without connecting: the first query connects, so a cold start pays
 /// nothing for the database until a request needs it.
 pub fn connect_lazy(config: &DbConfig) -> PgPool {
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
-        // Drop a broken connection (e.g. after a failover) instead of handing it out.
-        .test_before_acquire(true)
+        // Drop a broken connection (e.g. after a failover or a long freeze) instead of
+        // handing it out, but ping only one that sat idle: a busy instance reuses its
+        // connection within milliseconds, and a ping per request is one more round trip.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(config.connect_options.clone())
 }

@@ -286,13 +286,23 @@ pub async fn list(
     Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
-/// How many of the org's tickets match `filter` (ignoring its status), per status.
+/// How many of the org's tickets match `filter` (ignoring its status), per status. Without
+/// a priority, team or text filter these are the trigger-kept totals (migration 6), not a
+/// count over every ticket.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn count_by_status(
     conn: &mut PgConnection,
     org: OrgId,
     filter: &TicketFilter,
 ) -> Result<Vec<(TicketStatus, i64)>, StorageError> {
+    if filter.priority.is_none() && filter.assigned_team.is_none() && filter.q.is_none() {
+        return Ok(sqlx::query_as(
+            "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1",
+        )
+        .bind(org)
+        .fetch_all(conn)
+        .await?);
+    }
     let mut qb = sqlx::QueryBuilder::new("SELECT status, count(*) FROM tickets");
     push_filter(&mut qb, org, filter, false);
     qb.push(" GROUP BY status");

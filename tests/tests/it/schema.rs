@@ -484,3 +484,101 @@ async fn cosine_search_returns_the_nearest_chunk(pool: PgPool) {
     assert!(hits.iter().all(|h| h.chunk.organization_id == a.org));
     assert!(hits[0].distance < hits[1].distance);
 }
+
+/// The trigger-kept per-status counts (migration 6) always equal a live count: after
+/// inserts, moves in both directions from concurrent transactions, and deletes; and the
+/// function role sees only its own org's counts.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn status_counts_follow_every_ticket_change(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let db = TestDb::new(connect).await;
+    let a = org_fixture(&db.owner, "counts-a").await;
+    let b = org_fixture(&db.owner, "counts-b").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(ticket_fixture(&db.owner, a.org, &format!("A{i}")).await.id);
+    }
+    ticket_fixture(&db.owner, b.org, "B").await;
+    let set_status = |id: TicketId, status: TicketStatus| {
+        let app = db.app.clone();
+        let org = a.org;
+        async move {
+            let mut tx = nexify_storage::begin_tenant(&app, org, None).await?;
+            let changes = TicketChanges {
+                status: Some(status),
+                ..TicketChanges::default()
+            };
+            tickets::update(&mut tx, org, id, &changes).await?;
+            tx.commit().await?;
+            Ok::<_, StorageError>(())
+        }
+    };
+    // Tickets 0..6 go to resolved while 6..12 go resolved first and then back to open,
+    // all at once: opposite moves take the two count rows in one order, so none deadlocks.
+    for &id in &ids[6..] {
+        set_status(id, TicketStatus::Resolved).await.unwrap();
+    }
+    let moves = ids.iter().enumerate().map(|(i, &id)| {
+        let to = if i < 6 {
+            TicketStatus::Resolved
+        } else {
+            TicketStatus::Open
+        };
+        set_status(id, to)
+    });
+    for result in futures::future::join_all(moves).await {
+        result.expect("no move fails");
+    }
+    set_status(ids[0], TicketStatus::InProgress).await.unwrap();
+    set_status(ids[0], TicketStatus::InProgress).await.unwrap(); // no change, no count change
+    sqlx::query("DELETE FROM tickets WHERE id = $1")
+        .bind(ids[1])
+        .execute(&db.owner)
+        .await
+        .unwrap();
+
+    let kept = |pool: PgPool, org| async move {
+        let mut rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1 AND n > 0
+             ORDER BY status",
+        )
+        .bind(org)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        rows.sort();
+        rows
+    };
+    let live: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, count(*) FROM tickets WHERE organization_id = $1
+         GROUP BY status ORDER BY status",
+    )
+    .bind(a.org)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        live,
+        vec![
+            ("in_progress".to_string(), 1),
+            ("open".to_string(), 6),
+            ("resolved".to_string(), 4)
+        ]
+    );
+    assert_eq!(kept(db.owner.clone(), a.org).await, live);
+
+    // Scoped to B, the function role sees B's one open ticket and nothing of A's counts.
+    let mut tx = nexify_storage::begin_tenant(&db.app, b.org, None)
+        .await
+        .unwrap();
+    let visible: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, n FROM ticket_status_counts ORDER BY status")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(visible, vec![("open".to_string(), 1)]);
+    // And it cannot write them: only the trigger does.
+    let write = sqlx::query("UPDATE ticket_status_counts SET n = 0")
+        .execute(&mut *tx)
+        .await;
+    assert!(write.is_err(), "the function role must not write counts");
+}
