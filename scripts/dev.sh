@@ -4,6 +4,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_tools
+# Edit a function and cargo lambda watch rebuilds and restarts it.
+export NEXIFY_RELOAD=1
 trap functions_down EXIT INT TERM
 product_up
 

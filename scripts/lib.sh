@@ -228,6 +228,7 @@ product_up() {
     build_web
     functions_up
     wait_for_api
+    warm_functions
 }
 
 # --- the functions, locally -------------------------------------------------------------
@@ -286,8 +287,13 @@ functions_up() {
     for p in "${FUNCTION_PACKAGES[@]}"; do packages+=(-p "$p"); done
     cargo build --quiet --bins "${packages[@]}" -p nexify-cli
     log "starting the functions (cargo lambda watch on 127.0.0.1:$INVOKE_PORT, log: .local/logs/functions.log)"
+    # Reloading on source changes suits `make run`; under tests a reload kills the function
+    # instances mid-run, and the invocations they held are lost.
+    local reload=(--ignore-changes)
+    [[ "${NEXIFY_RELOAD:-0}" == 1 ]] && reload=()
     start_group functions env PATH="$TOOLS_VENV/bin:$PATH" "$TOOLS_VENV/bin/cargo-lambda" lambda watch \
-        --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE/functions.env"
+        --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE/functions.env" \
+        "${reload[@]}"
     start_group sqs-bridge env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
         --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT"
     log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (log: .local/logs/gateway.log)"
@@ -311,6 +317,18 @@ wait_for_api() {
         sleep 1
     done
     die "the API did not answer on port $GATEWAY_PORT; see .local/logs/functions.log and gateway.log"
+}
+
+# cargo lambda watch starts a function's process on its first invocation. Invocations that
+# arrive while several functions start at once have been lost (a client then waits forever),
+# so each HTTP function is started here, one at a time, before any real traffic.
+warm_functions() {
+    local zero=00000000-0000-0000-0000-000000000000 api="http://127.0.0.1:$GATEWAY_PORT/api"
+    for route in "GET me/" "GET orgs/$zero/tickets/" "GET orgs/$zero/settings/" \
+        "POST webhooks/$zero/tickets/" "GET orgs/$zero/jobs/$zero/" "GET orgs/$zero/documents/"; do
+        curl -s -o /dev/null -m 60 -X "${route%% *}" "$api/${route#* }" ||
+            die "the function behind $api/${route#* } did not answer; see .local/logs/functions.log"
+    done
 }
 
 # --- the console ------------------------------------------------------------------------

@@ -29,3 +29,5 @@ ensure_web
 (cd "$ROOT/web" && npx vitest run)
 
 "$ROOT/scripts/e2e.sh"
+
+"$ROOT/scripts/fuzz.sh"

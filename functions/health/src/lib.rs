@@ -1,5 +1,6 @@
-//! `GET /api/health/`: answers 200 when the function is up and its database answers, 503
-//! (problem+json) when the database does not.
+//! - `GET /api/health/`: answers 200 when the function is up and its database answers, 503
+//!   (problem+json) when the database does not.
+//! - `GET /api/openapi.json`: the API's OpenAPI 3.1 document.
 
 use std::time::Duration;
 
@@ -24,12 +25,18 @@ impl Health {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        if PathMatch::new("/api/health/", req.uri().path()).is_none() {
+        let path = req.uri().path();
+        if path == "/api/openapi.json" {
+            nexify_http::require_method(&req, Method::GET)?;
+            return Ok(nexify_http::json_text(
+                StatusCode::OK,
+                nexify_http::OPENAPI_JSON,
+            ));
+        }
+        if PathMatch::new("/api/health/", path).is_none() {
             return Err(ApiError::NotFound);
         }
-        if req.method() != Method::GET {
-            return Err(ApiError::MethodNotAllowed);
-        }
+        nexify_http::require_method(&req, Method::GET)?;
         self.check_database().await?;
         Ok(nexify_http::json(
             StatusCode::OK,

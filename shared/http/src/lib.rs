@@ -17,7 +17,11 @@ pub use auth::{authenticate, path_id};
 pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json};
 pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
 pub use request::{PathMatch, RequestMeta, query_params};
-pub use response::{empty, json};
+pub use response::{empty, json, json_text};
+
+/// The API's OpenAPI 3.1 document, written by hand beside this crate; a test checks that it
+/// names every route of `template.yaml` and nothing else.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 pub use lambda_http::{Body, Request, Response, http::Method, http::StatusCode};
 

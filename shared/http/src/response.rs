@@ -4,7 +4,15 @@ use serde::Serialize;
 
 /// A JSON response.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let body = serde_json::to_string(value).expect("response types serialize");
+    json_text(
+        status,
+        serde_json::to_string(value).expect("response types serialize"),
+    )
+}
+
+/// A response whose body is already JSON text.
+pub fn json_text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+    let body: String = body.into();
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")

@@ -1,6 +1,7 @@
 //! The triage queue on SQS (LocalStack locally, through `AWS_ENDPOINT_URL`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use nexify_service::triage::{Dispatch, JobMessage};
 use tokio::sync::OnceCell;
@@ -8,6 +9,25 @@ use tokio::sync::OnceCell;
 /// An SQS client from the environment's region, credentials and optional endpoint.
 pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+/// How long one send may take, retries included. The SDK sets no read timeout by default,
+/// so a stalled queue endpoint would hold the request until the function times out; a job
+/// whose send gives up stays undispatched in the outbox, and the sweep sends it later.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+const SEND_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// [`sqs_client_from_env`] with the send timeouts.
+pub async fn sending_client_from_env() -> aws_sdk_sqs::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(SEND_TIMEOUT)
+        .operation_attempt_timeout(SEND_ATTEMPT_TIMEOUT)
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
     aws_sdk_sqs::Client::new(&config)
 }
 
@@ -44,7 +64,7 @@ impl SqsDispatcher {
     }
 
     async fn client(&self) -> &aws_sdk_sqs::Client {
-        self.client.get_or_init(sqs_client_from_env).await
+        self.client.get_or_init(sending_client_from_env).await
     }
 }
 

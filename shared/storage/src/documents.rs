@@ -156,6 +156,9 @@ pub async fn nearest_chunks(
     Ok(sqlx::query_as(sql!(
         "SELECT {CHUNK_COLUMNS_C}, v.d AS distance FROM ({}) v
          JOIN document_chunks c ON c.id = v.id AND c.organization_id = $1
+         -- A zero vector (a text with no features) has no direction: its cosine distance
+         -- is NaN, which says nothing about nearness.
+         WHERE v.d <> 'NaN'
          ORDER BY v.d, c.id",
         nearest_chunks_sql()
     ))
@@ -238,7 +241,8 @@ pub async fn hybrid_search(
     prepare_vector_scan(conn).await?;
     Ok(sqlx::query_as(sql!(
         "WITH vec AS (
-             SELECT id, row_number() OVER (ORDER BY d, id) AS r FROM ({}) v),
+             SELECT id, row_number() OVER (ORDER BY d, id) AS r FROM ({}) v
+             WHERE d <> 'NaN'),
          fts AS (
              SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
                  SELECT c.id, ts_rank_cd(c.search, q) AS rank
@@ -250,7 +254,7 @@ pub async fn hybrid_search(
                     COALESCE(1.0 / ({RRF_K} + vec.r), 0) + COALESCE(1.0 / ({RRF_K} + fts.r), 0) AS score
              FROM vec FULL JOIN fts ON fts.id = vec.id)
          SELECT {CHUNK_COLUMNS_C}, d.title, f.score::float8 AS score,
-                (1 - (c.embedding <=> $2))::float8 AS similarity
+                COALESCE(NULLIF((1 - (c.embedding <=> $2))::float8, 'NaN'), 0) AS similarity
          FROM fused f
          JOIN document_chunks c ON c.id = f.id AND c.organization_id = $1
          JOIN documents d ON d.id = c.document_id AND d.organization_id = $1

@@ -1,5 +1,6 @@
 //! The local API gateway: serves the console's static export and routes `/api/...` to the
-//! functions that `cargo lambda watch` serves, as API Gateway does on AWS. The routes are
+//! functions that `cargo lambda watch` serves, invoking them with HTTP API (2.0) events
+//! through the Lambda Invoke API, as API Gateway does on AWS. The routes are
 //! read from `template.yaml`, the one place they are defined.
 
 use std::net::SocketAddr;
@@ -109,6 +110,131 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// The event API Gateway's HTTP API (payload format 2.0) hands a function for `parts` and
+/// `body`. Invoking the function with it through the Lambda Invoke API, as AWS does, keeps
+/// local behaviour the same as deployed: a body that is not UTF-8 arrives base64-encoded,
+/// headers and query values repeated in the request are joined with commas.
+fn http_api_event(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    route_key: &str,
+) -> serde_json::Value {
+    use base64::Engine;
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == hyper::header::COOKIE {
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+            continue;
+        }
+        headers
+            .entry(name.as_str())
+            .and_modify(|v| {
+                *v = format!("{},{value}", v.as_str().unwrap_or_default()).into();
+            })
+            .or_insert_with(|| value.into());
+    }
+    let raw_query = parts.uri.query().unwrap_or("");
+    let mut query = serde_json::Map::new();
+    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        query
+            .entry(key.into_owned())
+            .and_modify(|v| *v = format!("{},{value}", v.as_str().unwrap_or_default()).into())
+            .or_insert_with(|| value.into_owned().into());
+    }
+    let (body, base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (serde_json::Value::Null, false),
+        Ok(text) => (text.into(), false),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD
+                .encode(body)
+                .into(),
+            true,
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "cookies": cookies,
+        "headers": headers,
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "127",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get(hyper::header::USER_AGENT)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default(),
+            },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "body": body,
+        "isBase64Encoded": base64,
+    })
+}
+
+/// The HTTP response for a function's HTTP API (2.0) result.
+fn http_api_reply(payload: &[u8]) -> anyhow::Result<Reply> {
+    use base64::Engine;
+    let result: serde_json::Value = serde_json::from_slice(payload)?;
+    if let Some(error) = result.get("errorType") {
+        anyhow::bail!("the function failed: {error} {}", result["errorMessage"]);
+    }
+    let status = result["statusCode"].as_u64().unwrap_or(200);
+    let mut reply = Response::builder().status(u16::try_from(status)?);
+    if let Some(headers) = result["headers"].as_object() {
+        for (name, value) in headers {
+            if let Some(value) = value.as_str() {
+                reply = reply.header(name, value);
+            }
+        }
+    }
+    if let Some(headers) = result["multiValueHeaders"].as_object() {
+        for (name, values) in headers {
+            for value in values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+            {
+                reply = reply.header(name, value);
+            }
+        }
+    }
+    for cookie in result["cookies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+    {
+        reply = reply.header(hyper::header::SET_COOKIE, cookie);
+    }
+    let body = match result["body"].as_str() {
+        None => Vec::new(),
+        Some(b) if result["isBase64Encoded"].as_bool() == Some(true) => {
+            base64::engine::general_purpose::STANDARD.decode(b)?
+        }
+        Some(b) => b.as_bytes().to_vec(),
+    };
+    Ok(reply.body(Full::new(Bytes::from(body)))?)
+}
+
 impl Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Reply {
         let path = request.uri().path().to_owned();
@@ -147,23 +273,28 @@ impl Gateway {
             ));
         };
         let target = format!(
-            "{}/lambda-url/{}{}",
+            "{}/2015-03-31/functions/{}/invocations",
             self.invoke_base.trim_end_matches('/'),
             route.function,
-            request.uri().path_and_query().map_or(path, |p| p.as_str())
         );
+        let route_key = format!("{} {}", route.method, route.path);
         let (parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();
-        let mut outgoing = Request::builder().method(parts.method).uri(target);
-        for (name, value) in &parts.headers {
-            if name != hyper::header::HOST {
-                outgoing = outgoing.header(name, value);
-            }
-        }
-        let response = self.http.request(outgoing.body(Full::new(body))?).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Response::from_parts(parts, Full::new(body)))
+        let event = http_api_event(&parts, &body, &route_key);
+        let invoke = Request::builder()
+            .method("POST")
+            .uri(target)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(serde_json::to_vec(&event)?)))?;
+        let response = self.http.request(invoke).await?;
+        let status = response.status();
+        let payload = response.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(
+            status.is_success(),
+            "the invoke API answered {status}: {}",
+            String::from_utf8_lossy(&payload)
+        );
+        http_api_reply(&payload)
     }
 
     /// A file of the static export: `/x/` is `x/index.html`, `/x` is `x.html` or `x`.
@@ -243,7 +374,7 @@ mod tests {
     fn the_template_routes_every_api_path_to_one_function() {
         let template = include_str!("../../../template.yaml");
         let routes = routes_from_template(template);
-        assert_eq!(routes.len(), 23, "{routes:#?}");
+        assert_eq!(routes.len(), 24, "{routes:#?}");
         let route = |m: &str, p: &str| {
             let found: Vec<&Route> = routes
                 .iter()
@@ -273,9 +404,47 @@ mod tests {
             "webhooks"
         );
         assert_eq!(route("GET", "/api/health/"), "health");
+        assert_eq!(route("GET", "/api/openapi.json"), "health");
         assert!(
             !routes[0].matches_path("/api/health"),
             "trailing slashes matter"
         );
+    }
+
+    /// The OpenAPI document and the template name exactly the same operations.
+    #[test]
+    fn the_openapi_document_describes_every_route_and_no_other() {
+        let template = include_str!("../../../template.yaml");
+        let mut in_template: Vec<String> = routes_from_template(template)
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        in_template.sort();
+        let spec: serde_json::Value =
+            serde_json::from_str(nexify_http::OPENAPI_JSON).expect("the document is JSON");
+        assert_eq!(spec["openapi"], "3.1.0");
+        let methods = ["get", "put", "post", "delete", "patch"];
+        let mut in_spec: Vec<String> = spec["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                methods
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(move |m| format!("{} {path}", m.to_uppercase()))
+            })
+            .collect();
+        in_spec.sort();
+        assert_eq!(in_spec, in_template);
+        // Every operation documents its errors as problem+json.
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for m in methods.iter().filter(|m| item.get(**m).is_some()) {
+                assert_eq!(
+                    item[*m]["responses"]["default"]["$ref"], "#/components/responses/Problem",
+                    "{m} {path}"
+                );
+            }
+        }
     }
 }
