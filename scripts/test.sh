@@ -24,6 +24,14 @@ log "running the tests"
 # sqlx::test makes a fresh database per test on this server.
 DATABASE_URL="$OWNER_DATABASE_URL" cargo test --workspace "$@"
 
+if [[ -z "$USER_DATABASE_URL" ]]; then
+    log "fault injection: Postgres and LocalStack restarts, a worker killed mid-batch"
+    DATABASE_URL="$OWNER_DATABASE_URL" cargo test -p nexify-tests --test faults -- \
+        --ignored --test-threads=1
+else
+    log "skipping the fault-injection tests: they restart Postgres, and this one is yours"
+fi
+
 log "running the console's component tests (vitest)"
 ensure_web
 (cd "$ROOT/web" && npx vitest run)

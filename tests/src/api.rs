@@ -43,7 +43,26 @@ pub struct Reply {
 impl Api {
     pub async fn new(connect: PgConnectOptions) -> Self {
         crate::init_logs();
-        let db = TestDb::new(connect).await;
+        Self::with_db(TestDb::new(connect).await).await
+    }
+
+    /// Like [`Api::new`], but the functions' pool is built as deployed (`connect_lazy`: two
+    /// connections, a 3 s acquire timeout, a ping for idle connections), for tests of how
+    /// they ride out database faults.
+    pub async fn with_deployed_pool(connect: PgConnectOptions) -> Self {
+        crate::init_logs();
+        let mut db = TestDb::new(connect.clone()).await;
+        db.app = nexify_storage::connect_lazy(&nexify_storage::DbConfig {
+            connect_options: connect
+                .username(nexify_storage::APP_ROLE)
+                .password(crate::APP_PASSWORD),
+            max_connections: 2,
+            acquire_timeout: std::time::Duration::from_secs(3),
+        });
+        Self::with_db(db).await
+    }
+
+    async fn with_db(db: TestDb) -> Self {
         let issuer = TokenIssuer::new(TEST_JWT_SECRET).unwrap();
         let app = db.app.clone();
         let sqs = crate::sqs_client().await;

@@ -1,7 +1,7 @@
 //! Runs every minute (EventBridge schedule; locally, the SQS bridge calls it):
-//! - sends the message of every queued JobRun that has waited over
-//!   [`STRANDED_AFTER_SECONDS`] without one (with the JobRun committed before its send, this
-//!   is the outbox);
+//! - sends the message of every queued JobRun that has waited over [`UNSENT_AFTER_SECONDS`]
+//!   without one (with the JobRun committed before its send, this is the outbox), or whose
+//!   message has gone unclaimed for [`LOST_AFTER_SECONDS`] (lost by the broker);
 //! - retrains the triage models of orgs whose labels changed and then stayed quiet for
 //!   [`training::QUIET_SECONDS`] (the debounced training queue).
 
@@ -14,7 +14,15 @@ use nexify_service::{training, triage};
 use nexify_storage::PgPool;
 
 /// Longer than a normal send takes, so the sweep does not race the enqueue itself.
-pub const STRANDED_AFTER_SECONDS: i64 = 30;
+pub const UNSENT_AFTER_SECONDS: i64 = 30;
+/// Far longer than a healthy queue holds a message before a worker claims it; a duplicate
+/// sent too early is harmless (the claim is atomic), only wasted.
+pub const LOST_AFTER_SECONDS: i64 = 900;
+/// The sweep's thresholds in production.
+pub const STRANDING: triage::Stranding = triage::Stranding {
+    unsent_seconds: UNSENT_AFTER_SECONDS,
+    lost_seconds: LOST_AFTER_SECONDS,
+};
 const BATCH: i64 = 500;
 
 pub struct App {
@@ -34,15 +42,15 @@ impl App {
         }
     }
 
-    pub async fn sweep(&self, older_than_seconds: i64) -> Result<usize, Error> {
-        Ok(triage::sweep(&self.pool, &self.dispatcher, older_than_seconds, BATCH).await?)
+    pub async fn sweep(&self, stranding: triage::Stranding) -> Result<usize, Error> {
+        Ok(triage::sweep(&self.pool, &self.dispatcher, stranding, BATCH).await?)
     }
 
     pub async fn handle(
         &self,
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        let sent = self.sweep(STRANDED_AFTER_SECONDS).await?;
+        let sent = self.sweep(STRANDING).await?;
         let trained =
             training::train_due(&self.pool, &self.embedder, training::QUIET_SECONDS, 10).await?;
         Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))

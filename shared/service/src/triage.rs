@@ -156,17 +156,32 @@ pub async fn enqueue<D: Dispatch>(
     Ok((job, created))
 }
 
-/// Re-sends queued jobs whose message SQS never accepted, older than `older_than_seconds`.
-/// Returns how many were sent.
+/// When the sweep treats a queued job as stranded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stranding {
+    /// No message accepted yet for this long: the send failed after the commit.
+    pub unsent_seconds: i64,
+    /// A message accepted this long ago and still not claimed: presumed lost.
+    pub lost_seconds: i64,
+}
+
+/// Re-sends the messages of stranded queued jobs (see [`Stranding`]). Returns how many were
+/// sent.
 #[tracing::instrument(skip_all, err)]
 pub async fn sweep<D: Dispatch>(
     pool: &PgPool,
     dispatcher: &D,
-    older_than_seconds: i64,
+    stranding: Stranding,
     limit: i64,
 ) -> Result<usize, ServiceError> {
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;
-    let stranded = jobs::undispatched(&mut conn, older_than_seconds, limit).await?;
+    let stranded = jobs::stranded(
+        &mut conn,
+        stranding.unsent_seconds,
+        stranding.lost_seconds,
+        limit,
+    )
+    .await?;
     drop(conn);
     let mut sent = 0;
     for (job_id, org) in stranded {

@@ -156,18 +156,21 @@ pub async fn record_failure(
     .await?)
 }
 
-/// Queued jobs older than `older_than_seconds` whose message SQS never accepted, across orgs.
+/// Queued jobs across orgs whose message SQS never accepted (older than `unsent_seconds`),
+/// or whose accepted message has gone unclaimed for `lost_seconds` (presumed lost).
 #[tracing::instrument(skip_all, err)]
-pub async fn undispatched(
+pub async fn stranded(
     conn: &mut PgConnection,
-    older_than_seconds: i64,
+    unsent_seconds: i64,
+    lost_seconds: i64,
     limit: i64,
 ) -> Result<Vec<(JobRunId, OrgId)>, StorageError> {
     Ok(sqlx::query_as(
-        "SELECT job_run_id, organization_id
-         FROM undispatched_job_runs(make_interval(secs => $1), $2::int)",
+        "SELECT job_run_id, organization_id FROM stranded_job_runs(
+             make_interval(secs => $1), make_interval(secs => $2), $3::int)",
     )
-    .bind(older_than_seconds as f64)
+    .bind(unsent_seconds as f64)
+    .bind(lost_seconds as f64)
     .bind(limit)
     .fetch_all(conn)
     .await?)
