@@ -5,6 +5,7 @@ use nexify_domain::{Email, Priority, Role, Subject, TicketBody};
 use nexify_storage::tickets::NewTicket;
 use nexify_storage::{memberships, organizations, tickets, users};
 
+use crate::report::{Figure, record};
 use crate::scratch::Scratch;
 use crate::{pgbench, quantile};
 
@@ -109,6 +110,22 @@ pub async fn run() -> anyhow::Result<()> {
         "| throughput, {CLIENTS} clients (req/s) | {rps:.0} | {:.0} | {:.1}% | >= 40% |",
         concurrent.tps,
         100.0 * rps / concurrent.tps
+    );
+    record(
+        Figure::new("api", "ticket list p50, 1 client", p50, "ms")
+            .against("pgbench -S latency", single.latency_ms)
+            .goal("≤ 3×", p50 <= 3.0 * single.latency_ms),
+    );
+    record(Figure::new("api", "ticket list p99, 1 client", p99, "ms"));
+    record(
+        Figure::new(
+            "api",
+            format!("ticket list throughput, {CLIENTS} clients"),
+            rps,
+            "req/s",
+        )
+        .against("pgbench -S tps", concurrent.tps)
+        .goal("≥ 0.40×", rps >= 0.4 * concurrent.tps),
     );
     println!(
         "\nThe handler verifies the JWT, opens an RLS-scoped transaction, checks membership, reads 50 of {TICKETS} tickets and the per-status counts, and serializes JSON. pgbench -S does one primary-key SELECT."

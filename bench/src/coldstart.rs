@@ -19,6 +19,19 @@ use hyper_util::rt::TokioIo;
 
 const RUNS: usize = 5;
 
+/// Every function, in the template's order.
+pub const FUNCTIONS: [&str; 9] = [
+    "health",
+    "auth",
+    "tickets",
+    "settings",
+    "webhooks",
+    "triage-api",
+    "kb",
+    "triage-worker",
+    "triage-sweeper",
+];
+
 /// One pending invocation and when its answer came.
 #[derive(Default)]
 struct Runtime {
@@ -214,6 +227,16 @@ pub async fn run() -> anyhow::Result<()> {
         println!(
             "| {name} | {ms:.1} | {floor:.1} | {:.2}x | ≤ 1.5x |",
             ms / floor
+        );
+        crate::report::record(
+            crate::report::Figure::new(
+                "cold start",
+                format!("{name}: process start to first answer"),
+                ms,
+                "ms",
+            )
+            .against("bare lambda_runtime hello", floor)
+            .goal("≤ 1.5×", ms <= 1.5 * floor),
         );
     }
     Ok(())

@@ -235,6 +235,16 @@ pub async fn run() -> anyhow::Result<()> {
             m.exact_p99,
             m.p99 / m.exact_p99
         );
+        let layout = format!("{CHUNKS} chunks over {orgs} orgs ({path})");
+        crate::report::record(
+            crate::report::Figure::new("retrieval", format!("{layout}: recall@{K}"), m.recall, "")
+                .goal("≥ 0.95", m.recall >= 0.95),
+        );
+        crate::report::record(
+            crate::report::Figure::new("retrieval", format!("{layout}: p99"), m.p99, "ms")
+                .against("exact search p99", m.exact_p99)
+                .goal("≤ 10 ms", m.p99 <= 10.0),
+        );
     }
     scratch.drop_all().await
 }

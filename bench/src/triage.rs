@@ -14,6 +14,7 @@ use nexify_storage::{PgPool, jobs, memberships, organizations, settings, tickets
 use nexify_triage::RuleEngine;
 
 use crate::pgbench;
+use crate::report::{Figure, record};
 use crate::scratch::Scratch;
 
 const JOBS: usize = 300;
@@ -241,6 +242,25 @@ pub async fn run() -> anyhow::Result<()> {
         "| end to end (enqueue, SQS, worker, suggestion) | {e2e_rate:.0} | {:.0} | {:.1}% | - |",
         tpcb.tps,
         100.0 * e2e_rate / tpcb.tps
+    );
+    record(
+        Figure::new(
+            "triage",
+            "worker alone (claim, retrieve, triage, record)",
+            worker_rate,
+            "jobs/s",
+        )
+        .against("pgbench TPC-B tps", tpcb.tps)
+        .goal("≥ 0.50×", worker_rate >= 0.5 * tpcb.tps),
+    );
+    record(
+        Figure::new(
+            "triage",
+            "end to end (enqueue, SQS, worker, suggestion)",
+            e2e_rate,
+            "jobs/s",
+        )
+        .against("pgbench TPC-B tps", tpcb.tps),
     );
     println!(
         "\nOffline configuration: hashing embedder, rule engine, {JOBS} jobs each. A TPC-B transaction is 5 statements; a triage job is 3 transactions and about 15 statements."
