@@ -97,11 +97,10 @@ pub fn markdown(figures: &[Figure], context: &serde_json::Value) -> String {
             _ => "–".into(),
         };
         out.push_str(&format!(
-            "| {} | {} | {} {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             f.benchmark,
             f.metric,
-            number(f.value),
-            f.unit,
+            format!("{} {}", number(f.value), f.unit).trim_end(),
             baseline,
             f.ratio.map_or("–".into(), |r| format!("{r:.2}×")),
             f.goal.as_deref().unwrap_or("–"),

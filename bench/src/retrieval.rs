@@ -235,7 +235,7 @@ pub async fn run() -> anyhow::Result<()> {
             m.exact_p99,
             m.p99 / m.exact_p99
         );
-        let layout = format!("{CHUNKS} chunks over {orgs} orgs ({path})");
+        let layout = format!("{CHUNKS} chunks over {orgs} orgs, {path}");
         crate::report::record(
             crate::report::Figure::new("retrieval", format!("{layout}: recall@{K}"), m.recall, "")
                 .goal("≥ 0.95", m.recall >= 0.95),

@@ -5,7 +5,7 @@
 //! grounded draft stands.
 
 use nexify_embed::openai::{OpenAiClient, OpenAiConfig};
-use nexify_triage::{Citation, Passage};
+use nexify_triage::{Citation, Passage, SimilarTicket};
 
 use crate::ServiceError;
 
@@ -44,10 +44,29 @@ impl ChatDrafter {
         subject: &str,
         body: &str,
         passages: &[Passage],
+        similar: &[SimilarTicket],
     ) -> Result<(String, Vec<Citation>), ServiceError> {
         let mut user = format!("Ticket subject: {subject}\nTicket body:\n{body}\n\nPassages:\n");
         for (i, p) in passages.iter().enumerate() {
             user.push_str(&format!("[{}] {}: {}\n", i + 1, p.title, p.content));
+        }
+        // Approved replies to very similar tickets: how the team answered before. They are
+        // context, not sources, so they carry no number and cannot be cited.
+        let earlier: Vec<&SimilarTicket> = similar
+            .iter()
+            .filter(|s| s.similarity >= nexify_triage::REUSE_REPLY_SIMILARITY)
+            .filter(|s| s.reply.is_some())
+            .take(2)
+            .collect();
+        if !earlier.is_empty() {
+            user.push_str("\nHow the team answered very similar tickets before:\n");
+            for s in earlier {
+                user.push_str(&format!(
+                    "- \"{}\": {}\n",
+                    s.subject,
+                    s.reply.as_deref().unwrap_or_default()
+                ));
+            }
         }
         let draft = self
             .client

@@ -537,6 +537,7 @@ impl<E: TriageEngine> Worker<E> {
             team: n.assigned_team,
             category: n.category,
             similarity: n.similarity as f32,
+            reply: n.reply,
         })
         .collect();
         let hits =
@@ -582,7 +583,7 @@ impl<E: TriageEngine> Worker<E> {
             && !input.passages.is_empty()
         {
             match drafter
-                .write(&input.subject, &input.body, &input.passages)
+                .write(&input.subject, &input.body, &input.passages, &input.similar)
                 .await
             {
                 Ok((draft, citations)) => {

@@ -66,6 +66,8 @@ pub struct Neighbour {
     pub category: Option<String>,
     /// Cosine similarity to the ticket being triaged.
     pub similarity: f64,
+    /// The draft reply of its latest accepted suggestion (as the agent approved it).
+    pub reply: Option<String>,
 }
 
 /// The `k` labelled tickets (resolved, or with an accepted suggestion) nearest to
@@ -81,7 +83,11 @@ pub async fn nearest_labelled(
 ) -> Result<Vec<Neighbour>, StorageError> {
     Ok(sqlx::query_as(sql!(
         "SELECT t.id AS ticket_id, t.subject, t.priority, t.assigned_team, t.category,
-                (1 - (e.embedding <=> $3))::float8 AS similarity
+                (1 - (e.embedding <=> $3))::float8 AS similarity,
+                (SELECT s.draft_reply FROM suggestions s
+                 WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
+                   AND s.status = 'accepted'
+                 ORDER BY s.decided_at DESC NULLS LAST LIMIT 1) AS reply
          FROM ticket_embeddings e
          JOIN tickets t ON t.organization_id = e.organization_id AND t.id = e.ticket_id
          WHERE e.organization_id = $1 AND e.embedder = $2 AND e.ticket_id <> $4 AND {LABELLED}

@@ -202,6 +202,7 @@ mod tests {
             team: Some(team.into()),
             category: None,
             similarity,
+            reply: None,
         }
     }
 

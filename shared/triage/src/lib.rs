@@ -9,7 +9,7 @@ pub mod metrics;
 pub mod model;
 mod rules;
 
-pub use draft::grounded_draft;
+pub use draft::{Draft, REUSE_REPLY_SIMILARITY, grounded_draft};
 pub use learned::{LearnedEngine, OrgModels};
 pub use rules::{RuleEngine, urgency};
 
@@ -53,6 +53,10 @@ pub struct SimilarTicket {
     pub team: Option<String>,
     pub category: Option<String>,
     pub similarity: f32,
+    /// The reply an agent approved for it (its accepted suggestion's draft), if any. Left
+    /// out of suggestion metadata: it can be long, and the ticket id leads to it.
+    #[serde(skip_serializing)]
+    pub reply: Option<String>,
 }
 
 /// What the engine sees.

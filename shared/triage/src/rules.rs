@@ -218,7 +218,7 @@ impl TriageEngine for RuleEngine {
             }
             None => 0.25,
         };
-        let (draft_reply, citations) = grounded_draft(&input.subject, &input.passages);
+        let draft = grounded_draft(&input.subject, &input.passages, &input.similar);
         Ok(Triage {
             priority,
             team: team
@@ -227,11 +227,12 @@ impl TriageEngine for RuleEngine {
             classification: category
                 .map(|c| c.0.clone())
                 .or_else(|| input.labels.default_category.clone()),
-            draft_reply,
-            citations,
+            draft_reply: draft.text,
+            citations: draft.citations,
             confidence,
             metadata: serde_json::json!({
                 "engine": self.name(),
+                "draft_reply_from_ticket": draft.reply_from,
                 "urgency_cue": cue,
                 "team_used_default": team.is_none(),
                 "category_used_default": category.is_none(),

@@ -259,3 +259,62 @@ async fn before_a_model_the_nearest_labelled_tickets_vote(_o: PgPoolOptions, c: 
     .unwrap();
     assert_eq!(kept, 1);
 }
+
+/// The reply an agent approved (edited) for one ticket is offered again, in the draft, for a
+/// near-repeat of it; the metadata names the ticket it came from.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn an_approved_reply_is_reused_for_a_near_repeat(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "reuse").await;
+    let agent = api.token(a.agent);
+    let worker = api.worker();
+    let subject = "Charged twice this month";
+    let body = "My card was charged twice for the same subscription, please refund one.";
+    let (first, suggestion) = api
+        .triage_new_ticket(a.org, &agent, subject, body, &worker)
+        .await;
+    let approved = "Hello,\n\nWe refunded the duplicate charge; it reaches your card within five days.\n\nBest regards,\nAda";
+    let accepted = api
+        .call(
+            "POST",
+            &format!(
+                "/api/orgs/{}/suggestions/{}/accept/",
+                a.org,
+                suggestion["id"].as_str().unwrap()
+            ),
+            Some(&agent),
+            Some(json!({ "draft_reply": approved })),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.json);
+
+    let (_, again) = api
+        .triage_new_ticket(a.org, &agent, subject, body, &worker)
+        .await;
+    let draft = again["draft_reply"].as_str().unwrap();
+    assert!(
+        draft
+            .contains("> We refunded the duplicate charge; it reaches your card within five days."),
+        "{draft}"
+    );
+    assert!(!draft.contains("Ada"), "{draft}");
+    assert_eq!(again["metadata"]["draft_reply_from_ticket"], first.as_str());
+
+    // An unrelated ticket does not get it.
+    let (_, other) = api
+        .triage_new_ticket(
+            a.org,
+            &agent,
+            "Dark mode request",
+            "Could the desktop app have a dark theme?",
+            &worker,
+        )
+        .await;
+    assert!(
+        !other["draft_reply"]
+            .as_str()
+            .unwrap()
+            .contains("We refunded")
+    );
+    assert!(other["metadata"]["draft_reply_from_ticket"].is_null());
+}
