@@ -4,18 +4,9 @@
 # bridge, the gateway). Starts what is not running and stops what it started.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-started_pg=0
-started_localstack=0
 ensure_tools
 ensure_chromium
-if [[ -z "$USER_DATABASE_URL" ]] && ! pg_is_up; then started_pg=1; fi
-localstack_is_up || started_localstack=1
-cleanup() {
-    functions_down
-    [[ $started_localstack == 0 ]] || localstack_stop
-    [[ $started_pg == 0 ]] || pg_stop
-}
-trap cleanup EXIT
+stop_what_we_start
 
 product_up
 log "running the browser tests (screenshots: web/e2e/screenshots/)"

@@ -6,18 +6,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FUZZ_VENV="$STATE/fuzz-venv"
-started_pg=0
-started_localstack=0
 ensure_tools
 ensure_venv "$FUZZ_VENV" "$ROOT/scripts/requirements-fuzz.txt"
-if [[ -z "$USER_DATABASE_URL" ]] && ! pg_is_up; then started_pg=1; fi
-localstack_is_up || started_localstack=1
-cleanup() {
-    functions_down
-    [[ $started_localstack == 0 ]] || localstack_stop
-    [[ $started_pg == 0 ]] || pg_stop
-}
-trap cleanup EXIT
+stop_what_we_start
 
 # The offline hashing embedder: the fuzzer writes many documents, and what is checked here
 # is the HTTP contract, not the quality of the vectors.

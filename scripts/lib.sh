@@ -231,6 +231,16 @@ product_up() {
     warm_functions
 }
 
+# For scripts that need the whole product running: remembers which services were already
+# up, and on exit stops the functions and only the services it started itself.
+stop_what_we_start() {
+    STARTED_PG=0
+    STARTED_LOCALSTACK=0
+    if [[ -z "$USER_DATABASE_URL" ]] && ! pg_is_up; then STARTED_PG=1; fi
+    localstack_is_up || STARTED_LOCALSTACK=1
+    trap 'functions_down; [[ $STARTED_LOCALSTACK == 0 ]] || localstack_stop; [[ $STARTED_PG == 0 ]] || pg_stop' EXIT
+}
+
 # --- the functions, locally -------------------------------------------------------------
 # cargo lambda watch serves every function; the SQS bridge feeds the worker (and runs the
 # sweeper) as Lambda's event source and schedule would; the gateway serves the console and

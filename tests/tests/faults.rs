@@ -249,17 +249,7 @@ async fn localstack_restart_with_jobs_queued_ends_with_every_job_succeeded() {
     };
     assert_eq!(sweeper.sweep(stranding).await.unwrap(), 4);
     let worker = api.worker();
-    let all_done = eventually(Duration::from_secs(60), || async {
-        api.bridge_once(&worker, 1).await;
-        let left: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE status <> 'succeeded'")
-                .fetch_one(&api.db.owner)
-                .await
-                .unwrap();
-        (left == 0).then_some(())
-    })
-    .await;
-    assert!(all_done.is_some(), "every job succeeded after recovery");
+    drain_until_every_job_succeeded(&api, &worker, "after recovery").await;
     assert_one_suggestion_per_job(&api, 4).await;
 
     api.db.owner.close().await;
@@ -368,8 +358,23 @@ async fn a_worker_killed_mid_batch_leaves_every_job_exactly_one_suggestion() {
         calls: AtomicUsize::new(1),
         started: Arc::new(AtomicBool::new(false)),
     });
+    drain_until_every_job_succeeded(&api, &worker, "after the kill").await;
+    assert_one_suggestion_per_job(&api, JOBS).await;
+
+    api.db.owner.close().await;
+    api.db.app.close().await;
+    drop_database(&options).await;
+}
+
+/// Feeds the queue to `worker` (as the event source would) until every JobRun has
+/// succeeded, for at most a minute.
+async fn drain_until_every_job_succeeded<E: TriageEngine>(
+    api: &Api,
+    worker: &triage_worker::App<E>,
+    when: &str,
+) {
     let all_done = eventually(Duration::from_secs(60), || async {
-        api.bridge_once(&worker, 1).await;
+        api.bridge_once(worker, 1).await;
         let left: i64 =
             sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE status <> 'succeeded'")
                 .fetch_one(&api.db.owner)
@@ -378,12 +383,7 @@ async fn a_worker_killed_mid_batch_leaves_every_job_exactly_one_suggestion() {
         (left == 0).then_some(())
     })
     .await;
-    assert!(all_done.is_some(), "every job succeeded after the kill");
-    assert_one_suggestion_per_job(&api, JOBS).await;
-
-    api.db.owner.close().await;
-    api.db.app.close().await;
-    drop_database(&options).await;
+    assert!(all_done.is_some(), "every job succeeded {when}");
 }
 
 async fn assert_one_suggestion_per_job(api: &Api, jobs: usize) {
