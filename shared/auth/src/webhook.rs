@@ -26,8 +26,48 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(tag.as_ref()))
 }
 
-/// Checks the headers against the body and `now` (unix seconds). The MAC comparison is
+/// A request's signature headers, checked for everything that needs no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders<'a> {
+    timestamp: &'a str,
+    tag: Vec<u8>,
+}
+
+/// Checks what can be checked without the org's secret: the timestamp is present and within
+/// five minutes of `now`, and the signature is a well-formed `sha256=<64 hex digits>`. A
+/// request that fails here is refused before any database lookup.
+pub fn precheck<'a>(
+    timestamp: Option<&'a str>,
+    signature: Option<&str>,
+    now: i64,
+) -> Result<SignedHeaders<'a>, AuthError> {
+    let timestamp = timestamp.ok_or(AuthError::StaleTimestamp)?.trim();
+    let sent_at: i64 = timestamp.parse().map_err(|_| AuthError::StaleTimestamp)?;
+    if (now - sent_at).abs() > MAX_SKEW_SECONDS {
+        return Err(AuthError::StaleTimestamp);
+    }
+    let tag = signature
+        .and_then(|s| s.trim().strip_prefix("sha256="))
+        .and_then(|hex_tag| hex::decode(hex_tag).ok())
+        .filter(|tag| tag.len() == 32)
+        .ok_or(AuthError::BadSignature)?;
+    Ok(SignedHeaders { timestamp, tag })
+}
+
+/// Checks prechecked headers against the body with the org's secret. The MAC comparison is
 /// constant-time (aws-lc's `hmac::verify`).
+pub fn verify_with(
+    secret: &str,
+    headers: &SignedHeaders<'_>,
+    body: &[u8],
+) -> Result<(), AuthError> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    hmac::verify(&key, &mac_input(headers.timestamp, body), &headers.tag)
+        .map_err(|_| AuthError::BadSignature)
+}
+
+/// Checks the headers against the body and `now` (unix seconds): [`precheck`], then
+/// [`verify_with`].
 pub fn verify(
     secret: &str,
     timestamp: Option<&str>,
@@ -35,17 +75,7 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), AuthError> {
-    let timestamp = timestamp.ok_or(AuthError::StaleTimestamp)?.trim();
-    let sent_at: i64 = timestamp.parse().map_err(|_| AuthError::StaleTimestamp)?;
-    if (now - sent_at).abs() > MAX_SKEW_SECONDS {
-        return Err(AuthError::StaleTimestamp);
-    }
-    let hex_tag = signature
-        .and_then(|s| s.trim().strip_prefix("sha256="))
-        .ok_or(AuthError::BadSignature)?;
-    let tag = hex::decode(hex_tag).map_err(|_| AuthError::BadSignature)?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    hmac::verify(&key, &mac_input(timestamp, body), &tag).map_err(|_| AuthError::BadSignature)
+    verify_with(secret, &precheck(timestamp, signature, now)?, body)
 }
 
 /// A new random secret: 32 bytes, hex-encoded (64 characters).
@@ -112,6 +142,27 @@ mod tests {
             ),
             Err(AuthError::BadSignature)
         ));
+    }
+
+    #[test]
+    fn the_precheck_refuses_missing_malformed_and_stale_headers_without_a_secret() {
+        let now = 1_700_000_000;
+        let good = sign(SECRET, now, b"x");
+        assert!(precheck(Some("1700000000"), Some(&good), now).is_ok());
+        for (ts, sig) in [
+            (None, Some(good.as_str())),
+            (Some("1700000000"), None),
+            (Some("1700000000"), Some("sha256=abcd")), // not 32 bytes
+            (Some("1700000000"), Some("md5=00")),
+            (Some("soon"), Some(good.as_str())),
+            (Some("1699999000"), Some(good.as_str())), // 1000 s old
+        ] {
+            assert!(precheck(ts, sig, now).is_err(), "{ts:?} {sig:?}");
+        }
+        // What passes the precheck still needs the right secret and body.
+        let headers = precheck(Some("1700000000"), Some(&good), now).unwrap();
+        assert!(verify_with(SECRET, &headers, b"x").is_ok());
+        assert!(verify_with(SECRET, &headers, b"y").is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@ use crate::tickets::record_created;
 const UNAUTHORIZED: &str = "the webhook signature is missing, stale or does not match";
 
 /// Checks the signature against the org's secret. An org that does not exist or has no
-/// secret answers exactly like a bad signature, so webhooks reveal nothing.
+/// secret answers exactly like a bad signature, so webhooks reveal nothing. Headers that are
+/// missing, malformed or stale are refused before the secret is looked up: junk costs no
+/// database round trip.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn authenticate(
     pool: &PgPool,
@@ -22,14 +24,16 @@ pub async fn authenticate(
     body: &[u8],
     now: i64,
 ) -> Result<(), ServiceError> {
+    let refused = |e: nexify_auth::AuthError| {
+        tracing::warn!(reason = %e, "webhook refused");
+        ServiceError::Unauthorized(UNAUTHORIZED.into())
+    };
+    let headers = webhook::precheck(timestamp, signature, now).map_err(refused)?;
     let mut tx = begin_tenant(pool, org, None).await?;
     let secret = settings::webhook_secret(&mut tx, org).await?;
     tx.commit().await?;
     let secret = secret.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
-    webhook::verify(&secret, timestamp, signature, body, now).map_err(|e| {
-        tracing::warn!(reason = %e, "webhook refused");
-        ServiceError::Unauthorized(UNAUTHORIZED.into())
-    })
+    webhook::verify_with(&secret, &headers, body).map_err(refused)
 }
 
 /// Creates the ticket, or returns the one already made for the same `external_id`; the flag
