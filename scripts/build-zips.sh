@@ -11,8 +11,8 @@ packages=()
 for p in "${FUNCTION_PACKAGES[@]}"; do packages+=(-p "$p"); done
 log "building ${#FUNCTION_PACKAGES[@]} functions (release: fat LTO, one codegen unit, stripped)"
 cargo_lambda build --release "$arch_flag" --output-format zip "${packages[@]}"
-# The cold-start floor, for nexify-bench coldstart.
-cargo build --quiet --profile perf -p nexify-bench --bin hello-lambda
+# The cold-start floors, for nexify-bench coldstart.
+cargo build --quiet --profile perf -p nexify-bench --bin hello-lambda --bin hello-postgres
 
 # The binaries themselves, beside their zips, for the cold-start benchmark.
 for name in "${FUNCTION_PACKAGES[@]}"; do

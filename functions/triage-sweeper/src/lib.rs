@@ -24,6 +24,8 @@ pub const STRANDING: triage::Stranding = triage::Stranding {
     lost_seconds: LOST_AFTER_SECONDS,
 };
 const BATCH: i64 = 500;
+/// Orgs retrained per sweep; the rest wait for the next minute.
+const TRAIN_BATCH: i64 = 10;
 
 pub struct App {
     pool: PgPool,
@@ -46,13 +48,19 @@ impl App {
         Ok(triage::sweep(&self.pool, &self.dispatcher, stranding, BATCH).await?)
     }
 
+    /// Both lists are read on one connection: a connection dropped back into the pool
+    /// returns to it on a background task, so a second `acquire` straight after would open
+    /// another connection, and a new Postgres backend costs a cold start milliseconds.
     pub async fn handle(
         &self,
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        let sent = self.sweep(STRANDING).await?;
-        let trained =
-            training::train_due(&self.pool, &self.embedder, training::QUIET_SECONDS, 10).await?;
+        let mut conn = self.pool.acquire().await?;
+        let stranded = triage::stranded_jobs(&mut conn, STRANDING, BATCH).await?;
+        let due = training::due_orgs(&mut conn, training::QUIET_SECONDS, TRAIN_BATCH).await?;
+        drop(conn);
+        let sent = triage::resend(&self.pool, &self.dispatcher, stranded).await?;
+        let trained = training::train_orgs(&self.pool, &self.embedder, &due).await?;
         Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))
     }
 }

@@ -188,12 +188,30 @@ pub async fn train_due(
         .acquire()
         .await
         .map_err(nexify_storage::StorageError::from)?;
-    let due = settings::due_for_training(&mut conn, quiet_seconds, limit).await?;
+    let due = due_orgs(&mut conn, quiet_seconds, limit).await?;
     drop(conn);
-    for org in &due {
+    train_orgs(pool, embedder, &due).await
+}
+
+/// The orgs whose labels changed and then stayed quiet for `quiet_seconds`, at most `limit`.
+pub async fn due_orgs(
+    conn: &mut PgConnection,
+    quiet_seconds: i64,
+    limit: i64,
+) -> Result<Vec<OrgId>, ServiceError> {
+    Ok(settings::due_for_training(conn, quiet_seconds, limit).await?)
+}
+
+/// Retrains each of `orgs`. Returns how many were trained.
+pub async fn train_orgs(
+    pool: &PgPool,
+    embedder: &Arc<dyn Embedder>,
+    orgs: &[OrgId],
+) -> Result<usize, ServiceError> {
+    for org in orgs {
         train_org(pool, *org, embedder).await?;
     }
-    Ok(due.len())
+    Ok(orgs.len())
 }
 
 /// Loads the org's current models.

@@ -175,14 +175,33 @@ pub async fn sweep<D: Dispatch>(
     limit: i64,
 ) -> Result<usize, ServiceError> {
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;
-    let stranded = jobs::stranded(
-        &mut conn,
+    let stranded = stranded_jobs(&mut conn, stranding, limit).await?;
+    drop(conn);
+    resend(pool, dispatcher, stranded).await
+}
+
+/// The stranded queued jobs (see [`Stranding`]), oldest first.
+pub async fn stranded_jobs(
+    conn: &mut PgConnection,
+    stranding: Stranding,
+    limit: i64,
+) -> Result<Vec<(JobRunId, OrgId)>, ServiceError> {
+    Ok(jobs::stranded(
+        conn,
         stranding.unsent_seconds,
         stranding.lost_seconds,
         limit,
     )
-    .await?;
-    drop(conn);
+    .await?)
+}
+
+/// Sends the messages of `stranded` jobs again. Returns how many were sent.
+#[tracing::instrument(skip_all, fields(stranded = stranded.len()), err)]
+pub async fn resend<D: Dispatch>(
+    pool: &PgPool,
+    dispatcher: &D,
+    stranded: Vec<(JobRunId, OrgId)>,
+) -> Result<usize, ServiceError> {
     let mut sent = 0;
     for (job_id, org) in stranded {
         let mut tx = begin_tenant(pool, org, None).await?;

@@ -588,6 +588,52 @@ async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnect
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_scheduled_sweep_resends_with_the_production_thresholds(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "pl-scheduled").await;
+    let ticket = ticket_fixture(&api.db.owner, a.org, "Stranded on schedule").await;
+    let broken = SqsDispatcher::new(api.sqs.clone(), format!("{}-missing", api.queue_url));
+    let triage_api = triage_api::App::new(api.db.app.clone(), api.issuer.clone(), broken);
+    let req = Api::request(
+        "POST",
+        &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+        Some(&api.token(a.agent)),
+        None,
+    );
+    assert_eq!(triage_api.handle(req).await.unwrap().status(), 202);
+    let sweeper = triage_sweeper::App::new(
+        api.db.app.clone(),
+        api.dispatcher.clone(),
+        api.embedder.clone(),
+    );
+    let scheduled = || {
+        sweeper.handle(lambda_runtime::LambdaEvent::new(
+            json!({}),
+            lambda_runtime::Context::default(),
+        ))
+    };
+    assert_eq!(
+        scheduled().await.unwrap(),
+        json!({"sent": 0, "orgs_trained": 0}),
+        "younger than UNSENT_AFTER_SECONDS"
+    );
+    // The job is now older than the production threshold.
+    sqlx::query("UPDATE job_runs SET created_at = now() - make_interval(secs => $1)")
+        .bind((triage_sweeper::UNSENT_AFTER_SECONDS + 5) as f64)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        scheduled().await.unwrap(),
+        json!({"sent": 1, "orgs_trained": 0})
+    );
+    assert_eq!(api.queue_depth(&api.queue_url).await, 1);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied(
     _o: PgPoolOptions,
     c: PgConnectOptions,
