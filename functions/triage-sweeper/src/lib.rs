@@ -5,6 +5,9 @@
 //! - retrains the triage models of orgs whose labels changed and then stayed quiet for
 //!   [`training::QUIET_SECONDS`] (the debounced training queue).
 
+// The SDK send future nested in the sweep is deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent};
