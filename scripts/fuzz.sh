@@ -10,6 +10,18 @@ ensure_tools
 ensure_venv "$FUZZ_VENV" "$ROOT/scripts/requirements-fuzz.txt"
 stop_what_we_start
 
+# The fuzzer writes, rotates and deletes as the demo admin (it once emptied the demo org's
+# teams, and the next run's browser tests failed on it). On the local Postgres it gets a
+# database of its own, made afresh each run, so the demo data that `make run` and the
+# browser tests use stays as seeded. On your own DATABASE_URL it uses that database.
+if [[ -z "$USER_DATABASE_URL" ]]; then
+    pg_start
+    psql_owner -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS nexify_fuzz WITH (FORCE)" -c "CREATE DATABASE nexify_fuzz"
+    OWNER_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/nexify_fuzz"
+    APP_DATABASE_URL="postgres://nexify_app:nexify_app@127.0.0.1:$PG_PORT/nexify_fuzz"
+fi
+
 # The offline hashing embedder: the fuzzer writes many documents, and what is checked here
 # is the HTTP contract, not the quality of the vectors.
 export NEXIFY_EMBEDDER="${NEXIFY_EMBEDDER:-hashing}"

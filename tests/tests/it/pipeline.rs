@@ -529,12 +529,11 @@ async fn only_the_failed_message_of_a_batch_is_reported(_o: PgPoolOptions, c: Pg
     );
 }
 
-#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnectOptions) {
-    let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-sweep").await;
+/// Asks for triage through an API whose queue does not exist: the JobRun commits, the send
+/// fails, and the request is still accepted.
+async fn enqueue_with_a_failing_send(api: &Api, org_slug: &str) {
+    let a = org_fixture(&api.db.owner, org_slug).await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Stranded").await;
-    // An API whose queue does not exist: the JobRun commits, the send fails.
     let broken = SqsDispatcher::new(api.sqs.clone(), format!("{}-missing", api.queue_url));
     let triage_api = triage_api::App::new(api.db.app.clone(), api.issuer.clone(), broken);
     let req = Api::request(
@@ -549,6 +548,12 @@ async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnect
         202,
         "the request is accepted even though the send failed"
     );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    enqueue_with_a_failing_send(&api, "pl-sweep").await;
     let undispatched = scalar_i64(
         &api,
         "SELECT count(*) FROM job_runs WHERE dispatched_at IS NULL AND status = 'queued'".into(),
@@ -593,17 +598,7 @@ async fn the_scheduled_sweep_resends_with_the_production_thresholds(
     c: PgConnectOptions,
 ) {
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-scheduled").await;
-    let ticket = ticket_fixture(&api.db.owner, a.org, "Stranded on schedule").await;
-    let broken = SqsDispatcher::new(api.sqs.clone(), format!("{}-missing", api.queue_url));
-    let triage_api = triage_api::App::new(api.db.app.clone(), api.issuer.clone(), broken);
-    let req = Api::request(
-        "POST",
-        &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
-        Some(&api.token(a.agent)),
-        None,
-    );
-    assert_eq!(triage_api.handle(req).await.unwrap().status(), 202);
+    enqueue_with_a_failing_send(&api, "pl-scheduled").await;
     let sweeper = triage_sweeper::App::new(
         api.db.app.clone(),
         api.dispatcher.clone(),
