@@ -9,9 +9,9 @@
 //! function whose handler opens one connection and runs `SELECT 1`. Both ratios are printed.
 //!
 //! Binaries come from `target/lambda/<name>/bootstrap` (`scripts/build-zips.sh`); the
-//! floors from the perf builds of `hello-lambda` and `hello-postgres`. The functions get the local stack's
-//! configuration; HTTP functions answer an unauthenticated request (401 or the health
-//! check), the worker an empty batch, the sweeper its sweep.
+//! floors from the perf builds of `hello-lambda` and `hello-postgres`. The functions get the
+//! local stack's configuration; HTTP functions answer an unauthenticated request (401 or the
+//! health check), the worker an empty batch, the sweeper its sweep.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -272,58 +272,50 @@ pub async fn run() -> anyhow::Result<()> {
         "| function | init: first request for an event (ms) | first answer (ms) | vs bare floor | vs floor with Postgres | goal ≤ 1.5× |"
     );
     println!("|---|---|---|---|---|---|");
+    const BARE: &str = "bare lambda_runtime hello";
+    let figure = |name: &str, what: &str, ms: f64| {
+        crate::report::Figure::new(
+            "cold start",
+            format!("{name}: process start to {what}"),
+            ms,
+            "ms",
+        )
+    };
     for (name, event) in &functions {
         let binary = root.join(format!("target/lambda/{name}/bootstrap"));
         let t = time_init(&binary, event, &env).await?;
-        let (against, baseline) = if needs_database(name) {
+        let db_bound = needs_database(name);
+        let (against, baseline) = if db_bound {
             ("bare lambda_runtime hello + one Postgres query", db_floor)
         } else {
-            ("bare lambda_runtime hello", floor)
+            (BARE, floor)
+        };
+        let met = t.answered <= 1.5 * baseline;
+        let vs_db_floor = if db_bound {
+            format!("{:.2}×", t.answered / db_floor)
+        } else {
+            "–".to_owned()
         };
         println!(
-            "| {name} | {:.2} | {:.2} | {:.2}× | {} | {} |",
+            "| {name} | {:.2} | {:.2} | {:.2}× | {vs_db_floor} | {} |",
             t.ready,
             t.answered,
             t.answered / floor,
-            if needs_database(name) {
-                format!("{:.2}×", t.answered / db_floor)
-            } else {
-                "–".to_owned()
-            },
-            if t.answered <= 1.5 * baseline {
-                "yes"
-            } else {
-                "no"
-            }
+            if met { "yes" } else { "no" }
         );
         crate::report::record(
-            crate::report::Figure::new(
-                "cold start",
-                format!("{name}: process start to first request for an event"),
-                t.ready,
-                "ms",
-            )
-            .against("bare lambda_runtime hello, first answer", floor),
+            figure(name, "first request for an event", t.ready)
+                .against(format!("{BARE}, first answer"), floor),
         );
         crate::report::record(
-            crate::report::Figure::new(
-                "cold start",
-                format!("{name}: process start to first answer"),
-                t.answered,
-                "ms",
-            )
-            .against(against, baseline)
-            .goal("≤ 1.5×", t.answered <= 1.5 * baseline),
+            figure(name, "first answer", t.answered)
+                .against(against, baseline)
+                .goal("≤ 1.5×", met),
         );
-        if needs_database(name) {
+        if db_bound {
             crate::report::record(
-                crate::report::Figure::new(
-                    "cold start",
-                    format!("{name}: process start to first answer, against the bare floor"),
-                    t.answered,
-                    "ms",
-                )
-                .against("bare lambda_runtime hello", floor),
+                figure(name, "first answer, against the bare floor", t.answered)
+                    .against(BARE, floor),
             );
         }
     }
