@@ -19,7 +19,8 @@ use nexify_storage::jobs::{self, JobRun};
 use nexify_storage::suggestions::{self, NewSuggestion, Suggestion};
 use nexify_storage::tickets::TicketChanges;
 use nexify_storage::{
-    PgConnection, PgPool, StorageError, Vector, begin_tenant, settings, ticket_embeddings, tickets,
+    PgConnection, PgPool, StorageError, Vector, begin_tenant, begin_tenant_relaxed, settings,
+    ticket_embeddings, tickets,
 };
 use nexify_triage::{
     OrgLabels, OrgModels, Passage, SimilarTicket, TextEmbedding, TriageEngine, TriageInput,
@@ -459,7 +460,9 @@ impl<E: TriageEngine> Worker<E> {
     ) -> Result<Outcome, JobError> {
         let org = message.organization_id;
         let job_id = message.job_run_id;
-        let mut tx = begin_tenant(&self.pool, org, None).await?;
+        // The claim's commit need not be durable: lost in a crash, the job reads as before
+        // the claim, and the redelivered message claims it again.
+        let mut tx = begin_tenant_relaxed(&self.pool, org).await?;
         let Some(job) = jobs::claim(&mut tx, org, job_id, self.lease_seconds).await? else {
             let state = match jobs::get(&mut tx, org, job_id).await {
                 Ok(job) => Some(job.status),

@@ -27,10 +27,36 @@ pub async fn begin_tenant(
     org: OrgId,
     user: Option<UserId>,
 ) -> Result<Transaction<'static, Postgres>, StorageError> {
+    begin_scoped(pool, org, user, "").await
+}
+
+/// [`begin_tenant`] for a transaction whose commit may be lost in a database crash without
+/// harm, because what it records is redone anyway (the worker's claim of a job): its commit
+/// does not wait for the WAL flush. Postgres keeps it atomic and ordered: a later durable
+/// commit flushes it too, so it can never outlive what follows it.
+pub async fn begin_tenant_relaxed(
+    pool: &PgPool,
+    org: OrgId,
+) -> Result<Transaction<'static, Postgres>, StorageError> {
+    begin_scoped(
+        pool,
+        org,
+        None,
+        ", set_config('synchronous_commit', 'off', true)",
+    )
+    .await
+}
+
+async fn begin_scoped(
+    pool: &PgPool,
+    org: OrgId,
+    user: Option<UserId>,
+    extra_settings: &'static str,
+) -> Result<Transaction<'static, Postgres>, StorageError> {
     let user = user.map(|u| u.to_string()).unwrap_or_default();
     Ok(pool
         .begin_with(sqlx::AssertSqlSafe(format!(
-            "BEGIN; SELECT set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true)"
+            "BEGIN; SELECT set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true){extra_settings}"
         )))
         .await?)
 }

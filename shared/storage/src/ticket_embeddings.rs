@@ -6,7 +6,6 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::StorageError;
-use crate::tickets::LABELLED;
 
 /// Stores (or replaces) the embeddings of several tickets in one statement.
 #[tracing::instrument(skip_all, fields(org_id = %org, embedder, count = rows.len()), err)]
@@ -71,7 +70,9 @@ pub struct Neighbour {
 }
 
 /// The `k` labelled tickets (resolved, or with an accepted suggestion) nearest to
-/// `embedding`, other than `exclude`, most similar first. Exact search over the org's rows.
+/// `embedding`, other than `exclude`, most similar first. Exact search over the org's
+/// labelled rows only (the `labelled` flag, kept by triggers, and its partial index); the
+/// tickets and their replies are read for the `k` found.
 #[tracing::instrument(skip_all, fields(org_id = %org, embedder, k), err)]
 pub async fn nearest_labelled(
     conn: &mut PgConnection,
@@ -81,18 +82,20 @@ pub async fn nearest_labelled(
     exclude: TicketId,
     k: i64,
 ) -> Result<Vec<Neighbour>, StorageError> {
-    Ok(sqlx::query_as(sql!(
+    Ok(sqlx::query_as(
         "SELECT t.id AS ticket_id, t.subject, t.priority, t.assigned_team, t.category,
-                (1 - (e.embedding <=> $3))::float8 AS similarity,
+                (1 - n.distance)::float8 AS similarity,
                 (SELECT s.draft_reply FROM suggestions s
                  WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
                    AND s.status = 'accepted'
                  ORDER BY s.decided_at DESC NULLS LAST LIMIT 1) AS reply
-         FROM ticket_embeddings e
-         JOIN tickets t ON t.organization_id = e.organization_id AND t.id = e.ticket_id
-         WHERE e.organization_id = $1 AND e.embedder = $2 AND e.ticket_id <> $4 AND {LABELLED}
-         ORDER BY e.embedding <=> $3, t.id LIMIT $5"
-    ))
+         FROM (SELECT e.ticket_id, e.embedding <=> $3 AS distance FROM ticket_embeddings e
+               WHERE e.organization_id = $1 AND e.embedder = $2 AND e.labelled
+                 AND e.ticket_id <> $4
+               ORDER BY e.embedding <=> $3, e.ticket_id LIMIT $5) n
+         JOIN tickets t ON t.organization_id = $1 AND t.id = n.ticket_id
+         ORDER BY n.distance, t.id",
+    )
     .bind(org)
     .bind(embedder)
     .bind(embedding)

@@ -318,3 +318,65 @@ async fn an_approved_reply_is_reused_for_a_near_repeat(_o: PgPoolOptions, c: PgC
     );
     assert!(other["metadata"]["draft_reply_from_ticket"].is_null());
 }
+
+/// A triaged ticket's stored embedding counts as labelled history exactly while the ticket
+/// is resolved (or has an accepted suggestion): resolving, reopening and accepting all move
+/// it in or out of the nearest-labelled search.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_nearest_labelled_tickets_follow_resolve_and_reopen(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "relabel").await;
+    let agent = api.token(a.agent);
+    let worker = api.worker();
+    let subject = "Charged twice this month";
+    let body = "My card was charged twice for the same subscription, please refund one.";
+    let (first, _) = api
+        .triage_new_ticket(a.org, &agent, subject, body, &worker)
+        .await;
+    let similar_to_a_repeat = || async {
+        let (_, s) = api
+            .triage_new_ticket(a.org, &agent, subject, body, &worker)
+            .await;
+        s["metadata"]["similar_tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["ticket_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let set_status = |status: &'static str| {
+        let (agent, first) = (agent.clone(), first.clone());
+        let api = &api;
+        async move {
+            let r = api
+                .call(
+                    "PATCH",
+                    &format!("/api/orgs/{}/tickets/{first}/", a.org),
+                    Some(&agent),
+                    Some(json!({ "status": status })),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.json);
+        }
+    };
+    assert_eq!(
+        similar_to_a_repeat().await,
+        Vec::<String>::new(),
+        "open: unlabelled"
+    );
+    set_status("resolved").await;
+    assert_eq!(
+        similar_to_a_repeat().await,
+        vec![first.clone()],
+        "resolved: labelled"
+    );
+    set_status("open").await;
+    assert_eq!(
+        similar_to_a_repeat().await,
+        Vec::<String>::new(),
+        "reopened: unlabelled"
+    );
+}
