@@ -67,7 +67,12 @@ impl Scratch {
         Ok((owner, nexify_storage::connect_lazy(&config)))
     }
 
+    /// Drops the run's databases, unless `NEXIFY_BENCH_KEEP` is set (to inspect them after).
     pub async fn drop_all(self) -> anyhow::Result<()> {
+        if std::env::var_os("NEXIFY_BENCH_KEEP").is_some() {
+            println!("kept: {}", self.names.join(", "));
+            return Ok(());
+        }
         for name in &self.names {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
