@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use nexify_domain::{Email, Priority, Role, Subject, TicketBody, TicketId};
+use nexify_domain::{Email, OrgId, Priority, Role, Subject, TicketBody, TicketId};
 use nexify_embed::{Embedder, HashingEmbedder};
 use nexify_queue::{SqsDispatcher, bridge};
 use nexify_service::triage::{JobMessage, Worker};
@@ -14,6 +14,7 @@ use nexify_storage::{
     PgPool, Vector, jobs, memberships, organizations, settings, ticket_embeddings, tickets, users,
 };
 use nexify_triage::RuleEngine;
+use sqlx::PgConnection;
 
 use crate::pgbench;
 use crate::report::{Figure, record};
@@ -65,6 +66,42 @@ fn worker(pool: &PgPool) -> Worker<RuleEngine> {
     }
 }
 
+/// `count` open tickets cycling through [`TOPICS`], from `{email_prefix}{i}@example.com`;
+/// `shape` gives each one's subject and assigned team.
+async fn insert_topic_tickets(
+    conn: &mut PgConnection,
+    org: OrgId,
+    count: usize,
+    email_prefix: &str,
+    shape: impl Fn(usize, &str) -> (String, Option<String>),
+) -> anyhow::Result<Vec<tickets::Ticket>> {
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let (subject, body) = TOPICS[i % TOPICS.len()];
+        let (subject, assigned_team) = shape(i, subject);
+        out.push(
+            tickets::insert(
+                conn,
+                org,
+                &NewTicket {
+                    requester_email: Email::parse(
+                        "requester_email",
+                        &format!("{email_prefix}{i}@example.com"),
+                    )?,
+                    subject: Subject::parse(&subject)?,
+                    body: TicketBody::parse(body)?,
+                    priority: Priority::Medium,
+                    assigned_team,
+                    external_id: None,
+                    category: None,
+                },
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let mut scratch = Scratch::new().await?;
     let (owner, pool) = scratch.migrated("nexify_bench_triage", 8).await?;
@@ -114,44 +151,25 @@ pub async fn run() -> anyhow::Result<()> {
         let embedder: Arc<dyn nexify_embed::Embedder> = Arc::new(HashingEmbedder);
         nexify_service::knowledge::store_document(&mut tx, org.id, &doc, &embedder).await?;
     }
-    let mut ticket_ids: Vec<TicketId> = Vec::new();
-    for i in 0..JOBS * 2 {
-        let (subject, body) = TOPICS[i % TOPICS.len()];
-        let t = tickets::insert(
-            &mut tx,
-            org.id,
-            &NewTicket {
-                requester_email: Email::parse("requester_email", &format!("c{i}@example.com"))?,
-                subject: Subject::parse(&format!("{subject} #{i}"))?,
-                body: TicketBody::parse(body)?,
-                priority: Priority::Medium,
-                assigned_team: None,
-                external_id: None,
-                category: None,
-            },
-        )
-        .await?;
-        ticket_ids.push(t.id);
-    }
+    let ticket_ids: Vec<TicketId> =
+        insert_topic_tickets(&mut tx, org.id, JOBS * 2, "c", |i, subject| {
+            (format!("{subject} #{i}"), None)
+        })
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     // Labelled history, as an org in use has: resolved tickets with their embeddings, which
     // each triage searches for the nearest ones.
     let mut history = Vec::new();
-    for i in 0..HISTORY {
-        let (subject, body) = TOPICS[i % TOPICS.len()];
-        let t = tickets::insert(
-            &mut tx,
-            org.id,
-            &NewTicket {
-                requester_email: Email::parse("requester_email", &format!("h{i}@example.com"))?,
-                subject: Subject::parse(&format!("{subject} (earlier case {i})"))?,
-                body: TicketBody::parse(body)?,
-                priority: Priority::Medium,
-                assigned_team: Some(TEAMS[i % TEAMS.len()].into()),
-                external_id: None,
-                category: None,
-            },
+    for t in insert_topic_tickets(&mut tx, org.id, HISTORY, "h", |i, subject| {
+        (
+            format!("{subject} (earlier case {i})"),
+            Some(TEAMS[i % TEAMS.len()].into()),
         )
-        .await?;
+    })
+    .await?
+    {
         let vector = HashingEmbedder.embed(&[&format!("{}\n{}", t.subject, t.body)])?;
         history.push((
             t.id,
