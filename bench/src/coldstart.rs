@@ -13,7 +13,7 @@
 //! local stack's configuration; HTTP functions answer an unauthenticated request (401 or the
 //! health check), the worker an empty batch, the sweeper its sweep.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-/// Fresh processes per function: starts take 2–10 ms, and a median of few is noisy here.
-const RUNS: usize = 15;
+/// Rounds: each starts every binary once, floors included, in turn, so that a slow spell on
+/// the machine lands on all of them alike rather than on whichever was being timed. Starts
+/// take 2–10 ms, and a median of few is noisy here.
+const RUNS: usize = 21;
 
 /// Every function, in the template's order.
 pub const FUNCTIONS: [&str; 9] = [
@@ -142,56 +144,74 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// How long `binary` takes to start and answer `event`, over [`RUNS`] fresh processes.
-async fn time_init(
-    binary: &Path,
-    event: &str,
-    env: &[(String, String)],
-) -> anyhow::Result<Startup> {
-    let (mut ready_samples, mut samples) = (Vec::new(), Vec::new());
+/// One binary to time: what it is started with and the event it answers.
+struct Target<'a> {
+    binary: PathBuf,
+    event: String,
+    env: &'a [(String, String)],
+}
+
+/// Starts `target` once as a fresh process: (ms from spawn to its first request for an
+/// event, ms from spawn to its answer).
+async fn start_once(target: &Target<'_>) -> anyhow::Result<(f64, f64)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let state = Arc::new(Mutex::new(Runtime {
+        event: Some(target.event.clone()),
+        ready: None,
+        answered: None,
+    }));
+    let server = tokio::spawn(serve(listener, state.clone()));
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(&target.binary)
+        .envs(target.env.iter().cloned())
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", target.binary.display()))?;
+    let answered = loop {
+        if let Some(at) = state.lock().unwrap().answered {
+            break at;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} never answered",
+            target.binary.display()
+        );
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+    let ready = state.lock().unwrap().ready.unwrap_or(answered);
+    child.kill().await.ok();
+    server.abort();
+    Ok((
+        (ready - started).as_secs_f64() * 1000.0,
+        (answered - started).as_secs_f64() * 1000.0,
+    ))
+}
+
+/// Medians over [`RUNS`] rounds, one per target, in the targets' order.
+async fn time_all(targets: &[Target<'_>]) -> anyhow::Result<Vec<Startup>> {
+    let mut samples = vec![(Vec::new(), Vec::new()); targets.len()];
     for _ in 0..RUNS {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let state = Arc::new(Mutex::new(Runtime {
-            event: Some(event.to_owned()),
-            ready: None,
-            answered: None,
-        }));
-        let server = tokio::spawn(serve(listener, state.clone()));
-        let started = Instant::now();
-        let mut child = tokio::process::Command::new(binary)
-            .envs(env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_LEVEL", "error")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let answered = loop {
-            if let Some(at) = state.lock().unwrap().answered {
-                break at;
-            }
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "{} never answered",
-                binary.display()
-            );
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
-        let ready = state.lock().unwrap().ready.unwrap_or(answered);
-        samples.push((answered - started).as_secs_f64() * 1000.0);
-        ready_samples.push((ready - started).as_secs_f64() * 1000.0);
-        child.kill().await.ok();
-        server.abort();
+        for (target, (ready, answered)) in targets.iter().zip(&mut samples) {
+            let (r, a) = start_once(target).await?;
+            ready.push(r);
+            answered.push(a);
+        }
     }
-    Ok(Startup {
-        ready: median(ready_samples),
-        answered: median(samples),
-    })
+    Ok(samples
+        .into_iter()
+        .map(|(ready, answered)| Startup {
+            ready: median(ready),
+            answered: median(answered),
+        })
+        .collect())
 }
 
 /// The functions whose first answer needs a Postgres round trip.
@@ -210,8 +230,6 @@ pub async fn run() -> anyhow::Result<()> {
             "a-benchmark-secret-of-at-least-32-bytes".to_owned(),
         )])
         .collect();
-    let floor_bin = root.join("target/perf/hello-lambda");
-    let floor = time_init(&floor_bin, "{}", &env).await?.answered;
     let database_url = env
         .iter()
         .find(|(k, _)| k == "DATABASE_URL")
@@ -219,8 +237,6 @@ pub async fn run() -> anyhow::Result<()> {
         .context("DATABASE_URL in .local/functions.env")?;
     let mut db_env = env.clone();
     db_env.push(("HELLO_DATABASE_URL".to_owned(), database_url));
-    let db_floor_bin = root.join("target/perf/hello-postgres");
-    let db_floor = time_init(&db_floor_bin, "{}", &db_env).await?.answered;
     let functions: [(&str, String); 9] = [
         ("health", http_event("GET", "/api/health/")),
         ("auth", http_event("GET", "/api/me/")),
@@ -262,8 +278,28 @@ pub async fn run() -> anyhow::Result<()> {
         ("triage-worker", r#"{"Records":[]}"#.to_owned()),
         ("triage-sweeper", "{}".to_owned()),
     ];
+    // The two floors first, then every function, all timed round by round.
+    let mut targets = vec![
+        Target {
+            binary: root.join("target/perf/hello-lambda"),
+            event: "{}".to_owned(),
+            env: &env,
+        },
+        Target {
+            binary: root.join("target/perf/hello-postgres"),
+            event: "{}".to_owned(),
+            env: &db_env,
+        },
+    ];
+    targets.extend(functions.iter().map(|(name, event)| Target {
+        binary: root.join(format!("target/lambda/{name}/bootstrap")),
+        event: event.clone(),
+        env: &env,
+    }));
+    let timed = time_all(&targets).await?;
+    let (floor, db_floor) = (timed[0].answered, timed[1].answered);
     println!(
-        "\n## Cold start: process start to first answered invocation (median of {RUNS}, same run)\n"
+        "\n## Cold start: process start to first answered invocation (median of {RUNS} rounds, each starting every binary in turn, same run)\n"
     );
     println!(
         "Floors: bare lambda_runtime {floor:.2} ms; the same with one Postgres connection and SELECT 1 in its handler {db_floor:.2} ms.\n"
@@ -281,9 +317,7 @@ pub async fn run() -> anyhow::Result<()> {
             "ms",
         )
     };
-    for (name, event) in &functions {
-        let binary = root.join(format!("target/lambda/{name}/bootstrap"));
-        let t = time_init(&binary, event, &env).await?;
+    for ((name, _), t) in functions.iter().zip(&timed[2..]) {
         let db_bound = needs_database(name);
         let (against, baseline) = if db_bound {
             ("bare lambda_runtime hello + one Postgres query", db_floor)
