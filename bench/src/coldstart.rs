@@ -147,7 +147,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// One binary to time: what it is started with and the event it answers.
 struct Target<'a> {
     binary: PathBuf,
-    event: String,
+    event: &'a str,
     env: &'a [(String, String)],
 }
 
@@ -157,7 +157,7 @@ async fn start_once(target: &Target<'_>) -> anyhow::Result<(f64, f64)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let state = Arc::new(Mutex::new(Runtime {
-        event: Some(target.event.clone()),
+        event: Some(target.event.to_owned()),
         ready: None,
         answered: None,
     }));
@@ -282,18 +282,18 @@ pub async fn run() -> anyhow::Result<()> {
     let mut targets = vec![
         Target {
             binary: root.join("target/perf/hello-lambda"),
-            event: "{}".to_owned(),
+            event: "{}",
             env: &env,
         },
         Target {
             binary: root.join("target/perf/hello-postgres"),
-            event: "{}".to_owned(),
+            event: "{}",
             env: &db_env,
         },
     ];
     targets.extend(functions.iter().map(|(name, event)| Target {
         binary: root.join(format!("target/lambda/{name}/bootstrap")),
-        event: event.clone(),
+        event,
         env: &env,
     }));
     let timed = time_all(&targets).await?;
