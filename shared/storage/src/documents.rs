@@ -186,12 +186,16 @@ pub struct SearchHit {
 const RRF_K: i64 = 60;
 
 /// Orgs with at most this many chunks are searched exactly (their chunks through the org
-/// B-tree, every distance computed): full recall, p99 under 10 ms at this size on 2 cores
-/// (`nexify-bench retrieval`). Larger orgs go through the HNSW index with pgvector's
-/// iterative scan; they are at least a tenth of a 100k table, a slice the filtered scan
-/// handles. Why not HNSW for all: when the org is a 1% slice, a filtered HNSW scan loses
-/// recall (about 0.8 reported), while exact search over 1% costs about a millisecond.
-pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 10_000;
+/// B-tree, every distance computed): full recall, and a few milliseconds at this size on 2
+/// cores, where a 10,000-chunk org takes about 20 (`nexify-bench retrieval`). Larger orgs
+/// go through the HNSW index of their partition (the table is hash-partitioned by org, see
+/// migration `chunks_partitioned_by_org`) with pgvector's iterative scan. A partition holds
+/// the org and the few that hash alongside it, so the filter keeps a large share of what the
+/// graph walk meets. (Just above this size the planner may still prefer a sorted scan of
+/// the org's rows, which is exact and as cheap.) Why not HNSW for all: a small org can share its partition with a large
+/// one, and a filtered HNSW scan of a small slice loses recall (about 0.8 reported at 1%),
+/// while exact search over a small org costs about a millisecond.
+pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 2_000;
 /// HNSW candidate list size for the large-org path (pgvector's default is 40).
 const HNSW_EF_SEARCH: i64 = 100;
 

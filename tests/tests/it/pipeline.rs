@@ -593,6 +593,75 @@ async fn a_failed_send_is_recovered_by_the_sweep(_o: PgPoolOptions, c: PgConnect
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn one_statement_reads_both_lists_of_a_sweep_each_in_its_order(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    enqueue_with_a_failing_send(&api, "pl-list-a").await;
+    enqueue_with_a_failing_send(&api, "pl-list-b").await;
+    let ids = |slug: &'static str| {
+        let owner = api.db.owner.clone();
+        async move {
+            sqlx::query_as::<_, (uuid::Uuid, uuid::Uuid)>(
+                "SELECT j.id, o.id FROM job_runs j JOIN organizations o ON o.id = j.organization_id
+                 WHERE o.slug = $1",
+            )
+            .bind(slug)
+            .fetch_one(&owner)
+            .await
+            .unwrap()
+        }
+    };
+    let ((job_a, org_a), (job_b, org_b)) = (ids("pl-list-a").await, ids("pl-list-b").await);
+    // b's job is the older stranded one; a's labels changed first.
+    for (sql, org) in [
+        (
+            "UPDATE job_runs SET created_at = now() - interval '1 hour' WHERE organization_id = $1",
+            org_b,
+        ),
+        (
+            "UPDATE organization_settings SET labels_changed_at = now() - interval '2 hours'
+             WHERE organization_id = $1",
+            org_a,
+        ),
+        (
+            "UPDATE organization_settings SET labels_changed_at = now() - interval '1 hour'
+             WHERE organization_id = $1",
+            org_b,
+        ),
+    ] {
+        let updated = sqlx::query(sql)
+            .bind(org)
+            .execute(&api.db.owner)
+            .await
+            .unwrap();
+        assert_eq!(updated.rows_affected(), 1, "{sql}");
+    }
+    let mut conn = api.db.app.acquire().await.unwrap();
+    let work = nexify_storage::jobs::sweep_worklist(&mut conn, 0, 3600, 10, 0, 10)
+        .await
+        .unwrap();
+    let stranded: Vec<(uuid::Uuid, uuid::Uuid)> =
+        work.stranded.iter().map(|(j, o)| (j.0, o.0)).collect();
+    assert_eq!(
+        stranded,
+        [(job_b, org_b), (job_a, org_a)],
+        "oldest job first"
+    );
+    let due: Vec<uuid::Uuid> = work.due_for_training.iter().map(|o| o.0).collect();
+    assert_eq!(due, [org_a, org_b], "longest quiet first");
+    let capped = nexify_storage::jobs::sweep_worklist(&mut conn, 0, 3600, 1, 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (capped.stranded.len(), capped.due_for_training.len()),
+        (1, 1),
+        "each list has its own limit"
+    );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn the_scheduled_sweep_resends_with_the_production_thresholds(
     _o: PgPoolOptions,
     c: PgConnectOptions,

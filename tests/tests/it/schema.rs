@@ -1,6 +1,8 @@
 //! The schema: migrations, a round trip through every table, the tenancy guarantees
 //! (composite foreign keys and row-level security) and pgvector search.
 
+use std::time::Duration;
+
 use nexify_domain::{
     ActorType, JobStatus, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
 };
@@ -483,6 +485,109 @@ async fn cosine_search_returns_the_nearest_chunk(pool: PgPool) {
     assert_eq!(hits[0].chunk.content, texts[1]);
     assert!(hits.iter().all(|h| h.chunk.organization_id == a.org));
     assert!(hits[0].distance < hits[1].distance);
+}
+
+/// An org above the exact-search size is searched through the HNSW index of its partition
+/// (the chunks are hash-partitioned by org): through the function role and its tenant
+/// scope, it finds its own nearest chunks and never another org's, and the function role
+/// cannot reach a partition around the parent's row-level security.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_large_org_is_searched_through_its_partitions_hnsw_index(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let db = TestDb::new(connect).await;
+    let a = org_fixture(&db.owner, "hnsw-a").await;
+    let b = org_fixture(&db.owner, "hnsw-b").await;
+    let text = |i: usize| format!("ticket {i} about topic {} and account {}", i % 40, i % 7);
+    let mut conn = db.owner.acquire().await.unwrap();
+    // Five times the exact-search size: just above it, a sorted scan of the org costs the
+    // planner about what the index does, and it may take either (the sorted scan is exact).
+    for (org, n) in [
+        (a.org, 5 * documents::EXACT_SEARCH_MAX_CHUNKS as usize),
+        (b.org, 50),
+    ] {
+        let doc = documents::insert_document(
+            &mut conn,
+            org,
+            &NewDocument {
+                title: "synthetic".into(),
+                content_type: "text".into(),
+                body: "synthetic".into(),
+                source_url: None,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        let chunks: Vec<NewChunk> = (0..n)
+            .map(|i| NewChunk {
+                chunk_index: i as i32,
+                char_start: 0,
+                char_end: 1,
+                content: text(i),
+                embedding: Vector::from(HashingEmbedder.embed_one(&text(i))),
+            })
+            .collect();
+        documents::insert_chunks(&mut conn, org, doc.id, &chunks)
+            .await
+            .unwrap();
+    }
+    sqlx::query("ANALYZE document_chunks")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let index_scans = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT coalesce(sum(s.idx_scan), 0)::bigint FROM pg_stat_user_indexes s
+             JOIN pg_index i ON i.indexrelid = s.indexrelid
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+             WHERE am.amname = 'hnsw' AND s.relname LIKE 'document_chunks_p%'",
+        )
+        .fetch_one(&db.owner)
+        .await
+        .unwrap()
+    };
+    let scans_before = index_scans().await;
+
+    // The same text as one of b's chunks and as one of a's: each org finds its own.
+    let query = Vector::from(HashingEmbedder.embed_one(&text(7)));
+    let mut tx = nexify_storage::begin_tenant(&db.app, a.org, None)
+        .await
+        .unwrap();
+    let hits = documents::nearest_chunks(&mut tx, a.org, &query, 10)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| h.chunk.organization_id == a.org));
+    assert_eq!(hits[0].chunk.content, text(7));
+    let exact: Vec<String> = sqlx::query_scalar(
+        "SELECT content FROM document_chunks WHERE organization_id = $1
+         ORDER BY (embedding <=> $2) + 0, id LIMIT 10",
+    )
+    .bind(a.org)
+    .bind(&query)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    let found = hits
+        .iter()
+        .filter(|h| exact.contains(&h.chunk.content))
+        .count();
+    assert!(found >= 8, "recall@10 against exact search: {found}/10");
+    // A backend's statistics reach the views within about a second of it going idle.
+    let counted = nexify_tests::eventually(Duration::from_secs(15), || async {
+        (index_scans().await > scans_before).then_some(())
+    })
+    .await;
+    assert!(counted.is_some(), "the search went through an HNSW index");
+
+    // The partitions grant the function role nothing.
+    let direct = sqlx::query("SELECT count(*) FROM document_chunks_p0")
+        .execute(&db.app)
+        .await;
+    assert!(direct.is_err(), "a partition is reachable around RLS");
 }
 
 /// The trigger-kept per-status counts (migration 6) always equal a live count: after
