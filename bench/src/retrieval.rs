@@ -1,7 +1,8 @@
 //! Knowledge-base vector retrieval at 100k chunks, in three layouts: spread over 5 orgs (20%
 //! slices) and over 10 orgs (10% slices), which take the HNSW path, and over 100 orgs (1%
 //! slices, where a filtered HNSW scan is known to lose recall). For each,
-//! `documents::nearest_chunks` (what retrieval runs) beside exact search in the same run:
+//! `documents::nearest_chunks` (what retrieval runs, as the function role in the org's
+//! scope) beside exact search in the same run:
 //! recall@10 against exact, and latency.
 //!
 //! The vectors are synthetic but shaped like embeddings: unit length, around shared topic
@@ -153,6 +154,7 @@ struct Measured {
 
 async fn measure(
     owner: &PgPool,
+    app: &PgPool,
     orgs: &[OrgId],
     rng: &mut Rng,
     topics: &[Vec<f32>],
@@ -178,7 +180,8 @@ async fn measure(
         let exact_ms = started.elapsed().as_secs_f64() * 1000.0;
         tx.commit().await?;
 
-        let mut tx = owner.begin().await?;
+        // As retrieval runs it: the function role, row-level security, the org's scope.
+        let mut tx = nexify_storage::begin_tenant(app, org, None).await?;
         let started = Instant::now();
         let found = documents::nearest_chunks(&mut tx, org, &query, K).await?;
         let ours_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -212,12 +215,13 @@ pub async fn run() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     // 5 orgs of 20,000 and 10 of 10,000 chunks take the HNSW path, 100 orgs the exact one.
     for orgs in [5usize, 10, 100] {
-        let (owner, _) = scratch
+        let (owner, app) = scratch
             .migrated(&format!("nexify_bench_kb_{orgs}"), 1)
             .await?;
         let org_ids = load(&owner, orgs, &mut rng, &topics).await?;
-        let m = measure(&owner, &org_ids, &mut rng, &topics).await?;
+        let m = measure(&owner, &app, &org_ids, &mut rng, &topics).await?;
         rows.push((orgs, m));
+        app.close().await;
         owner.close().await;
     }
     println!("\n## Knowledge-base retrieval: {CHUNKS} chunks, {DIM} dims, top {K} (same run)\n");

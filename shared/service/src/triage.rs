@@ -196,27 +196,6 @@ pub async fn stranded_jobs(
     .await?)
 }
 
-/// A scheduled sweep's work, read at once: the stranded jobs (see [`Stranding`]), at most
-/// `limit`, and the orgs due for retraining after `quiet_seconds` of quiet, at most
-/// `train_limit`.
-pub async fn sweep_worklist(
-    conn: &mut PgConnection,
-    stranding: Stranding,
-    limit: i64,
-    quiet_seconds: i64,
-    train_limit: i64,
-) -> Result<jobs::SweepWorklist, ServiceError> {
-    Ok(jobs::sweep_worklist(
-        conn,
-        stranding.unsent_seconds,
-        stranding.lost_seconds,
-        limit,
-        quiet_seconds,
-        train_limit,
-    )
-    .await?)
-}
-
 /// Sends the messages of `stranded` jobs again. Returns how many were sent.
 #[tracing::instrument(skip_all, fields(stranded = stranded.len()), err)]
 pub async fn resend<D: Dispatch>(

@@ -156,55 +156,6 @@ pub async fn record_failure(
     .await?)
 }
 
-/// One sweep's work: the stranded jobs (as [`stranded`] finds them) and the orgs due for
-/// retraining (as [`crate::settings::due_for_training`] finds them).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SweepWorklist {
-    pub stranded: Vec<(JobRunId, OrgId)>,
-    pub due_for_training: Vec<OrgId>,
-}
-
-/// Both lists of a sweep in one statement: the scheduled sweep's first answer after a cold
-/// start pays a round trip pair and a statement's planning on a new backend per statement.
-#[tracing::instrument(skip_all, err)]
-pub async fn sweep_worklist(
-    conn: &mut PgConnection,
-    unsent_seconds: i64,
-    lost_seconds: i64,
-    limit: i64,
-    quiet_seconds: i64,
-    train_limit: i64,
-) -> Result<SweepWorklist, StorageError> {
-    // A row per item: a job id for the stranded list, none for an org due for training;
-    // each list keeps its function's order.
-    let rows: Vec<(Option<JobRunId>, OrgId)> = sqlx::query_as(
-        "SELECT job_run_id, organization_id FROM (
-             SELECT 1 AS list, s.n, s.job_run_id, s.organization_id
-             FROM stranded_job_runs(make_interval(secs => $1), make_interval(secs => $2), $3::int)
-                  WITH ORDINALITY AS s(job_run_id, organization_id, n)
-             UNION ALL
-             SELECT 2, t.n, NULL, t.organization_id
-             FROM orgs_due_for_training(make_interval(secs => $4), $5::int)
-                  WITH ORDINALITY AS t(organization_id, n)) w
-         ORDER BY list, n",
-    )
-    .bind(unsent_seconds as f64)
-    .bind(lost_seconds as f64)
-    .bind(limit)
-    .bind(quiet_seconds as f64)
-    .bind(train_limit)
-    .fetch_all(conn)
-    .await?;
-    let mut worklist = SweepWorklist::default();
-    for (job, org) in rows {
-        match job {
-            Some(job) => worklist.stranded.push((job, org)),
-            None => worklist.due_for_training.push(org),
-        }
-    }
-    Ok(worklist)
-}
-
 /// Queued jobs across orgs whose message SQS never accepted (older than `unsent_seconds`),
 /// or whose accepted message has gone unclaimed for `lost_seconds` (presumed lost).
 #[tracing::instrument(skip_all, err)]
