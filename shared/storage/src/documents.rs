@@ -192,9 +192,10 @@ const RRF_K: i64 = 60;
 /// migration `chunks_partitioned_by_org`) with pgvector's iterative scan. A partition holds
 /// the org and the few that hash alongside it, so the filter keeps a large share of what the
 /// graph walk meets. (Just above this size the planner may still prefer a sorted scan of
-/// the org's rows, which is exact and as cheap.) Why not HNSW for all: a small org can share its partition with a large
-/// one, and a filtered HNSW scan of a small slice loses recall (about 0.8 reported at 1%),
-/// while exact search over a small org costs about a millisecond.
+/// the org's rows, which is exact and as cheap.) Why not HNSW for all: a small org can
+/// share its partition with a large one, and a filtered HNSW scan of a small slice loses
+/// recall (about 0.8 reported at 1%), while exact search over a small org costs about a
+/// millisecond.
 pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 2_000;
 /// HNSW candidate list size for the large-org path (pgvector's default is 40).
 const HNSW_EF_SEARCH: i64 = 100;

@@ -540,8 +540,7 @@ async fn a_large_org_is_searched_through_its_partitions_hnsw_index(
     let index_scans = || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT coalesce(sum(s.idx_scan), 0)::bigint FROM pg_stat_user_indexes s
-             JOIN pg_index i ON i.indexrelid = s.indexrelid
-             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+             JOIN pg_class c ON c.oid = s.indexrelid JOIN pg_am am ON am.oid = c.relam
              WHERE am.amname = 'hnsw' AND s.relname LIKE 'document_chunks_p%'",
         )
         .fetch_one(&db.owner)
