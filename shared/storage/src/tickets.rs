@@ -320,11 +320,12 @@ pub struct LabelledTicket {
     pub category: Option<String>,
 }
 
-/// Which tickets (`t`) count as labelled: resolved, or with an accepted suggestion.
+/// Which tickets (`t`) count as labelled: resolved, or with an accepted suggestion. The SQL
+/// function `ticket_is_labelled` says the same for the triggers; a test checks they agree.
 pub(crate) const LABELLED: &str = "(t.status = 'resolved' OR EXISTS (
         SELECT 1 FROM suggestions s
         WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
-          AND s.status = 'accepted'))";
+          AND s.status <> 'pending'))";
 
 /// The org's labelled history, the training data of its triage models, newest first.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]

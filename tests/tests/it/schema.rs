@@ -686,3 +686,80 @@ async fn status_counts_follow_every_ticket_change(_o: PgPoolOptions, connect: Pg
         .await;
     assert!(write.is_err(), "the function role must not write counts");
 }
+
+/// "Labelled" is defined twice: in SQL (`ticket_is_labelled`, which the triggers use to keep
+/// `ticket_embeddings.labelled`) and in the training read (`tickets::LABELLED`). Every mix
+/// of ticket status and suggestion decision gets the same answer from both, and the one the
+/// definition gives: resolved, or with an accepted suggestion.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgConnectOptions) {
+    let db = TestDb::new(c).await;
+    let a = org_fixture(&db.owner, "labelled-defs").await;
+    let mut expected = Vec::new();
+    for status in ["open", "in_progress", "resolved"] {
+        for decisions in [
+            &[][..],
+            &["pending"],
+            &["rejected"],
+            &["accepted"],
+            &["rejected", "accepted"],
+        ] {
+            let subject = format!("{status} {decisions:?}");
+            let ticket = ticket_fixture(&db.owner, a.org, &subject).await;
+            sqlx::query("UPDATE tickets SET status = $2 WHERE id = $1")
+                .bind(ticket.id)
+                .bind(status)
+                .execute(&db.owner)
+                .await
+                .unwrap();
+            for (n, decision) in decisions.iter().enumerate() {
+                sqlx::query(
+                    "WITH job AS (
+                         INSERT INTO job_runs (organization_id, ticket_id, status, idempotency_key)
+                         VALUES ($1, $2, 'succeeded', $3) RETURNING id)
+                     INSERT INTO suggestions (organization_id, ticket_id, job_run_id, status,
+                                              suggested_priority, confidence, decided_at)
+                     SELECT $1, $2, job.id, $4, 'low', 0.5,
+                            CASE WHEN $4 = 'pending' THEN NULL ELSE now() END
+                     FROM job",
+                )
+                .bind(a.org)
+                .bind(ticket.id)
+                .bind(format!("{subject} {n}"))
+                .bind(decision)
+                .execute(&db.owner)
+                .await
+                .unwrap();
+            }
+            if status == "resolved" || decisions.contains(&"accepted") {
+                expected.push(ticket.id);
+            }
+        }
+    }
+    expected.sort_by_key(|id| id.0);
+    // Of the 15 tickets: the 5 resolved, and the 4 open or in progress with an accepted one.
+    assert_eq!(
+        expected.len(),
+        9,
+        "the fixture covers labelled and unlabelled tickets"
+    );
+
+    let mut conn = db.owner.acquire().await.unwrap();
+    let mut by_training_read: Vec<TicketId> = tickets::labelled(&mut conn, a.org, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    by_training_read.sort_by_key(|id| id.0);
+    let by_sql_function: Vec<TicketId> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE organization_id = $1
+           AND ticket_is_labelled(organization_id, id) ORDER BY id",
+    )
+    .bind(a.org)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(by_training_read, expected, "tickets::LABELLED");
+    assert_eq!(by_sql_function, expected, "ticket_is_labelled");
+}
