@@ -325,7 +325,7 @@ pub struct LabelledTicket {
 pub(crate) const LABELLED: &str = "(t.status = 'resolved' OR EXISTS (
         SELECT 1 FROM suggestions s
         WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
-          AND s.status <> 'pending'))";
+          AND s.status = 'accepted'))";
 
 /// The org's labelled history, the training data of its triage models, newest first.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
