@@ -178,14 +178,35 @@ impl LinearModel {
     }
 
     /// Fits the temperature that minimises the negative log-likelihood of `held_out`
-    /// (temperature scaling, Guo et al. 2017).
+    /// (temperature scaling, Guo et al. 2017), by golden-section search over ln T.
     pub fn calibrate(&mut self, held_out: &[(Features, usize)]) {
         if held_out.is_empty() {
             return;
         }
         let logits: Vec<(Vec<f32>, usize)> =
             held_out.iter().map(|(f, y)| (self.logits(f), *y)).collect();
-        self.temperature = fit_temperature(&logits);
+        let nll = |t: f32| -> f64 {
+            logits
+                .iter()
+                .map(|(l, y)| {
+                    let mut p: Vec<f32> = l.iter().map(|v| v / t).collect();
+                    softmax_in_place(&mut p);
+                    -(f64::from(p[*y]).max(1e-12)).ln()
+                })
+                .sum()
+        };
+        let (mut lo, mut hi) = (-3.0f32, 3.0f32);
+        let phi = 0.618_034f32;
+        for _ in 0..60 {
+            let a = hi - phi * (hi - lo);
+            let b = lo + phi * (hi - lo);
+            if nll(a.exp()) < nll(b.exp()) {
+                hi = b;
+            } else {
+                lo = a;
+            }
+        }
+        self.temperature = ((lo + hi) / 2.0).exp();
     }
 
     /// The most likely label's index and its calibrated probability.
@@ -200,53 +221,14 @@ impl LinearModel {
     }
 }
 
-/// The temperature that minimises the negative log-likelihood of held-out `logits` with
-/// their true labels, by golden-section search over ln T; 1 when there are none.
-fn fit_temperature(logits: &[(Vec<f32>, usize)]) -> f32 {
-    if logits.is_empty() {
-        return 1.0;
-    }
-    let nll = |t: f32| -> f64 {
-        logits
-            .iter()
-            .map(|(l, y)| {
-                let mut p: Vec<f32> = l.iter().map(|v| v / t).collect();
-                softmax_in_place(&mut p);
-                -(f64::from(p[*y]).max(1e-12)).ln()
-            })
-            .sum()
-    };
-    let (mut lo, mut hi) = (-3.0f32, 3.0f32);
-    let phi = 0.618_034f32;
-    for _ in 0..60 {
-        let a = hi - phi * (hi - lo);
-        let b = lo + phi * (hi - lo);
-        if nll(a.exp()) < nll(b.exp()) {
-            hi = b;
-        } else {
-            lo = a;
-        }
-    }
-    ((lo + hi) / 2.0).exp()
-}
-
 /// Share of an org's labelled tickets held out to fit the temperature.
 pub const CALIBRATION_SHARE: f64 = 0.15;
-/// Below this many labelled tickets the temperature is fitted on out-of-fold predictions
-/// for every ticket ([`CROSS_FIT_FOLDS`] folds) instead of a [`CALIBRATION_SHARE`]
-/// hold-out. A small org's hold-out is a handful of tickets, and a label with fewer than
-/// 1 / [`CALIBRATION_SHARE`] tickets has none in it. With no hold-out the temperature
-/// stayed 1, and a 34-ticket org's confidences sat far below its accuracy. Above this
-/// size the hold-out holds hundreds of tickets, and training once more per fold would cost more.
-pub const CROSS_FIT_BELOW: usize = 2_000;
-pub const CROSS_FIT_FOLDS: usize = 5;
 
 impl LinearModel {
     /// Trains a calibrated model on labelled texts (with optional dense embeddings, one per
-    /// text). It holds out a stratified [`CALIBRATION_SHARE`] of each label, trains on the rest,
-    /// and fits the temperature on the held-out part. Below [`CROSS_FIT_BELOW`] texts it
-    /// uses every text's out-of-fold prediction instead. Then it retrains on everything and
-    /// keeps that temperature. Labels are sorted, so the same data always gives the same model.
+    /// text): holds out a stratified [`CALIBRATION_SHARE`] of each label, trains on the rest,
+    /// fits the temperature on the held-out part, then retrains on everything and keeps that
+    /// temperature. Labels are sorted, so the same data always gives the same model.
     pub fn fit(
         texts: &[&str],
         labels: &[&str],
@@ -270,44 +252,34 @@ impl LinearModel {
                 .unwrap_or_default(),
         };
 
-        // Stratified folds: each label's examples dealt round the folds after a seeded
-        // shuffle. Cross-fitting uses every fold; the hold-out is fold 0 of 1 / share.
-        let cross_fit = texts.len() < CROSS_FIT_BELOW;
-        let folds = if cross_fit {
-            CROSS_FIT_FOLDS
-        } else {
-            (1.0 / CALIBRATION_SHARE).round() as usize
-        };
+        // Stratified hold-out: every k-th example of each label, after a seeded shuffle.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         SplitMix(config.seed ^ 0xA5A5).shuffle(&mut order);
         let mut seen = vec![0usize; names.len()];
-        let mut fold_of = vec![0usize; texts.len()];
-        for &i in &order {
+        let every = (1.0 / CALIBRATION_SHARE).round() as usize;
+        let (mut fit_ids, mut held_ids) = (Vec::new(), Vec::new());
+        for i in order {
             let y = index(labels[i]);
             seen[y] += 1;
-            fold_of[i] = seen[y] % folds;
-        }
-        let mut out_of_fold: Vec<(Vec<f32>, usize)> = Vec::new();
-        for fold in 0..if cross_fit { folds } else { 1 } {
-            // In the shuffled order, which training sees them in.
-            let (held_ids, fit_ids): (Vec<usize>, Vec<usize>) =
-                order.iter().partition(|&&i| fold_of[i] == fold);
-            if held_ids.is_empty() || fit_ids.is_empty() {
-                continue;
+            if seen[y].is_multiple_of(every) {
+                held_ids.push(i)
+            } else {
+                fit_ids.push(i)
             }
-            let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
-            let fit_set: Vec<(Features, usize)> = fit_ids
-                .iter()
-                .map(|&i| (featurize(&idf, i), index(labels[i])))
-                .collect();
-            let probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
-            out_of_fold.extend(
-                held_ids
-                    .iter()
-                    .map(|&i| (probe.logits(&featurize(&probe.idf, i)), index(labels[i]))),
-            );
         }
-        let temperature = fit_temperature(&out_of_fold);
+
+        let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
+        let fit_set: Vec<(Features, usize)> = fit_ids
+            .iter()
+            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .collect();
+        let held_set: Vec<(Features, usize)> = held_ids
+            .iter()
+            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .collect();
+        let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
+        probe.calibrate(&held_set);
+        let temperature = probe.temperature;
 
         let idf = Idf::fit(texts.iter().copied());
         let all: Vec<(Features, usize)> = (0..texts.len())
@@ -536,49 +508,6 @@ mod tests {
     #[test]
     fn training_is_deterministic() {
         assert_eq!(fit(5).0, fit(5).0);
-    }
-
-    #[test]
-    fn a_small_org_is_calibrated_on_out_of_fold_predictions() {
-        // 9 labels of 4 tickets each: no label reaches the 7 a 15% hold-out needs, so only
-        // cross-fitting gives the temperature anything to fit.
-        let topics = [
-            "refund", "password", "invoice", "outage", "sync", "phishing", "export", "crash",
-            "seats",
-        ];
-        let (mut texts, mut labels) = (Vec::new(), Vec::new());
-        for topic in topics {
-            for i in 0..4 {
-                texts.push(format!(
-                    "hello, question {i} about the {topic}, the {topic} again"
-                ));
-                labels.push(topic);
-            }
-        }
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let calibrated = LinearModel::fit(&texts, &labels, None, TrainConfig::default());
-        assert_ne!(calibrated.temperature, 1.0);
-        let uncalibrated = LinearModel {
-            temperature: 1.0,
-            ..calibrated.clone()
-        };
-        // On new tickets: how far the mean confidence is from the accuracy.
-        let gap = |m: &LinearModel| {
-            let (mut right, mut confidence) = (0.0, 0.0);
-            for topic in topics {
-                let (k, p) = m.predict(&m.features(&format!("a new {topic} problem"), None));
-                right += f64::from(u8::from(m.labels[k] == topic));
-                confidence += f64::from(p);
-            }
-            ((right - confidence) / topics.len() as f64).abs()
-        };
-        assert!(
-            gap(&calibrated) < gap(&uncalibrated) / 2.0,
-            "calibrated gap {} against {} at temperature 1 (fitted {})",
-            gap(&calibrated),
-            gap(&uncalibrated),
-            calibrated.temperature
-        );
     }
 
     #[test]
