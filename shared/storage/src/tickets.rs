@@ -337,7 +337,9 @@ pub async fn labelled(
     Ok(sqlx::query_as(sql!(
         "SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
              WHERE t.organization_id = $1 AND {LABELLED}
-             ORDER BY t.updated_at DESC LIMIT $2"
+             -- The id breaks ties (a bulk import shares one updated_at), so that
+             -- retraining on the same history sees it in the same order.
+             ORDER BY t.updated_at DESC, t.id DESC LIMIT $2"
     ))
     .bind(org)
     .bind(limit)
