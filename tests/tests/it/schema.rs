@@ -696,42 +696,65 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
     let db = TestDb::new(c).await;
     let a = org_fixture(&db.owner, "labelled-defs").await;
     let mut expected = Vec::new();
-    for status in ["open", "in_progress", "resolved"] {
+    let mut conn = db.owner.acquire().await.unwrap();
+    for status in [
+        TicketStatus::Open,
+        TicketStatus::InProgress,
+        TicketStatus::Resolved,
+    ] {
         for decisions in [
             &[][..],
-            &["pending"],
-            &["rejected"],
-            &["accepted"],
-            &["rejected", "accepted"],
+            &[SuggestionStatus::Pending],
+            &[SuggestionStatus::Rejected],
+            &[SuggestionStatus::Accepted],
+            &[SuggestionStatus::Rejected, SuggestionStatus::Accepted],
         ] {
-            let subject = format!("{status} {decisions:?}");
+            let subject = format!("{status:?} {decisions:?}");
             let ticket = ticket_fixture(&db.owner, a.org, &subject).await;
-            sqlx::query("UPDATE tickets SET status = $2 WHERE id = $1")
-                .bind(ticket.id)
-                .bind(status)
-                .execute(&db.owner)
+            let changes = TicketChanges {
+                status: Some(status),
+                ..TicketChanges::default()
+            };
+            tickets::update(&mut conn, a.org, ticket.id, &changes)
                 .await
                 .unwrap();
-            for (n, decision) in decisions.iter().enumerate() {
-                sqlx::query(
-                    "WITH job AS (
-                         INSERT INTO job_runs (organization_id, ticket_id, status, idempotency_key)
-                         VALUES ($1, $2, 'succeeded', $3) RETURNING id)
-                     INSERT INTO suggestions (organization_id, ticket_id, job_run_id, status,
-                                              suggested_priority, confidence, decided_at)
-                     SELECT $1, $2, job.id, $4, 'low', 0.5,
-                            CASE WHEN $4 = 'pending' THEN NULL ELSE now() END
-                     FROM job",
+            for (n, &decision) in decisions.iter().enumerate() {
+                let (job, _) =
+                    jobs::insert_or_get(&mut conn, a.org, ticket.id, &format!("{subject} {n}"))
+                        .await
+                        .unwrap();
+                let suggestion = suggestions::insert(
+                    &mut conn,
+                    a.org,
+                    &NewSuggestion {
+                        ticket_id: ticket.id,
+                        job_run_id: job.id,
+                        suggested_priority: Priority::Low,
+                        suggested_team: None,
+                        classification: None,
+                        draft_reply: String::new(),
+                        citations: serde_json::json!([]),
+                        confidence: 0.5,
+                        metadata: serde_json::json!({}),
+                    },
                 )
-                .bind(a.org)
-                .bind(ticket.id)
-                .bind(format!("{subject} {n}"))
-                .bind(decision)
-                .execute(&db.owner)
                 .await
                 .unwrap();
+                if decision != SuggestionStatus::Pending {
+                    suggestions::decide(
+                        &mut conn,
+                        a.org,
+                        suggestion.id,
+                        decision,
+                        None,
+                        None,
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                }
             }
-            if status == "resolved" || decisions.contains(&"accepted") {
+            if status == TicketStatus::Resolved || decisions.contains(&SuggestionStatus::Accepted) {
                 expected.push(ticket.id);
             }
         }
@@ -744,7 +767,6 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
         "the fixture covers labelled and unlabelled tickets"
     );
 
-    let mut conn = db.owner.acquire().await.unwrap();
     let mut by_training_read: Vec<TicketId> = tickets::labelled(&mut conn, a.org, 100)
         .await
         .unwrap()
