@@ -11,7 +11,8 @@
 //! Binaries come from `target/lambda/<name>/bootstrap` (`scripts/build-zips.sh`); the
 //! floors from the perf builds of `hello-lambda` and `hello-postgres`. The functions get the
 //! local stack's configuration; HTTP functions answer an unauthenticated request (401 or the
-//! health check), the worker an empty batch, the sweeper its sweep.
+//! health check), the worker an empty batch, the sweeper its sweep. The three functions that
+//! hold an embedder are timed twice: with the default `hashing` and with `minilm`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -214,6 +215,13 @@ async fn time_all(targets: &[Target<'_>]) -> anyhow::Result<Vec<Startup>> {
         .collect())
 }
 
+/// The functions built with an embedder (`NEXIFY_EMBEDDER`); they are timed with the
+/// default `hashing` and again with `minilm`, whose 87 MB of weights they must not read
+/// before they need them.
+fn holds_embedder(name: &str) -> bool {
+    matches!(name, "kb" | "triage-worker" | "triage-sweeper")
+}
+
 /// The functions whose first answer needs a Postgres round trip.
 fn needs_database(name: &str) -> bool {
     matches!(name, "health" | "triage-sweeper")
@@ -237,6 +245,13 @@ pub async fn run() -> anyhow::Result<()> {
         .context("DATABASE_URL in .local/functions.env")?;
     let mut db_env = env.clone();
     db_env.push(("HELLO_DATABASE_URL".to_owned(), database_url));
+    // The functions that hold an embedder, started again as `Embedder=minilm` deploys them.
+    let mut minilm_env: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k != "NEXIFY_EMBEDDER")
+        .cloned()
+        .collect();
+    minilm_env.push(("NEXIFY_EMBEDDER".to_owned(), "minilm".to_owned()));
     let functions: [(&str, String); 9] = [
         ("health", http_event("GET", "/api/health/")),
         ("auth", http_event("GET", "/api/me/")),
@@ -296,6 +311,26 @@ pub async fn run() -> anyhow::Result<()> {
         event,
         env: &env,
     }));
+    targets.extend(
+        functions
+            .iter()
+            .filter(|(name, _)| holds_embedder(name))
+            .map(|(name, event)| Target {
+                binary: root.join(format!("target/lambda/{name}/bootstrap")),
+                event,
+                env: &minilm_env,
+            }),
+    );
+    let labels: Vec<String> = functions
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .chain(
+            functions
+                .iter()
+                .filter(|(name, _)| holds_embedder(name))
+                .map(|(name, _)| format!("{name} (minilm)")),
+        )
+        .collect();
     let timed = time_all(&targets).await?;
     let (floor, db_floor) = (timed[0].answered, timed[1].answered);
     println!(
@@ -317,8 +352,9 @@ pub async fn run() -> anyhow::Result<()> {
             "ms",
         )
     };
-    for ((name, _), t) in functions.iter().zip(&timed[2..]) {
-        let db_bound = needs_database(name);
+    for (name, t) in labels.iter().zip(&timed[2..]) {
+        let name = name.as_str();
+        let db_bound = needs_database(name.trim_end_matches(" (minilm)"));
         let (against, baseline) = if db_bound {
             ("bare lambda_runtime hello + one Postgres query", db_floor)
         } else {

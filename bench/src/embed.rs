@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use nexify_embed::{Embedder, MiniLmEmbedder};
+use nexify_embed::{Embedder, LazyMiniLm, MiniLmEmbedder};
 
 const SHORT: [&str; 12] = [
     "My card was declined at checkout.",
@@ -68,10 +68,39 @@ fn rate(
     Ok(refs.len() as f64 / started.elapsed().as_secs_f64())
 }
 
+/// What a function's start-up pays for `NEXIFY_EMBEDDER=minilm`: the lazy embedder checks
+/// the files; reading and building the weights, as start-up did before, waits for the
+/// first text.
+fn load_times(dir: &std::path::Path) -> anyhow::Result<()> {
+    let time = |f: &dyn Fn() -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            f()?;
+            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        Ok(ms[ms.len() / 2])
+    };
+    let eager = time(&|| MiniLmEmbedder::load(dir).map(drop).map_err(Into::into))?;
+    let lazy = time(&|| LazyMiniLm::new(dir).map(drop).map_err(Into::into))?;
+    println!("\n## MiniLM at start-up (median of 5, same run)\n");
+    println!("| what start-up does | ms |\n|---|---|");
+    println!("| read and build the weights (eager load) | {eager:.2} |");
+    println!("| check the files, load on first use (`LazyMiniLm`) | {lazy:.3} |");
+    crate::report::record(
+        crate::report::Figure::new("embedding", "MiniLM at a function's start-up", lazy, "ms")
+            .against("loading the weights at start-up", eager),
+    );
+    Ok(())
+}
+
 pub fn run() -> anyhow::Result<()> {
     let dir = std::env::var("NEXIFY_MINILM_PATH")
         .map_err(|_| anyhow::anyhow!("NEXIFY_MINILM_PATH is not set (scripts/bench.sh sets it)"))?;
-    let model = MiniLmEmbedder::load(std::path::Path::new(&dir))?;
+    let dir = std::path::Path::new(&dir);
+    load_times(dir)?;
+    let model = MiniLmEmbedder::load(dir)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let full = full_tickets(64);
     anyhow::ensure!(

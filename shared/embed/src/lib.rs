@@ -12,7 +12,7 @@ pub mod openai;
 
 pub use chunk::{Chunk, ChunkConfig, chunk_text};
 pub use hashing::HashingEmbedder;
-pub use minilm::{MAX_TOKENS, MiniLmEmbedder};
+pub use minilm::{LazyMiniLm, MAX_TOKENS, MiniLmEmbedder};
 
 /// Every embedder's output dimension (all-MiniLM-L6-v2's), matching `vector(384)`.
 pub const DIM: usize = 384;
@@ -41,7 +41,8 @@ pub fn l2_normalize(v: &mut [f32]) {
     }
 }
 
-/// The embedder the environment names, loaded once at start-up:
+/// The embedder the environment names, made once at start-up (MiniLM's weights are read on
+/// its first use, see [`LazyMiniLm`]):
 /// `NEXIFY_EMBEDDER=hashing` (the default), `minilm` (weights in `NEXIFY_MINILM_PATH`) or
 /// `openai` (an OpenAI-compatible endpoint, see [`openai::OpenAiConfig::from_env`]).
 pub fn from_env() -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
@@ -56,9 +57,9 @@ pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError>
             let dir = std::env::var("NEXIFY_MINILM_PATH").map_err(|_| {
                 EmbedError::Load("NEXIFY_EMBEDDER=minilm needs NEXIFY_MINILM_PATH".into())
             })?;
-            Ok(std::sync::Arc::new(MiniLmEmbedder::load(
-                std::path::Path::new(&dir),
-            )?))
+            Ok(std::sync::Arc::new(LazyMiniLm::new(std::path::Path::new(
+                &dir,
+            ))?))
         }
         "openai" => {
             let config = openai::OpenAiConfig::from_env().ok_or_else(|| {

@@ -22,6 +22,8 @@ pub const MAX_TOKENS: usize = 256;
 /// Padded tokens per forward pass; a batch of short texts holds more of them.
 const TOKENS_PER_BATCH: usize = 4096;
 const MAX_BATCH: usize = 64;
+/// What its vectors are recorded as.
+const MINILM_NAME: &str = "minilm-l6-v2";
 
 pub struct MiniLmEmbedder {
     model: BertModel,
@@ -155,7 +157,7 @@ impl MiniLmEmbedder {
 
 impl Embedder for MiniLmEmbedder {
     fn name(&self) -> &str {
-        "minilm-l6-v2"
+        MINILM_NAME
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -182,5 +184,54 @@ impl Embedder for MiniLmEmbedder {
             start = end;
         }
         Ok(out)
+    }
+}
+
+/// The files [`MiniLmEmbedder::load`] reads from its folder.
+const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// [`MiniLmEmbedder`] loaded on its first `embed`, not at start-up: reading and building 87 MB
+/// of weights takes far longer than a function's whole init otherwise, and most
+/// invocations of the functions that hold an embedder (a knowledge-base read, a sweep with
+/// nothing to train, an empty batch) never embed. The files are checked at start-up, so a
+/// wrong path still fails there.
+#[derive(Debug)]
+pub struct LazyMiniLm {
+    dir: std::path::PathBuf,
+    loaded: std::sync::OnceLock<Result<MiniLmEmbedder, String>>,
+}
+
+impl LazyMiniLm {
+    pub fn new(dir: &Path) -> Result<Self, EmbedError> {
+        for file in MODEL_FILES {
+            let path = dir.join(file);
+            std::fs::metadata(&path).map_err(|e| load_error(&path.display().to_string(), e))?;
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            loaded: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Whether the weights have been read yet.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+
+    fn model(&self) -> Result<&MiniLmEmbedder, EmbedError> {
+        self.loaded
+            .get_or_init(|| MiniLmEmbedder::load(&self.dir).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| EmbedError::Load(e.clone()))
+    }
+}
+
+impl Embedder for LazyMiniLm {
+    fn name(&self) -> &str {
+        MINILM_NAME
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.model()?.embed(texts)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use nexify_embed::{DIM, Embedder, MiniLmEmbedder};
+use nexify_embed::{DIM, Embedder, LazyMiniLm, MiniLmEmbedder};
 
 fn model_dir() -> PathBuf {
     PathBuf::from(std::env::var("NEXIFY_MINILM_PATH").expect(
@@ -64,5 +64,24 @@ fn matches_sentence_transformers_in_one_batch_and_one_by_one() {
 #[test]
 fn a_missing_model_folder_is_a_load_error() {
     let err = MiniLmEmbedder::load(std::path::Path::new("/nonexistent/minilm")).unwrap_err();
+    assert!(err.to_string().contains("config.json"), "{err}");
+}
+
+#[test]
+fn the_lazy_embedder_reads_the_weights_on_first_use_and_matches_the_eager_one() {
+    let lazy = LazyMiniLm::new(&model_dir()).unwrap();
+    assert!(!lazy.is_loaded(), "nothing is read at start-up");
+    assert_eq!(lazy.name(), "minilm-l6-v2");
+    assert!(!lazy.is_loaded(), "its name needs no weights");
+    let texts = ["my card was declined", "how do I reset my password?"];
+    let got = lazy.embed(&texts).unwrap();
+    assert!(lazy.is_loaded());
+    let want = MiniLmEmbedder::load(&model_dir())
+        .unwrap()
+        .embed(&texts)
+        .unwrap();
+    assert_eq!(got, want);
+    // A wrong folder still fails at start-up, naming the missing file.
+    let err = LazyMiniLm::new(std::path::Path::new("/nonexistent/minilm")).unwrap_err();
     assert!(err.to_string().contains("config.json"), "{err}");
 }
