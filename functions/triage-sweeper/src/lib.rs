@@ -51,19 +51,27 @@ impl App {
         Ok(triage::sweep(&self.pool, &self.dispatcher, stranding, BATCH).await?)
     }
 
-    /// Both lists are read on one connection: a connection dropped back into the pool
-    /// returns to it on a background task, so a second `acquire` straight after would open
-    /// another connection, and a new Postgres backend costs a cold start milliseconds.
+    /// Both lists are read on one connection, in one round trip: a connection dropped back
+    /// into the pool returns to it on a background task, so a second `acquire` straight
+    /// after would open another connection, and a new Postgres backend costs a cold start
+    /// milliseconds.
     pub async fn handle(
         &self,
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
         let mut conn = self.pool.acquire().await?;
-        let stranded = triage::stranded_jobs(&mut conn, STRANDING, BATCH).await?;
-        let due = training::due_orgs(&mut conn, training::QUIET_SECONDS, TRAIN_BATCH).await?;
+        let worklist = triage::sweep_worklist(
+            &mut conn,
+            STRANDING,
+            BATCH,
+            training::QUIET_SECONDS,
+            TRAIN_BATCH,
+        )
+        .await?;
         drop(conn);
-        let sent = triage::resend(&self.pool, &self.dispatcher, stranded).await?;
-        let trained = training::train_orgs(&self.pool, &self.embedder, &due).await?;
+        let sent = triage::resend(&self.pool, &self.dispatcher, worklist.stranded).await?;
+        let trained =
+            training::train_orgs(&self.pool, &self.embedder, &worklist.due_for_training).await?;
         Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))
     }
 }

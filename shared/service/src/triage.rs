@@ -196,6 +196,28 @@ pub async fn stranded_jobs(
     .await?)
 }
 
+/// The sweep's whole worklist in one round trip: the stranded queued jobs (see
+/// [`Stranding`]), at most `limit`, oldest first; and the orgs whose labels changed and then
+/// stayed quiet for `quiet_seconds`, at most `train_limit` (see
+/// [`crate::training::due_orgs`]).
+pub async fn sweep_worklist(
+    conn: &mut PgConnection,
+    stranding: Stranding,
+    limit: i64,
+    quiet_seconds: i64,
+    train_limit: i64,
+) -> Result<jobs::SweepWorklist, ServiceError> {
+    Ok(jobs::sweep_worklist(
+        conn,
+        stranding.unsent_seconds,
+        stranding.lost_seconds,
+        limit,
+        quiet_seconds,
+        train_limit,
+    )
+    .await?)
+}
+
 /// Sends the messages of `stranded` jobs again. Returns how many were sent.
 #[tracing::instrument(skip_all, fields(stranded = stranded.len()), err)]
 pub async fn resend<D: Dispatch>(

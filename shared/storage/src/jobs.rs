@@ -175,3 +175,50 @@ pub async fn stranded(
     .fetch_all(conn)
     .await?)
 }
+
+/// What the scheduled sweep has to do.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepWorklist {
+    /// Stranded queued jobs, oldest first.
+    pub stranded: Vec<(JobRunId, OrgId)>,
+    /// Orgs due for retraining, longest waiting first.
+    pub due_for_training: Vec<OrgId>,
+}
+
+/// The sweep's two lists in one round trip: the stranded jobs (as [`stranded`]) and the orgs
+/// due for retraining (as [`crate::settings::due_for_training`]), each in its own order.
+///
+/// Both statements go in one simple-protocol message (no Parse and Describe round trips per
+/// statement), because the sweeper runs this on a fresh connection at every cold start. Its
+/// text holds only numbers formatted from integers, never input.
+#[tracing::instrument(skip_all, err)]
+pub async fn sweep_worklist(
+    conn: &mut PgConnection,
+    unsent_seconds: i64,
+    lost_seconds: i64,
+    limit: i64,
+    quiet_seconds: i64,
+    train_limit: i64,
+) -> Result<SweepWorklist, StorageError> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT job_run_id, organization_id FROM stranded_job_runs(
+             make_interval(secs => {unsent_seconds}), make_interval(secs => {lost_seconds}),
+             {limit});
+         SELECT organization_id FROM orgs_due_for_training(
+             make_interval(secs => {quiet_seconds}), {train_limit})"
+    );
+    let mut worklist = SweepWorklist::default();
+    // The first statement's rows have two columns, the second's one.
+    for row in sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?
+    {
+        if !row.is_empty() {
+            worklist.stranded.push((row.try_get(0)?, row.try_get(1)?));
+        } else {
+            worklist.due_for_training.push(row.try_get(0)?);
+        }
+    }
+    Ok(worklist)
+}

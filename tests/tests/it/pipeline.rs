@@ -686,3 +686,81 @@ async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied
         1
     );
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_sweep_worklist_keeps_each_lists_order_and_limit(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    use nexify_storage::jobs;
+    let api = Api::new(c).await;
+    let (a, b) = (
+        org_fixture(&api.db.owner, "pl-work-a").await,
+        org_fixture(&api.db.owner, "pl-work-b").await,
+    );
+    // Four queued jobs, never sent, created 400, 300, 200 and 10 seconds ago, over two orgs.
+    let mut jobs_by_age = Vec::new();
+    for (org, age) in [(b.org, 300), (a.org, 400), (b.org, 10), (a.org, 200)] {
+        let ticket = ticket_fixture(&api.db.owner, org, "stranded").await;
+        let mut conn = api.db.owner.acquire().await.unwrap();
+        let (job, _) = jobs::insert_or_get(&mut conn, org, ticket.id, &format!("k{age}"))
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE job_runs SET created_at = now() - make_interval(secs => $1) WHERE id = $2",
+        )
+        .bind(age as f64)
+        .bind(job.id)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+        jobs_by_age.push((age, job.id, org));
+    }
+    // Org b's labels changed longer ago than a's; both have been quiet past 60 s.
+    for (org, age) in [(a.org, 120), (b.org, 600)] {
+        sqlx::query(
+            "UPDATE organization_settings SET labels_changed_at = now() - make_interval(secs => $1)
+             WHERE organization_id = $2",
+        )
+        .bind(age as f64)
+        .bind(org)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    }
+    let stranding = Stranding {
+        unsent_seconds: 60,
+        lost_seconds: 900,
+    };
+    // As the function role, the way the sweeper reads it.
+    let mut conn = api.db.app.acquire().await.unwrap();
+    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 2, 60, 5)
+        .await
+        .unwrap();
+    let id_of = |age| {
+        let (_, id, org) = jobs_by_age.iter().find(|(a, _, _)| *a == age).unwrap();
+        (*id, *org)
+    };
+    assert_eq!(
+        worklist.stranded,
+        vec![id_of(400), id_of(300)],
+        "the oldest first, at most the limit; the 10-second-old job is not stranded"
+    );
+    assert_eq!(worklist.due_for_training, vec![b.org, a.org]);
+    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 10, 300, 1)
+        .await
+        .unwrap();
+    assert_eq!(worklist.stranded, vec![id_of(400), id_of(300), id_of(200)]);
+    assert_eq!(
+        worklist.due_for_training,
+        vec![b.org],
+        "a is not yet quiet for 300 s"
+    );
+    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 1, 60, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (worklist.stranded, worklist.due_for_training),
+        (vec![id_of(400)], vec![b.org])
+    );
+}
