@@ -214,7 +214,7 @@ pub async fn sweep_worklist(
         .fetch_all(conn)
         .await?
     {
-        if !row.is_empty() {
+        if row.len() == 2 {
             worklist.stranded.push((row.try_get(0)?, row.try_get(1)?));
         } else {
             worklist.due_for_training.push(row.try_get(0)?);
