@@ -306,31 +306,23 @@ pub async fn run() -> anyhow::Result<()> {
             env: &db_env,
         },
     ];
-    targets.extend(functions.iter().map(|(name, event)| Target {
-        binary: root.join(format!("target/lambda/{name}/bootstrap")),
-        event,
-        env: &env,
-    }));
-    targets.extend(
-        functions
-            .iter()
-            .filter(|(name, _)| holds_embedder(name))
-            .map(|(name, event)| Target {
-                binary: root.join(format!("target/lambda/{name}/bootstrap")),
-                event,
-                env: &minilm_env,
-            }),
-    );
-    let labels: Vec<String> = functions
+    // Every function with the local configuration, then the ones that hold an embedder
+    // again with `minilm`: (function and its event, whether with `minilm`).
+    let runs: Vec<(&(&str, String), bool)> = functions
         .iter()
-        .map(|(name, _)| name.to_string())
+        .map(|f| (f, false))
         .chain(
             functions
                 .iter()
                 .filter(|(name, _)| holds_embedder(name))
-                .map(|(name, _)| format!("{name} (minilm)")),
+                .map(|f| (f, true)),
         )
         .collect();
+    targets.extend(runs.iter().map(|((name, event), minilm)| Target {
+        binary: root.join(format!("target/lambda/{name}/bootstrap")),
+        event,
+        env: if *minilm { &minilm_env } else { &env },
+    }));
     let timed = time_all(&targets).await?;
     let (floor, db_floor) = (timed[0].answered, timed[1].answered);
     println!(
@@ -352,9 +344,14 @@ pub async fn run() -> anyhow::Result<()> {
             "ms",
         )
     };
-    for (name, t) in labels.iter().zip(&timed[2..]) {
-        let name = name.as_str();
-        let db_bound = needs_database(name.trim_end_matches(" (minilm)"));
+    for (((function, _), minilm), t) in runs.iter().zip(&timed[2..]) {
+        let label = if *minilm {
+            format!("{function} (minilm)")
+        } else {
+            function.to_string()
+        };
+        let name = label.as_str();
+        let db_bound = needs_database(function);
         let (against, baseline) = if db_bound {
             ("bare lambda_runtime hello + one Postgres query", db_floor)
         } else {
