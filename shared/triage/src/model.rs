@@ -64,6 +64,36 @@ fn softmax_in_place(logits: &mut [f32]) {
     }
 }
 
+/// The temperature that minimises the negative log-likelihood of `(logits, label)` pairs
+/// (temperature scaling, Guo et al. 2017), by golden-section search over ln T in [-3, 3].
+pub fn fit_temperature(logits: &[(Vec<f32>, usize)]) -> f32 {
+    if logits.is_empty() {
+        return 1.0;
+    }
+    let nll = |t: f32| -> f64 {
+        logits
+            .iter()
+            .map(|(l, y)| {
+                let mut p: Vec<f32> = l.iter().map(|v| v / t).collect();
+                softmax_in_place(&mut p);
+                -(f64::from(p[*y]).max(1e-12)).ln()
+            })
+            .sum()
+    };
+    let (mut lo, mut hi) = (-3.0f32, 3.0f32);
+    let phi = 0.618_034f32;
+    for _ in 0..60 {
+        let a = hi - phi * (hi - lo);
+        let b = lo + phi * (hi - lo);
+        if nll(a.exp()) < nll(b.exp()) {
+            hi = b;
+        } else {
+            lo = a;
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
 /// A tiny deterministic PRNG (SplitMix64) for shuffling, so training is reproducible.
 pub struct SplitMix(pub u64);
 
@@ -129,6 +159,18 @@ impl LinearModel {
         examples: &[(Features, usize)],
         config: TrainConfig,
     ) -> Self {
+        let refs: Vec<&(Features, usize)> = examples.iter().collect();
+        Self::train_on(labels, idf, dense_dim, &refs, config)
+    }
+
+    /// [`Self::train`] over borrowed examples, so fold models share one featurised set.
+    fn train_on(
+        labels: Vec<String>,
+        idf: Idf,
+        dense_dim: usize,
+        examples: &[&(Features, usize)],
+        config: TrainConfig,
+    ) -> Self {
         let k = labels.len();
         let dim = SPARSE_DIM + dense_dim;
         let mut model = Self {
@@ -149,7 +191,7 @@ impl LinearModel {
         for _ in 0..config.epochs {
             rng.shuffle(&mut order);
             for &i in &order {
-                let (f, y) = &examples[i];
+                let (f, y) = examples[i];
                 let mut p = model.logits(f);
                 softmax_in_place(&mut p);
                 // p - onehot(y) is the gradient of the cross-entropy w.r.t. the logits.
@@ -177,36 +219,15 @@ impl LinearModel {
         model
     }
 
-    /// Fits the temperature that minimises the negative log-likelihood of `held_out`
-    /// (temperature scaling, Guo et al. 2017), by golden-section search over ln T.
+    /// Fits the temperature on `held_out` with [`fit_temperature`]; leaves it unchanged when
+    /// there is nothing to fit on.
     pub fn calibrate(&mut self, held_out: &[(Features, usize)]) {
         if held_out.is_empty() {
             return;
         }
         let logits: Vec<(Vec<f32>, usize)> =
             held_out.iter().map(|(f, y)| (self.logits(f), *y)).collect();
-        let nll = |t: f32| -> f64 {
-            logits
-                .iter()
-                .map(|(l, y)| {
-                    let mut p: Vec<f32> = l.iter().map(|v| v / t).collect();
-                    softmax_in_place(&mut p);
-                    -(f64::from(p[*y]).max(1e-12)).ln()
-                })
-                .sum()
-        };
-        let (mut lo, mut hi) = (-3.0f32, 3.0f32);
-        let phi = 0.618_034f32;
-        for _ in 0..60 {
-            let a = hi - phi * (hi - lo);
-            let b = lo + phi * (hi - lo);
-            if nll(a.exp()) < nll(b.exp()) {
-                hi = b;
-            } else {
-                lo = a;
-            }
-        }
-        self.temperature = ((lo + hi) / 2.0).exp();
+        self.temperature = fit_temperature(&logits);
     }
 
     /// The most likely label's index and its calibrated probability.
@@ -221,29 +242,97 @@ impl LinearModel {
     }
 }
 
-/// Share of an org's labelled tickets held out to fit the temperature.
+/// Share of an org's labelled tickets held out to fit the temperature, when it is not
+/// cross-fitted.
 pub const CALIBRATION_SHARE: f64 = 0.15;
+
+/// Folds of the cross-fit.
+pub const CROSS_FIT_FOLDS: usize = 5;
+
+/// The fewest tickets every label needs for a cross-fit: each fold model then learns every
+/// label from at least 20 of its tickets, so its out-of-fold predictions are about as sure as
+/// the averaged model's. With fewer, a small label's out-of-fold predictions come out
+/// underconfident and pull the temperature up (measured on the demo's priority head).
+pub const CROSS_FIT_MIN_PER_LABEL: usize = 25;
+
+/// How [`LinearModel::fit`] fits the temperature for a given set of labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calibration {
+    /// Out-of-fold logits of [`CROSS_FIT_FOLDS`] fold models, whose mean is deployed.
+    CrossFit,
+    /// A stratified [`CALIBRATION_SHARE`] hold-out, then a retrain on everything.
+    HoldOut,
+}
+
+impl Calibration {
+    /// Cross-fit when every label has at least [`CROSS_FIT_MIN_PER_LABEL`] examples.
+    pub fn for_labels(labels: &[&str]) -> Self {
+        let mut counts = std::collections::HashMap::<&str, usize>::new();
+        for l in labels {
+            *counts.entry(l).or_default() += 1;
+        }
+        if counts.values().all(|&c| c >= CROSS_FIT_MIN_PER_LABEL) {
+            Self::CrossFit
+        } else {
+            Self::HoldOut
+        }
+    }
+
+    /// The name training metrics record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CrossFit => "cross-fit",
+            Self::HoldOut => "hold-out",
+        }
+    }
+}
 
 impl LinearModel {
     /// Trains a calibrated model on labelled texts (with optional dense embeddings, one per
-    /// text): holds out a stratified [`CALIBRATION_SHARE`] of each label, trains on the rest,
-    /// fits the temperature on the held-out part, then retrains on everything and keeps that
-    /// temperature. Labels are sorted, so the same data always gives the same model.
+    /// text). Labels are sorted, so the same data always gives the same model.
+    ///
+    /// When every label has at least [`CROSS_FIT_MIN_PER_LABEL`] tickets, it **cross-fits**:
+    /// [`CROSS_FIT_FOLDS`] stratified folds, one model per fold trained on the others, the
+    /// temperature fitted on every ticket's out-of-fold logits, and the deployed model the mean
+    /// of the fold models (for a linear model, one set of weights whose logits are the mean of
+    /// theirs). Otherwise it holds out a stratified [`CALIBRATION_SHARE`] of each label, trains
+    /// on the rest, fits the temperature on the held-out part, then retrains on everything and
+    /// keeps that temperature.
     pub fn fit(
         texts: &[&str],
         labels: &[&str],
         dense: Option<&[Vec<f32>]>,
         config: TrainConfig,
     ) -> Self {
+        Self::fit_with(
+            texts,
+            labels,
+            dense,
+            config,
+            Calibration::for_labels(labels),
+        )
+    }
+
+    /// [`Self::fit`] with the calibration chosen by the caller.
+    pub fn fit_with(
+        texts: &[&str],
+        labels: &[&str],
+        dense: Option<&[Vec<f32>]>,
+        config: TrainConfig,
+        calibration: Calibration,
+    ) -> Self {
         assert_eq!(texts.len(), labels.len());
         let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
         names.sort();
         names.dedup();
-        let index = |l: &str| {
-            names
-                .binary_search_by(|n| n.as_str().cmp(l))
-                .expect("label is known")
-        };
+        let ys: Vec<usize> = labels
+            .iter()
+            .map(|l| {
+                names
+                    .binary_search_by(|n| n.as_str().cmp(l))
+                    .expect("label is known")
+            })
+            .collect();
         let dense_dim = dense.and_then(|d| d.first()).map_or(0, Vec::len);
         let featurize = |idf: &Idf, i: usize| Features {
             sparse: idf.transform(texts[i]),
@@ -251,31 +340,43 @@ impl LinearModel {
                 .map(|d| d[i].iter().map(|x| x * config.dense_weight).collect())
                 .unwrap_or_default(),
         };
+        let cross_fit = calibration == Calibration::CrossFit;
 
-        // Stratified hold-out: every k-th example of each label, after a seeded shuffle.
+        // Stratified split: the n-th example of each label (after a seeded shuffle) goes to
+        // part n mod `parts`.
+        let parts = if cross_fit {
+            CROSS_FIT_FOLDS
+        } else {
+            (1.0 / CALIBRATION_SHARE).round() as usize
+        };
         let mut order: Vec<usize> = (0..texts.len()).collect();
         SplitMix(config.seed ^ 0xA5A5).shuffle(&mut order);
         let mut seen = vec![0usize; names.len()];
-        let every = (1.0 / CALIBRATION_SHARE).round() as usize;
-        let (mut fit_ids, mut held_ids) = (Vec::new(), Vec::new());
+        let mut part = vec![0usize; texts.len()];
         for i in order {
-            let y = index(labels[i]);
-            seen[y] += 1;
-            if seen[y].is_multiple_of(every) {
-                held_ids.push(i)
-            } else {
-                fit_ids.push(i)
-            }
+            seen[ys[i]] += 1;
+            part[i] = seen[ys[i]] % parts;
         }
 
+        if cross_fit {
+            let idf = Idf::fit(texts.iter().copied());
+            let all: Vec<(Features, usize)> = (0..texts.len())
+                .map(|i| (featurize(&idf, i), ys[i]))
+                .collect();
+            return Self::cross_fit(names, idf, dense_dim, &all, &part, config);
+        }
+
+        // Hold-out: part 0 (every seventh example of each label) fits the temperature.
+        let (held_ids, fit_ids): (Vec<usize>, Vec<usize>) =
+            (0..texts.len()).partition(|&i| part[i] == 0);
         let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
         let fit_set: Vec<(Features, usize)> = fit_ids
             .iter()
-            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .map(|&i| (featurize(&idf, i), ys[i]))
             .collect();
         let held_set: Vec<(Features, usize)> = held_ids
             .iter()
-            .map(|&i| (featurize(&idf, i), index(labels[i])))
+            .map(|&i| (featurize(&idf, i), ys[i]))
             .collect();
         let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
         probe.calibrate(&held_set);
@@ -283,11 +384,65 @@ impl LinearModel {
 
         let idf = Idf::fit(texts.iter().copied());
         let all: Vec<(Features, usize)> = (0..texts.len())
-            .map(|i| (featurize(&idf, i), index(labels[i])))
+            .map(|i| (featurize(&idf, i), ys[i]))
             .collect();
         let mut model = Self::train(names, idf, dense_dim, &all, config);
         model.temperature = temperature;
         model
+    }
+
+    /// Trains one model per fold on the other folds (fold `f` of example `i` is `fold[i]`),
+    /// fits the temperature on the out-of-fold logits and returns the fold models' mean.
+    fn cross_fit(
+        names: Vec<String>,
+        idf: Idf,
+        dense_dim: usize,
+        all: &[(Features, usize)],
+        fold: &[usize],
+        config: TrainConfig,
+    ) -> Self {
+        let folds = fold.iter().max().map_or(0, |f| f + 1);
+        // Folds are independent: train them on separate threads, then combine in fold order
+        // so the result does not depend on scheduling.
+        let models: Vec<Self> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..folds)
+                .map(|f| {
+                    let (names, idf) = (names.clone(), idf.clone());
+                    scope.spawn(move || {
+                        let train: Vec<&(Features, usize)> = all
+                            .iter()
+                            .zip(fold)
+                            .filter(|&(_, &g)| g != f)
+                            .map(|(e, _)| e)
+                            .collect();
+                        let fold_config = TrainConfig {
+                            seed: config.seed.wrapping_add(f as u64),
+                            ..config
+                        };
+                        Self::train_on(names, idf, dense_dim, &train, fold_config)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a fold's training does not panic"))
+                .collect()
+        });
+        let out_of_fold: Vec<(Vec<f32>, usize)> = all
+            .iter()
+            .zip(fold)
+            .map(|((f, y), &g)| (models[g].logits(f), *y))
+            .collect();
+        let mut mean = models[0].clone();
+        let share = 1.0 / folds as f32;
+        for (i, w) in mean.weights.iter_mut().enumerate() {
+            *w = models.iter().map(|m| m.weights[i]).sum::<f32>() * share;
+        }
+        for (c, b) in mean.bias.iter_mut().enumerate() {
+            *b = models.iter().map(|m| m.bias[c]).sum::<f32>() * share;
+        }
+        mean.temperature = fit_temperature(&out_of_fold);
+        mean
     }
 
     /// Features for a new text, with its dense embedding when the model uses one.
@@ -508,6 +663,85 @@ mod tests {
     #[test]
     fn training_is_deterministic() {
         assert_eq!(fit(5).0, fit(5).0);
+    }
+
+    #[test]
+    fn cross_fits_only_when_every_label_has_enough_tickets() {
+        let mut labels = vec!["a"; CROSS_FIT_MIN_PER_LABEL];
+        labels.extend(vec!["b"; CROSS_FIT_MIN_PER_LABEL]);
+        assert_eq!(Calibration::for_labels(&labels), Calibration::CrossFit);
+        assert_eq!(
+            Calibration::for_labels(&labels[1..]),
+            Calibration::HoldOut,
+            "one label short of the minimum"
+        );
+    }
+
+    /// Two intents, 60 tickets each, with every fifth ticket's label flipped, so the best any
+    /// model can do is 80%. Each text also carries a random word of its own, which the model
+    /// can memorise but which says nothing about the label.
+    fn noisy_tickets(n: usize, seed: u64) -> (Vec<String>, Vec<&'static str>) {
+        let mut rng = SplitMix(seed);
+        let mut random_word = || -> String {
+            (0..8)
+                .map(|_| char::from(b'a' + (rng.next_u64() % 26) as u8))
+                .collect()
+        };
+        let mut texts = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let declined = i % 2 == 0;
+            let word = random_word();
+            texts.push(if declined {
+                format!("my card payment was declined {word}")
+            } else {
+                format!("please refund my money back {word}")
+            });
+            let flipped = (i / 2) % 5 == 0;
+            labels.push(if declined != flipped {
+                "decline"
+            } else {
+                "refund"
+            });
+        }
+        (texts, labels)
+    }
+
+    #[test]
+    fn cross_fitted_confidence_matches_accuracy_on_noisy_labels() {
+        let (texts, labels) = noisy_tickets(120, 3);
+        assert_eq!(Calibration::for_labels(&labels), Calibration::CrossFit);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let config = TrainConfig::default();
+        let model = LinearModel::fit(&texts, &labels, None, config);
+        // On fresh tickets of the same kind the mean confidence should be the accuracy.
+        let (fresh_texts, fresh_labels) = noisy_tickets(1000, 4);
+        let calibration_gap = |m: &LinearModel| {
+            let (mut right, mut confidence) = (0.0, 0.0);
+            for (text, label) in fresh_texts.iter().zip(&fresh_labels) {
+                let (k, p) = m.predict(&m.features(text, None));
+                right += f32::from(u8::from(m.labels[k] == *label));
+                confidence += p;
+            }
+            let n = fresh_texts.len() as f32;
+            (confidence / n - right / n).abs()
+        };
+        let cross_fit_gap = calibration_gap(&model);
+        // The hold-out fits on 17 tickets, scored by a model other than the deployed one.
+        let hold_out = LinearModel::fit_with(&texts, &labels, None, config, Calibration::HoldOut);
+        let hold_out_gap = calibration_gap(&hold_out);
+        assert!(
+            cross_fit_gap < 0.1 && cross_fit_gap < hold_out_gap,
+            "gap between mean confidence and accuracy: cross-fit {cross_fit_gap} \
+             (temperature {}), hold-out {hold_out_gap} (temperature {})",
+            model.temperature,
+            hold_out.temperature
+        );
+        // Threads train the folds; the result must not depend on their scheduling.
+        assert_eq!(
+            LinearModel::fit(&texts, &labels, None, TrainConfig::default()),
+            model
+        );
     }
 
     #[test]
