@@ -137,16 +137,16 @@ pub async fn train_org_with(
             version: None,
         };
         if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
-            let calibration =
-                Calibration::for_labels(&labels.iter().map(String::as_str).collect::<Vec<_>>());
+            let calibration = config.calibration.unwrap_or_else(|| {
+                Calibration::for_labels(&labels.iter().map(String::as_str).collect::<Vec<_>>())
+            });
             let owned_labels = labels;
             let embedder_name = embedder.map(|e| e.name().to_owned());
             // Training is CPU-bound: keep it off the async workers.
             let model = tokio::task::spawn_blocking(move || {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
-                let mut model =
-                    LinearModel::fit_with(&texts, &labels, dense.as_deref(), config, calibration);
+                let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
                 if dense.is_some() {
                     model.embedder = embedder_name;
                 }

@@ -18,6 +18,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Scales the dense embedding against the two unit-length sparse blocks.
     pub dense_weight: f32,
+    /// How [`LinearModel::fit`] calibrates; `None` lets it choose by the label counts
+    /// ([`Calibration::for_labels`]). Set only to measure one method against the other.
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for TrainConfig {
@@ -30,6 +33,7 @@ impl Default for TrainConfig {
             l2: 1e-6,
             seed: 7,
             dense_weight: 4.0,
+            calibration: None,
         }
     }
 }
@@ -255,7 +259,7 @@ pub const CROSS_FIT_FOLDS: usize = 5;
 /// underconfident and pull the temperature up (measured on the demo's priority head).
 pub const CROSS_FIT_MIN_PER_LABEL: usize = 25;
 
-/// How [`LinearModel::fit`] fits the temperature for a given set of labels.
+/// How [`LinearModel::fit`] fits the temperature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Calibration {
     /// Out-of-fold logits of [`CROSS_FIT_FOLDS`] fold models, whose mean is deployed.
@@ -291,7 +295,8 @@ impl LinearModel {
     /// Trains a calibrated model on labelled texts (with optional dense embeddings, one per
     /// text). Labels are sorted, so the same data always gives the same model.
     ///
-    /// When every label has at least [`CROSS_FIT_MIN_PER_LABEL`] tickets, it **cross-fits**:
+    /// Unless `config.calibration` says otherwise: when every label has at least
+    /// [`CROSS_FIT_MIN_PER_LABEL`] tickets, it **cross-fits**:
     /// [`CROSS_FIT_FOLDS`] stratified folds, one model per fold trained on the others, the
     /// temperature fitted on every ticket's out-of-fold logits, and the deployed model the mean
     /// of the fold models (for a linear model, one set of weights whose logits are the mean of
@@ -304,24 +309,10 @@ impl LinearModel {
         dense: Option<&[Vec<f32>]>,
         config: TrainConfig,
     ) -> Self {
-        Self::fit_with(
-            texts,
-            labels,
-            dense,
-            config,
-            Calibration::for_labels(labels),
-        )
-    }
-
-    /// [`Self::fit`] with the calibration chosen by the caller.
-    pub fn fit_with(
-        texts: &[&str],
-        labels: &[&str],
-        dense: Option<&[Vec<f32>]>,
-        config: TrainConfig,
-        calibration: Calibration,
-    ) -> Self {
         assert_eq!(texts.len(), labels.len());
+        let calibration = config
+            .calibration
+            .unwrap_or_else(|| Calibration::for_labels(labels));
         let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
         names.sort();
         names.dedup();
@@ -728,7 +719,11 @@ mod tests {
         };
         let cross_fit_gap = calibration_gap(&model);
         // The hold-out fits on 17 tickets, scored by a model other than the deployed one.
-        let hold_out = LinearModel::fit_with(&texts, &labels, None, config, Calibration::HoldOut);
+        let hold_out_config = TrainConfig {
+            calibration: Some(Calibration::HoldOut),
+            ..config
+        };
+        let hold_out = LinearModel::fit(&texts, &labels, None, hold_out_config);
         let hold_out_gap = calibration_gap(&hold_out);
         assert!(
             cross_fit_gap < 0.1 && cross_fit_gap < hold_out_gap,

@@ -8,7 +8,7 @@
 //!
 //! It imports the training split as an org's resolved, labelled tickets through the storage
 //! code (in a scratch database it creates and drops), trains that org's models with the
-//! training service (holding out part of the history for calibration), triages every test
+//! training service (`--calibration cross-fit|hold-out` overrides how it calibrates), triages every test
 //! row with the worker's engine, and prints, per labelled head and for the suggestion as a
 //! whole: accuracy, macro-F1, expected calibration error, coverage and accuracy at
 //! confidence thresholds 0.5 to 0.95, and throughput. `--validation` measures on a fifth of
@@ -25,7 +25,7 @@ use nexify_storage::organizations;
 use nexify_storage::settings::{self, SettingsUpdate};
 use nexify_storage::tickets::{self, NewTicket, TicketChanges};
 use nexify_triage::metrics::{Scored, accuracy, coverage_at, expected_calibration_error, macro_f1};
-use nexify_triage::model::TrainConfig;
+use nexify_triage::model::{Calibration, TrainConfig};
 use nexify_triage::{LearnedEngine, OrgLabels, TextEmbedding, TriageEngine, TriageInput};
 use sqlx::postgres::PgPoolOptions;
 
@@ -100,6 +100,12 @@ impl EvalArgs {
                     .map(|e| e.parse())
                     .transpose()?
                     .unwrap_or(defaults.dense_weight),
+                calibration: match flag("--calibration").as_deref() {
+                    None => None,
+                    Some("cross-fit") => Some(Calibration::CrossFit),
+                    Some("hold-out") => Some(Calibration::HoldOut),
+                    Some(other) => bail!("--calibration is cross-fit or hold-out, not {other}"),
+                },
                 ..defaults
             },
             validation: args.iter().any(|a| a == "--validation"),
