@@ -8,7 +8,8 @@
 //!
 //! It imports the training split as an org's resolved, labelled tickets through the storage
 //! code (in a scratch database it creates and drops), trains that org's models with the
-//! training service (`--calibration cross-fit|hold-out` overrides how it calibrates), triages every test
+//! training service (`--calibration cross-fit|hold-out` overrides how it calibrates, `--seed`
+//! the training seed), triages every test
 //! row with the worker's engine, and prints, per labelled head and for the suggestion as a
 //! whole: accuracy, macro-F1, expected calibration error, coverage and accuracy at
 //! confidence thresholds 0.5 to 0.95, and throughput. `--validation` measures on a fifth of
@@ -100,6 +101,10 @@ impl EvalArgs {
                     .map(|e| e.parse())
                     .transpose()?
                     .unwrap_or(defaults.dense_weight),
+                seed: flag("--seed")
+                    .map(|e| e.parse())
+                    .transpose()?
+                    .unwrap_or(defaults.seed),
                 calibration: match flag("--calibration").as_deref() {
                     None => None,
                     Some("cross-fit") => Some(Calibration::CrossFit),
