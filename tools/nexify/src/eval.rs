@@ -111,7 +111,6 @@ impl EvalArgs {
                     Some("hold-out") => Some(Calibration::HoldOut),
                     Some(other) => bail!("--calibration is cross-fit or hold-out, not {other}"),
                 },
-                ..defaults
             },
             validation: args.iter().any(|a| a == "--validation"),
             embedder: flag("--embedder").filter(|e| e != "none"),
