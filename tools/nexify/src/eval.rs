@@ -539,7 +539,30 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::as_ticket;
+    use nexify_triage::model::{Calibration, TrainConfig};
+
+    use super::{EvalArgs, as_ticket};
+
+    fn args(line: &str) -> anyhow::Result<EvalArgs> {
+        EvalArgs::parse(&line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn training_flags_override_the_defaults() {
+        let defaults = args("eval --dataset d").unwrap().config;
+        assert_eq!(defaults, TrainConfig::default());
+        let config = args("eval --dataset d --calibration hold-out --seed 3 --epochs 12")
+            .unwrap()
+            .config;
+        assert_eq!(config.calibration, Some(Calibration::HoldOut));
+        assert_eq!((config.seed, config.epochs), (3, 12));
+        let cross = args("eval --dataset d --calibration cross-fit")
+            .unwrap()
+            .config;
+        assert_eq!(cross.calibration, Some(Calibration::CrossFit));
+        let err = args("eval --dataset d --calibration both").err().unwrap();
+        assert!(err.to_string().contains("cross-fit or hold-out"), "{err}");
+    }
 
     #[test]
     fn rows_become_tickets_the_way_the_product_holds_them() {
