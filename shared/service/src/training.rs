@@ -83,7 +83,8 @@ async fn embeddings_for(
 }
 
 /// Trains and stores a new version of each head that has enough labels, with the ticket
-/// embeddings of `embedder` joined to the text features.
+/// embeddings of `embedder` joined to the text features. Reports nothing, and trains nothing,
+/// when another run holds the org's training lock.
 pub async fn train_org(
     pool: &PgPool,
     org: OrgId,
@@ -102,6 +103,10 @@ pub async fn train_org_with(
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Vec<HeadReport>, ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
+    if !settings::try_lock_training(&mut tx, org).await? {
+        tracing::info!("another run is training this org; skipped");
+        return Ok(Vec::new());
+    }
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
     // Embedded even when too few to train on: the nearest labelled tickets stand in for
@@ -206,16 +211,19 @@ pub async fn due_orgs(
     Ok(settings::due_for_training(conn, quiet_seconds, limit).await?)
 }
 
-/// Retrains each of `orgs`. Returns how many were trained.
+/// Retrains each of `orgs`, except any another run is training. Returns how many were trained.
 pub async fn train_orgs(
     pool: &PgPool,
     embedder: &Arc<dyn Embedder>,
     orgs: &[OrgId],
 ) -> Result<usize, ServiceError> {
+    let mut trained = 0;
     for org in orgs {
-        train_org(pool, *org, embedder).await?;
+        if !train_org(pool, *org, embedder).await?.is_empty() {
+            trained += 1;
+        }
     }
-    Ok(orgs.len())
+    Ok(trained)
 }
 
 /// Loads the org's current models.

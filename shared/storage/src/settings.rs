@@ -131,6 +131,19 @@ pub async fn touch_labels(conn: &mut PgConnection, org: OrgId) -> Result<(), Sto
     Ok(())
 }
 
+/// Takes the org's training lock until the transaction ends, unless another transaction
+/// holds it: overlapping sweeps (a long training outlasts the schedule's minute) then train
+/// each org once rather than side by side. Returns whether the lock was taken.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn try_lock_training(conn: &mut PgConnection, org: OrgId) -> Result<bool, StorageError> {
+    Ok(sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('nexify:training:' || $1::text, 0))",
+    )
+    .bind(org)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Records a finished training run (of the labels as of `trained_at`'s transaction).
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn mark_trained(conn: &mut PgConnection, org: OrgId) -> Result<(), StorageError> {

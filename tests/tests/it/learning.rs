@@ -68,6 +68,13 @@ async fn labelled_history_trains_models_that_the_worker_uses(
             ("priority", 30, None),
         ]
     );
+    // 15 tickets per label is under the cross-fit's 25: the temperature came from a hold-out.
+    let calibrations: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT metrics->>'calibration' FROM triage_models")
+            .fetch_all(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(calibrations, vec![Some("hold-out".to_owned()); 2]);
 
     let agent = api.token(a.agent);
     let (ticket, s) = api
@@ -110,6 +117,51 @@ async fn labelled_history_trains_models_that_the_worker_uses(
         )
         .await;
     assert_eq!(t.json["category"], "refund");
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-lock", 25).await;
+    let versions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM triage_models")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap()
+    };
+    // Another run is training the org: its transaction holds the lock.
+    let mut other = api.db.owner.begin().await.unwrap();
+    assert!(
+        nexify_storage::settings::try_lock_training(&mut other, a.org)
+            .await
+            .unwrap()
+    );
+    let trained = training::train_orgs(&api.db.app, &api.embedder, &[a.org])
+        .await
+        .unwrap();
+    assert_eq!((trained, versions().await), (0, 0));
+    other.rollback().await.unwrap();
+
+    let trained = training::train_orgs(&api.db.app, &api.embedder, &[a.org])
+        .await
+        .unwrap();
+    assert_eq!((trained, versions().await), (1, 2));
+    // 25 tickets per label: the team and category heads were cross-fitted, and say so.
+    let calibrations: Vec<(String, String)> =
+        sqlx::query_as("SELECT head, metrics->>'calibration' FROM triage_models ORDER BY head")
+            .fetch_all(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        calibrations,
+        vec![
+            ("category".into(), "cross-fit".into()),
+            ("team".into(), "cross-fit".into())
+        ]
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
