@@ -13,7 +13,7 @@ use nexify_storage::{
     PgConnection, PgPool, Vector, begin_tenant, models, settings, ticket_embeddings, tickets,
 };
 use nexify_triage::OrgModels;
-use nexify_triage::model::{Calibration, LinearModel, TrainConfig};
+use nexify_triage::model::{LinearModel, TrainConfig};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -142,20 +142,22 @@ pub async fn train_org_with(
             version: None,
         };
         if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
-            let calibration = config.calibration.unwrap_or_else(|| {
-                Calibration::for_labels(&labels.iter().map(String::as_str).collect::<Vec<_>>())
-            });
             let owned_labels = labels;
             let embedder_name = embedder.map(|e| e.name().to_owned());
             // Training is CPU-bound: keep it off the async workers.
-            let model = tokio::task::spawn_blocking(move || {
+            let (model, calibration) = tokio::task::spawn_blocking(move || {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
+                let calibration = config.calibration_for(&labels);
+                let config = TrainConfig {
+                    calibration: Some(calibration),
+                    ..config
+                };
                 let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
                 if dense.is_some() {
                     model.embedder = embedder_name;
                 }
-                model
+                (model, calibration)
             })
             .await
             .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))?;

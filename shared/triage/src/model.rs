@@ -23,6 +23,15 @@ pub struct TrainConfig {
     pub calibration: Option<Calibration>,
 }
 
+impl TrainConfig {
+    /// The calibration [`LinearModel::fit`] uses for `labels`: the configured one, or else the
+    /// one [`Calibration::for_labels`] chooses.
+    pub fn calibration_for(&self, labels: &[&str]) -> Calibration {
+        self.calibration
+            .unwrap_or_else(|| Calibration::for_labels(labels))
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         // Chosen on a validation split of BANKING77's training data (every fifth row held
@@ -283,12 +292,19 @@ impl Calibration {
         }
     }
 
+    pub const ALL: [Self; 2] = [Self::CrossFit, Self::HoldOut];
+
     /// The name training metrics record.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CrossFit => "cross-fit",
             Self::HoldOut => "hold-out",
         }
+    }
+
+    /// The calibration [`Self::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -311,9 +327,7 @@ impl LinearModel {
         config: TrainConfig,
     ) -> Self {
         assert_eq!(texts.len(), labels.len());
-        let calibration = config
-            .calibration
-            .unwrap_or_else(|| Calibration::for_labels(labels));
+        let calibration = config.calibration_for(labels);
         // The seeded shuffles make training depend on the order of the examples, and callers'
         // order is incidental (the database's, by update time and then random id): sort by
         // content so the same labelled tickets always give the same model.
@@ -342,14 +356,12 @@ impl LinearModel {
                 .map(|d| d[i].iter().map(|x| x * config.dense_weight).collect())
                 .unwrap_or_default(),
         };
-        let cross_fit = calibration == Calibration::CrossFit;
 
         // Stratified split: the n-th example of each label (after a seeded shuffle) goes to
         // part n mod `parts`.
-        let parts = if cross_fit {
-            CROSS_FIT_FOLDS
-        } else {
-            (1.0 / CALIBRATION_SHARE).round() as usize
+        let parts = match calibration {
+            Calibration::CrossFit => CROSS_FIT_FOLDS,
+            Calibration::HoldOut => (1.0 / CALIBRATION_SHARE).round() as usize,
         };
         let mut order: Vec<usize> = (0..texts.len()).collect();
         SplitMix(config.seed ^ 0xA5A5).shuffle(&mut order);
@@ -360,37 +372,37 @@ impl LinearModel {
             part[i] = seen[ys[i]] % parts;
         }
 
-        if cross_fit {
-            let idf = Idf::fit(texts.iter().copied());
-            let all: Vec<(Features, usize)> = (0..texts.len())
-                .map(|i| (featurize(&idf, i), ys[i]))
+        // Hold-out: part 0 (every seventh example of each label) fits the temperature, on a
+        // probe trained (with its own IDF) on the other parts.
+        let hold_out_temperature = (calibration == Calibration::HoldOut).then(|| {
+            let (held_ids, fit_ids): (Vec<usize>, Vec<usize>) =
+                (0..texts.len()).partition(|&i| part[i] == 0);
+            let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
+            let fit_set: Vec<(Features, usize)> = fit_ids
+                .iter()
+                .map(|&i| (featurize(&idf, i), ys[i]))
                 .collect();
-            return Self::cross_fit(names, idf, dense_dim, &all, &part, config);
-        }
-
-        // Hold-out: part 0 (every seventh example of each label) fits the temperature.
-        let (held_ids, fit_ids): (Vec<usize>, Vec<usize>) =
-            (0..texts.len()).partition(|&i| part[i] == 0);
-        let idf = Idf::fit(fit_ids.iter().map(|&i| texts[i]));
-        let fit_set: Vec<(Features, usize)> = fit_ids
-            .iter()
-            .map(|&i| (featurize(&idf, i), ys[i]))
-            .collect();
-        let held_set: Vec<(Features, usize)> = held_ids
-            .iter()
-            .map(|&i| (featurize(&idf, i), ys[i]))
-            .collect();
-        let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
-        probe.calibrate(&held_set);
-        let temperature = probe.temperature;
+            let held_set: Vec<(Features, usize)> = held_ids
+                .iter()
+                .map(|&i| (featurize(&idf, i), ys[i]))
+                .collect();
+            let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
+            probe.calibrate(&held_set);
+            probe.temperature
+        });
 
         let idf = Idf::fit(texts.iter().copied());
         let all: Vec<(Features, usize)> = (0..texts.len())
             .map(|i| (featurize(&idf, i), ys[i]))
             .collect();
-        let mut model = Self::train(names, idf, dense_dim, &all, config);
-        model.temperature = temperature;
-        model
+        match hold_out_temperature {
+            None => Self::cross_fit(names, idf, dense_dim, &all, &part, config),
+            Some(temperature) => {
+                let mut model = Self::train(names, idf, dense_dim, &all, config);
+                model.temperature = temperature;
+                model
+            }
+        }
     }
 
     /// Trains one model per fold on the other folds (fold `f` of example `i` is `fold[i]`),

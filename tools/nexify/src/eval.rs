@@ -9,11 +9,10 @@
 //! It imports the training split as an org's resolved, labelled tickets through the storage
 //! code (in a scratch database it creates and drops), trains that org's models with the
 //! training service (`--calibration cross-fit|hold-out` overrides how it calibrates, `--seed`
-//! the training seed), triages every test
-//! row with the worker's engine, and prints, per labelled head and for the suggestion as a
-//! whole: accuracy, macro-F1, expected calibration error, coverage and accuracy at
-//! confidence thresholds 0.5 to 0.95, and throughput. `--validation` measures on a fifth of
-//! the training split and never reads the test file.
+//! the training seed), triages every test row with the worker's engine, and prints, per
+//! labelled head and for the suggestion as a whole: accuracy, macro-F1, expected calibration
+//! error, coverage and accuracy at confidence thresholds 0.5 to 0.95, and throughput.
+//! `--validation` measures on a fifth of the training split and never reads the test file.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -105,12 +104,13 @@ impl EvalArgs {
                     .map(|e| e.parse())
                     .transpose()?
                     .unwrap_or(defaults.seed),
-                calibration: match flag("--calibration").as_deref() {
-                    None => None,
-                    Some("cross-fit") => Some(Calibration::CrossFit),
-                    Some("hold-out") => Some(Calibration::HoldOut),
-                    Some(other) => bail!("--calibration is cross-fit or hold-out, not {other}"),
-                },
+                calibration: flag("--calibration")
+                    .map(|name| {
+                        Calibration::from_name(&name).with_context(|| {
+                            format!("--calibration is cross-fit or hold-out, not {name}")
+                        })
+                    })
+                    .transpose()?,
             },
             validation: args.iter().any(|a| a == "--validation"),
             embedder: flag("--embedder").filter(|e| e != "none"),
