@@ -57,7 +57,7 @@ impl App {
     /// milliseconds.
     pub async fn handle(
         &self,
-        _event: LambdaEvent<serde_json::Value>,
+        event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
         let mut conn = self.pool.acquire().await?;
         let worklist = triage::sweep_worklist(
@@ -70,8 +70,99 @@ impl App {
         .await?;
         drop(conn);
         let sent = triage::resend(&self.pool, &self.dispatcher, worklist.stranded).await?;
-        let trained =
-            training::train_orgs(&self.pool, &self.embedder, &worklist.due_for_training).await?;
-        Ok(serde_json::json!({ "sent": sent, "orgs_trained": trained }))
+        let training = training::train_orgs(
+            &self.pool,
+            &self.embedder,
+            &worklist.due_for_training,
+            deadline_of(&event.context),
+        )
+        .await;
+        emit_training_metrics(&training);
+        Ok(serde_json::json!({
+            "sent": sent,
+            "orgs_trained": training.trained,
+            "orgs_skipped": training.skipped,
+            "orgs_deferred": training.deferred,
+            "orgs_failed": training.failed,
+        }))
+    }
+}
+
+/// The invocation's deadline. None when the context has none (a direct call, as in tests),
+/// or when it had passed before the invocation began, which Lambda never does: cargo lambda's
+/// emulator (`make run`) sends a fixed 600000, ten minutes after 1970 began.
+pub fn deadline_of(context: &lambda_runtime::Context) -> training::Deadline {
+    let at = context.deadline();
+    if context.deadline == 0 || at <= std::time::SystemTime::now() {
+        training::Deadline::NONE
+    } else {
+        training::Deadline::at_system_time(at)
+    }
+}
+
+/// TrainingOrgs by outcome, as EMF lines; nothing when no org was due.
+fn emit_training_metrics(run: &training::SweepTraining) {
+    use nexify_telemetry::metrics::{Metric, emit};
+    for (outcome, count) in [
+        ("trained", run.trained),
+        ("skipped", run.skipped),
+        ("deferred", run.deferred),
+        ("failed", run.failed),
+    ] {
+        if count > 0 {
+            emit(
+                &[("Outcome", outcome)],
+                &[Metric {
+                    name: "TrainingOrgs",
+                    value: count as f64,
+                    unit: "Count",
+                }],
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use nexify_service::training::Deadline;
+
+    use super::deadline_of;
+
+    #[test]
+    fn the_invocation_deadline_bounds_the_training_and_a_direct_call_has_none() {
+        let mut context = lambda_runtime::Context::default();
+        assert_eq!(deadline_of(&context), Deadline::NONE);
+        // What cargo lambda's emulator sends.
+        context.deadline = 600_000;
+        assert_eq!(deadline_of(&context), Deadline::NONE);
+
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        context.deadline = in_a_minute
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = deadline_of(&context);
+        assert!(deadline.allows(Duration::from_secs(20)));
+        assert!(
+            !deadline.allows(Duration::from_secs(40)),
+            "the reserve is kept"
+        );
+    }
+
+    #[test]
+    fn a_training_claim_lasts_as_long_as_the_deployed_sweeper_may_run() {
+        let template = include_str!("../../../template.yaml");
+        let sweeper = &template[template
+            .find("Binary: triage-sweeper")
+            .expect("the template deploys the sweeper")..];
+        let timeout: i64 = sweeper
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Timeout: "))
+            .expect("the sweeper has a timeout")
+            .parse()
+            .unwrap();
+        assert_eq!(timeout, nexify_service::training::TRAINING_LEASE_SECONDS);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use nexify_embed::Embedder;
 
@@ -68,18 +69,70 @@ async fn embeddings_for(
             .collect();
     let missing: Vec<&tickets::LabelledTicket> =
         rows.iter().filter(|r| !by_id.contains_key(&r.id)).collect();
-    if !missing.is_empty() {
-        let texts = missing.iter().map(|r| ticket_text(r)).collect();
-        let vectors = crate::knowledge::embed_blocking(embedder, texts).await?;
-        let new: Vec<(TicketId, Vector)> = missing
-            .iter()
-            .zip(vectors)
-            .map(|(r, v)| (r.id, Vector::from(v)))
-            .collect();
-        ticket_embeddings::upsert_many(conn, org, embedder.name(), &new).await?;
-        by_id.extend(new.into_iter().map(|(id, v)| (id, v.to_vec())));
-    }
+    let new = embed_and_store(conn, org, embedder, &missing).await?;
+    by_id.extend(new.into_iter().map(|(id, v)| (id, v.to_vec())));
     Ok(by_id)
+}
+
+/// Embeds `rows` with `embedder` and stores the embeddings on `conn`.
+async fn embed_and_store(
+    conn: &mut PgConnection,
+    org: OrgId,
+    embedder: &Arc<dyn Embedder>,
+    rows: &[&tickets::LabelledTicket],
+) -> Result<Vec<(TicketId, Vector)>, ServiceError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let texts = rows.iter().map(|r| ticket_text(r)).collect();
+    let vectors = crate::knowledge::embed_blocking(embedder, texts).await?;
+    let new: Vec<(TicketId, Vector)> = rows
+        .iter()
+        .zip(vectors)
+        .map(|(r, v)| (r.id, Vector::from(v)))
+        .collect();
+    ticket_embeddings::upsert_many(conn, org, embedder.name(), &new).await?;
+    Ok(new)
+}
+
+/// Embeds the labelled tickets that training will read and that have no embedding by
+/// `embedder` yet, [`BACKFILL_BATCH`] per transaction. Each batch is committed, so when the
+/// deadline (or the function's timeout) cuts a run short, the next run carries on where it
+/// stopped: a large imported history and a slow embedder take several sweeps, not a training
+/// that never fits in one. Returns whether every such ticket now has an embedding.
+#[tracing::instrument(skip_all, fields(org_id = %org, embedder = embedder.name()), err)]
+async fn backfill_embeddings(
+    pool: &PgPool,
+    org: OrgId,
+    embedder: &Arc<dyn Embedder>,
+    deadline: Deadline,
+) -> Result<bool, ServiceError> {
+    let mut embedded = 0;
+    loop {
+        if !deadline.allows(Duration::ZERO) {
+            tracing::info!(
+                embedded,
+                "deadline near; embedding continues in the next sweep"
+            );
+            return Ok(false);
+        }
+        let mut tx = begin_tenant(pool, org, None).await?;
+        let rows = tickets::labelled_without_embedding(
+            &mut tx,
+            org,
+            embedder.name(),
+            MAX_EXAMPLES,
+            BACKFILL_BATCH,
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(true);
+        }
+        let refs: Vec<&tickets::LabelledTicket> = rows.iter().collect();
+        embed_and_store(&mut tx, org, embedder, &refs).await?;
+        tx.commit().await?;
+        embedded += rows.len();
+    }
 }
 
 /// Trains and stores a new version of each head that has enough labels, with the ticket
@@ -102,6 +155,7 @@ pub async fn train_org_with(
     config: TrainConfig,
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Vec<HeadReport>, ServiceError> {
+    let started = Instant::now();
     let mut tx = begin_tenant(pool, org, None).await?;
     if !settings::try_lock_training(&mut tx, org).await? {
         tracing::info!("another run is training this org; skipped");
@@ -181,7 +235,7 @@ pub async fn train_org_with(
         }
         reports.push(report);
     }
-    settings::mark_trained(&mut tx, org).await?;
+    settings::mark_trained(&mut tx, org, started.elapsed().as_secs_f32()).await?;
     tx.commit().await?;
     tracing::info!(?reports, "triage models trained");
     Ok(reports)
@@ -194,17 +248,18 @@ pub async fn train_due(
     embedder: &Arc<dyn Embedder>,
     quiet_seconds: i64,
     limit: i64,
-) -> Result<usize, ServiceError> {
+) -> Result<SweepTraining, ServiceError> {
     let mut conn = pool
         .acquire()
         .await
         .map_err(nexify_storage::StorageError::from)?;
     let due = due_orgs(&mut conn, quiet_seconds, limit).await?;
     drop(conn);
-    train_orgs(pool, embedder, &due).await
+    Ok(train_orgs(pool, embedder, &due, Deadline::NONE).await)
 }
 
-/// The orgs whose labels changed and then stayed quiet for `quiet_seconds`, at most `limit`.
+/// The orgs whose labels changed and then stayed quiet for `quiet_seconds`, at most `limit`,
+/// leaving out those a sweep has claimed.
 pub async fn due_orgs(
     conn: &mut PgConnection,
     quiet_seconds: i64,
@@ -213,19 +268,142 @@ pub async fn due_orgs(
     Ok(settings::due_for_training(conn, quiet_seconds, limit).await?)
 }
 
-/// Retrains each of `orgs`, except any another run is training. Returns how many were trained.
+/// How long a sweep's claim on an org's training lasts unless released: the sweeper's
+/// timeout (template.yaml), so no claim lapses while its run can still be going. An org
+/// whose training failed, or was cut off by the timeout, keeps its claim until then, so it is
+/// retried a few minutes later instead of first in line every minute.
+pub const TRAINING_LEASE_SECONDS: i64 = 300;
+/// Labelled tickets embedded per committed transaction in [`backfill_embeddings`].
+pub const BACKFILL_BATCH: i64 = 128;
+/// Time kept in hand before a deadline: no embedding batch or training starts with less
+/// left. More than a batch of long tickets takes `minilm` on two vCPUs.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(30);
+
+/// When a sweep must be done: its Lambda invocation's deadline, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// No deadline: work until done (tests, `nexify eval`).
+    pub const NONE: Self = Self(None);
+
+    pub fn at(instant: Instant) -> Self {
+        Self(Some(instant))
+    }
+
+    /// The deadline at wall-clock time `at` (what Lambda's context gives).
+    pub fn at_system_time(at: SystemTime) -> Self {
+        let left = at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Self::at(Instant::now() + left)
+    }
+
+    /// The time left, if there is a deadline.
+    pub fn left(self) -> Option<Duration> {
+        self.0
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether work expected to take `work` can start now and still leave
+    /// [`DEADLINE_RESERVE`] in hand.
+    pub fn allows(self, work: Duration) -> bool {
+        self.0
+            .is_none_or(|at| Instant::now() + work + DEADLINE_RESERVE <= at)
+    }
+}
+
+/// What a sweep's training did with the due orgs it was given.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SweepTraining {
+    /// Orgs with new models.
+    pub trained: usize,
+    /// Orgs another run had claimed or was training.
+    pub skipped: usize,
+    /// Orgs left for the next sweep: their embeddings or their training would not have
+    /// finished before the deadline.
+    pub deferred: usize,
+    /// Orgs whose training failed; each is retried once its claim lapses.
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrgTraining {
+    Trained,
+    Skipped,
+    Deferred,
+}
+
+/// Trains each of `orgs` that no other run has claimed, while `deadline` allows. One org's
+/// failure is logged and counted, and does not stop the others.
 pub async fn train_orgs(
     pool: &PgPool,
     embedder: &Arc<dyn Embedder>,
     orgs: &[OrgId],
-) -> Result<usize, ServiceError> {
-    let mut trained = 0;
-    for org in orgs {
-        if !train_org(pool, *org, embedder).await?.is_empty() {
-            trained += 1;
+    deadline: Deadline,
+) -> SweepTraining {
+    let mut run = SweepTraining::default();
+    if !orgs.is_empty() {
+        let seconds_left = deadline.left().map(|d| d.as_secs());
+        tracing::info!(orgs = orgs.len(), seconds_left, "training the due orgs");
+    }
+    for &org in orgs {
+        match train_claimed(pool, org, embedder, deadline).await {
+            Ok(OrgTraining::Trained) => run.trained += 1,
+            Ok(OrgTraining::Skipped) => run.skipped += 1,
+            Ok(OrgTraining::Deferred) => run.deferred += 1,
+            Err(error) => {
+                tracing::error!(org_id = %org, %error, "training failed; retried when its claim lapses");
+                run.failed += 1;
+            }
         }
     }
-    Ok(trained)
+    run
+}
+
+/// Claims the org, embeds what its training needs, and trains it if its last training's
+/// duration still fits before `deadline`. An org left untrained without an error has its
+/// claim released, so the next sweep takes it up; a failed org's is kept until it lapses.
+/// (No `err` here: [`train_orgs`] logs the error once, with what happens next.)
+#[tracing::instrument(skip_all, fields(org_id = %org))]
+async fn train_claimed(
+    pool: &PgPool,
+    org: OrgId,
+    embedder: &Arc<dyn Embedder>,
+    deadline: Deadline,
+) -> Result<OrgTraining, ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    let Some(claim) = settings::claim_training(&mut tx, org, TRAINING_LEASE_SECONDS).await? else {
+        return Ok(OrgTraining::Skipped);
+    };
+    tx.commit().await?;
+    let expected = claim
+        .last_seconds
+        .and_then(|s| Duration::try_from_secs_f32(s).ok())
+        .unwrap_or(Duration::ZERO);
+    let outcome = if !backfill_embeddings(pool, org, embedder, deadline).await?
+        || !deadline.allows(expected)
+    {
+        OrgTraining::Deferred
+    } else if train_org(pool, org, embedder).await?.is_empty() {
+        OrgTraining::Skipped
+    } else {
+        OrgTraining::Trained
+    };
+    if outcome == OrgTraining::Deferred {
+        tracing::info!(
+            expected_seconds = expected.as_secs_f32(),
+            "deferred to the next sweep"
+        );
+    }
+    // Training releases the claim itself; otherwise nothing was trained (deferred, or another
+    // run holds the training lock), and the next sweep should look again.
+    if outcome != OrgTraining::Trained {
+        let mut tx = begin_tenant(pool, org, None).await?;
+        settings::release_training(&mut tx, org).await?;
+        tx.commit().await?;
+    }
+    Ok(outcome)
 }
 
 /// Loads the org's current models.

@@ -144,11 +144,60 @@ pub async fn try_lock_training(conn: &mut PgConnection, org: OrgId) -> Result<bo
     .await?)
 }
 
-/// Records a finished training run (of the labels as of `trained_at`'s transaction).
+/// Records a finished training run (of the labels as of the transaction's start), how long
+/// it took, and releases the sweep's claim on the org.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn mark_trained(conn: &mut PgConnection, org: OrgId) -> Result<(), StorageError> {
+pub async fn mark_trained(
+    conn: &mut PgConnection,
+    org: OrgId,
+    seconds: f32,
+) -> Result<(), StorageError> {
     sqlx::query(
-        "UPDATE organization_settings SET models_trained_at = now() WHERE organization_id = $1",
+        "UPDATE organization_settings
+         SET models_trained_at = now(), training_seconds = $2, training_lease_until = NULL
+         WHERE organization_id = $1",
+    )
+    .bind(org)
+    .bind(seconds.max(0.0))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A sweep's claim on training an org.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingClaim {
+    /// How long the org's last training took, if it has been trained.
+    pub last_seconds: Option<f32>,
+}
+
+/// Claims the org's training for `lease_seconds`, unless another claim is still running.
+/// A claim ends early when [`mark_trained`] or [`release_training`] releases it.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn claim_training(
+    conn: &mut PgConnection,
+    org: OrgId,
+    lease_seconds: i64,
+) -> Result<Option<TrainingClaim>, StorageError> {
+    let claimed: Option<Option<f32>> = sqlx::query_scalar(
+        "UPDATE organization_settings
+         SET training_lease_until = clock_timestamp() + make_interval(secs => $2)
+         WHERE organization_id = $1
+           AND (training_lease_until IS NULL OR training_lease_until <= clock_timestamp())
+         RETURNING training_seconds",
+    )
+    .bind(org)
+    .bind(lease_seconds as f64)
+    .fetch_optional(conn)
+    .await?;
+    Ok(claimed.map(|last_seconds| TrainingClaim { last_seconds }))
+}
+
+/// Ends the sweep's claim on the org without training it, so the next sweep takes it up.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn release_training(conn: &mut PgConnection, org: OrgId) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE organization_settings SET training_lease_until = NULL WHERE organization_id = $1",
     )
     .bind(org)
     .execute(conn)

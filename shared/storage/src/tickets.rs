@@ -327,6 +327,36 @@ pub(crate) const LABELLED: &str = "(t.status = 'resolved' OR EXISTS (
         WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
           AND s.status = 'accepted'))";
 
+/// Up to `batch` of the org's `within` most recent labelled tickets (the ones
+/// [`labelled`] returns) that have no embedding by `embedder` yet.
+#[tracing::instrument(skip_all, fields(org_id = %org, embedder), err)]
+pub async fn labelled_without_embedding(
+    conn: &mut PgConnection,
+    org: OrgId,
+    embedder: &str,
+    within: i64,
+    batch: i64,
+) -> Result<Vec<LabelledTicket>, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "WITH recent AS (
+             SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category
+             FROM tickets t
+             WHERE t.organization_id = $1 AND {LABELLED}
+             ORDER BY t.updated_at DESC, t.id DESC LIMIT $3)
+         SELECT r.* FROM recent r
+         WHERE NOT EXISTS (
+             SELECT 1 FROM ticket_embeddings e
+             WHERE e.organization_id = $1 AND e.ticket_id = r.id AND e.embedder = $2)
+         LIMIT $4"
+    ))
+    .bind(org)
+    .bind(embedder)
+    .bind(within)
+    .bind(batch)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The org's labelled history, the training data of its triage models, newest first.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn labelled(

@@ -1,7 +1,11 @@
 //! Per-org learned triage: training from labelled history, the debounced retraining queue,
 //! and the worker using the org's own models.
 
-use nexify_service::training;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nexify_embed::{EmbedError, Embedder};
+use nexify_service::training::{self, Deadline, SweepTraining};
 use nexify_tests::api::Api;
 use nexify_tests::org_fixture;
 use serde_json::json;
@@ -139,16 +143,13 @@ async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
             .await
             .unwrap()
     );
-    let trained = training::train_orgs(&api.db.app, &api.embedder, &[a.org])
-        .await
-        .unwrap();
-    assert_eq!((trained, versions().await), (0, 0));
+    let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], Deadline::NONE).await;
+    assert_eq!((run.trained, run.skipped, versions().await), (0, 1, 0));
     other.rollback().await.unwrap();
 
-    let trained = training::train_orgs(&api.db.app, &api.embedder, &[a.org])
-        .await
-        .unwrap();
-    assert_eq!((trained, versions().await), (1, 2));
+    // The skipped run released its claim, so the next one trains the org.
+    let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], Deadline::NONE).await;
+    assert_eq!((run.trained, versions().await), (1, 2));
     // 25 tickets per label: the team and category heads were cross-fitted, and say so.
     let calibrations: Vec<(String, String)> =
         sqlx::query_as("SELECT head, metrics->>'calibration' FROM triage_models ORDER BY head")
@@ -162,6 +163,170 @@ async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
             ("team".into(), "cross-fit".into())
         ]
     );
+}
+
+/// The deployed embedder, except that it fails on any text containing "poison": an
+/// embedding model that breaks on one org's data.
+struct FailsOnPoison(Arc<dyn Embedder>);
+
+impl Embedder for FailsOnPoison {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.iter().any(|t| t.contains("poison")) {
+            return Err(EmbedError::Inference("poisoned input".into()));
+        }
+        self.0.embed(texts)
+    }
+}
+
+/// Marks the org's labels as changed `minutes_ago`, so that it is due for training.
+async fn labels_changed(api: &Api, org: nexify_domain::OrgId, minutes_ago: f64) {
+    sqlx::query(
+        "UPDATE organization_settings SET labels_changed_at = now() - make_interval(secs => $2 * 60)
+         WHERE organization_id = $1",
+    )
+    .bind(org)
+    .bind(minutes_ago)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+}
+
+async fn due(api: &Api) -> Vec<nexify_domain::OrgId> {
+    let mut conn = api.db.app.acquire().await.unwrap();
+    training::due_orgs(&mut conn, 0, 10).await.unwrap()
+}
+
+async fn model_count(api: &Api, org: nexify_domain::OrgId) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM triage_models WHERE organization_id = $1")
+        .bind(org)
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_failing_org_neither_stops_the_others_nor_stays_first_in_line(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let bad = labelled_org(&api, "learn-bad", 12).await;
+    let good = labelled_org(&api, "learn-good", 12).await;
+    sqlx::query(
+        "UPDATE tickets SET body = body || ' poison'
+         WHERE id = (SELECT id FROM tickets WHERE organization_id = $1 LIMIT 1)",
+    )
+    .bind(bad.org)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    labels_changed(&api, bad.org, 10.0).await;
+    labels_changed(&api, good.org, 5.0).await;
+    assert_eq!(
+        due(&api).await,
+        vec![bad.org, good.org],
+        "oldest change first"
+    );
+
+    let embedder: Arc<dyn Embedder> = Arc::new(FailsOnPoison(api.embedder.clone()));
+    let run = training::train_orgs(&api.db.app, &embedder, &due(&api).await, Deadline::NONE).await;
+    assert_eq!(
+        run,
+        SweepTraining {
+            trained: 1,
+            failed: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        (
+            model_count(&api, bad.org).await,
+            model_count(&api, good.org).await
+        ),
+        (0, 2)
+    );
+    // The failed org keeps its claim, so the next sweeps pass it over ...
+    assert_eq!(due(&api).await, vec![]);
+    // ... until the claim lapses.
+    sqlx::query(
+        "UPDATE organization_settings SET training_lease_until = now() - interval '1 second'
+         WHERE organization_id = $1",
+    )
+    .bind(bad.org)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(due(&api).await, vec![bad.org]);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_training_that_would_overrun_the_deadline_waits_and_keeps_its_embeddings(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    // More labelled tickets than one embedding batch.
+    let per_topic = training::BACKFILL_BATCH as usize / 2 + 6;
+    let a = labelled_org(&api, "learn-deadline", per_topic).await;
+    labels_changed(&api, a.org, 5.0).await;
+    let embedded = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM ticket_embeddings WHERE organization_id = $1",
+        )
+        .bind(a.org)
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap()
+    };
+    let deferred = SweepTraining {
+        deferred: 1,
+        ..Default::default()
+    };
+
+    // At the deadline already: nothing is started.
+    let run = training::train_orgs(
+        &api.db.app,
+        &api.embedder,
+        &[a.org],
+        Deadline::at(Instant::now()),
+    )
+    .await;
+    assert_eq!((run, embedded().await), (deferred, 0));
+
+    // Its last training took ten minutes, which would not end before a deadline two minutes
+    // off: the tickets are embedded (committed, batch by batch), the training waits.
+    sqlx::query(
+        "UPDATE organization_settings SET training_seconds = 600 WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    let two_minutes = Deadline::at(Instant::now() + Duration::from_secs(120));
+    let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], two_minutes).await;
+    assert_eq!(run, deferred);
+    assert_eq!(embedded().await, 2 * per_topic as i64);
+    assert_eq!(model_count(&api, a.org).await, 0);
+    assert_eq!(due(&api).await, vec![a.org], "the claim was released");
+
+    // Without a deadline it trains, records how long that took, and releases its claim.
+    let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], Deadline::NONE).await;
+    assert_eq!(run.trained, 1);
+    let (seconds, lease): (Option<f32>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT training_seconds, training_lease_until FROM organization_settings
+         WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert!(seconds.is_some_and(|s| s > 0.0 && s < 600.0), "{seconds:?}");
+    assert_eq!(lease, None);
+    assert_eq!(due(&api).await, vec![]);
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
@@ -186,7 +351,8 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
     assert_eq!(
         training::train_due(&api.db.app, &api.embedder, 0, 10)
             .await
-            .unwrap(),
+            .unwrap()
+            .trained,
         0,
         "nothing changed yet"
     );
@@ -231,20 +397,23 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
     assert_eq!(
         training::train_due(&api.db.app, &api.embedder, 3600, 10)
             .await
-            .unwrap(),
+            .unwrap()
+            .trained,
         0,
         "still inside the quiet period"
     );
     assert_eq!(
         training::train_due(&api.db.app, &api.embedder, 0, 10)
             .await
-            .unwrap(),
+            .unwrap()
+            .trained,
         1
     );
     assert_eq!(
         training::train_due(&api.db.app, &api.embedder, 0, 10)
             .await
-            .unwrap(),
+            .unwrap()
+            .trained,
         0,
         "trained once per change"
     );

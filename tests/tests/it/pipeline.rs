@@ -612,7 +612,7 @@ async fn the_scheduled_sweep_resends_with_the_production_thresholds(
     };
     assert_eq!(
         scheduled().await.unwrap(),
-        json!({"sent": 0, "orgs_trained": 0}),
+        json!({"sent": 0, "orgs_trained": 0, "orgs_skipped": 0, "orgs_deferred": 0, "orgs_failed": 0}),
         "younger than UNSENT_AFTER_SECONDS"
     );
     // The job is now older than the production threshold.
@@ -623,7 +623,7 @@ async fn the_scheduled_sweep_resends_with_the_production_thresholds(
         .unwrap();
     assert_eq!(
         scheduled().await.unwrap(),
-        json!({"sent": 1, "orgs_trained": 0})
+        json!({"sent": 1, "orgs_trained": 0, "orgs_skipped": 0, "orgs_deferred": 0, "orgs_failed": 0})
     );
     assert_eq!(api.queue_depth(&api.queue_url).await, 1);
 }
