@@ -47,36 +47,23 @@ impl App {
         }
     }
 
+    /// Re-sends the jobs stranded by `stranding`'s thresholds, and trains nothing: the
+    /// scheduled run ([`Self::handle`]) with thresholds a test chooses. Returns how many were
+    /// sent.
     pub async fn sweep(&self, stranding: triage::Stranding) -> Result<usize, Error> {
-        Ok(triage::sweep(&self.pool, &self.dispatcher, stranding, BATCH).await?)
+        let (sent, _) = self.run(stranding, 0, training::Deadline::NONE).await?;
+        Ok(sent)
     }
 
-    /// Both lists are read on one connection, in one round trip: a connection dropped back
-    /// into the pool returns to it on a background task, so a second `acquire` straight
-    /// after would open another connection, and a new Postgres backend costs a cold start
-    /// milliseconds.
+    /// The scheduled run: the production thresholds, up to [`TRAIN_BATCH`] orgs trained
+    /// before the invocation's deadline.
     pub async fn handle(
         &self,
         event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        let mut conn = self.pool.acquire().await?;
-        let worklist = triage::sweep_worklist(
-            &mut conn,
-            STRANDING,
-            BATCH,
-            training::QUIET_SECONDS,
-            TRAIN_BATCH,
-        )
-        .await?;
-        drop(conn);
-        let sent = triage::resend(&self.pool, &self.dispatcher, worklist.stranded).await?;
-        let training = training::train_orgs(
-            &self.pool,
-            &self.embedder,
-            &worklist.due_for_training,
-            deadline_of(&event.context),
-        )
-        .await;
+        let (sent, training) = self
+            .run(STRANDING, TRAIN_BATCH, deadline_of(&event.context))
+            .await?;
         emit_training_metrics(&training);
         Ok(serde_json::json!({
             "sent": sent,
@@ -85,6 +72,37 @@ impl App {
             "orgs_deferred": training.deferred,
             "orgs_failed": training.failed,
         }))
+    }
+
+    /// Both lists are read on one connection, in one round trip: a connection dropped back
+    /// into the pool returns to it on a background task, so a second `acquire` straight
+    /// after would open another connection, and a new Postgres backend costs a cold start
+    /// milliseconds.
+    async fn run(
+        &self,
+        stranding: triage::Stranding,
+        train_limit: i64,
+        deadline: training::Deadline,
+    ) -> Result<(usize, training::SweepTraining), Error> {
+        let mut conn = self.pool.acquire().await?;
+        let worklist = triage::sweep_worklist(
+            &mut conn,
+            stranding,
+            BATCH,
+            training::QUIET_SECONDS,
+            train_limit,
+        )
+        .await?;
+        drop(conn);
+        let sent = triage::resend(&self.pool, &self.dispatcher, worklist.stranded).await?;
+        let training = training::train_orgs(
+            &self.pool,
+            &self.embedder,
+            &worklist.due_for_training,
+            deadline,
+        )
+        .await;
+        Ok((sent, training))
     }
 }
 

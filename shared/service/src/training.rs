@@ -1,7 +1,8 @@
 //! Training each org's triage models from its own labelled history: resolved tickets and
 //! tickets whose suggestion was accepted. Labels come only from the org's configured teams
 //! and categories. Retraining is debounced: a label change bumps `labels_changed_at`, and
-//! [`train_due`] (run by the scheduled sweeper) retrains orgs that have been quiet a while.
+//! [`train_orgs`] (run by the scheduled sweeper on [`due_orgs`]) retrains orgs that have been
+//! quiet a while.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -239,23 +240,6 @@ pub async fn train_org_with(
     tx.commit().await?;
     tracing::info!(?reports, "triage models trained");
     Ok(reports)
-}
-
-/// Retrains every org whose labels changed and then stayed quiet for `quiet_seconds`.
-#[tracing::instrument(skip_all, err)]
-pub async fn train_due(
-    pool: &PgPool,
-    embedder: &Arc<dyn Embedder>,
-    quiet_seconds: i64,
-    limit: i64,
-) -> Result<SweepTraining, ServiceError> {
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(nexify_storage::StorageError::from)?;
-    let due = due_orgs(&mut conn, quiet_seconds, limit).await?;
-    drop(conn);
-    Ok(train_orgs(pool, embedder, &due, Deadline::NONE).await)
 }
 
 /// The orgs whose labels changed and then stayed quiet for `quiet_seconds`, at most `limit`,

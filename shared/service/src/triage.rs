@@ -166,36 +166,6 @@ pub struct Stranding {
     pub lost_seconds: i64,
 }
 
-/// Re-sends the messages of stranded queued jobs (see [`Stranding`]). Returns how many were
-/// sent.
-#[tracing::instrument(skip_all, err)]
-pub async fn sweep<D: Dispatch>(
-    pool: &PgPool,
-    dispatcher: &D,
-    stranding: Stranding,
-    limit: i64,
-) -> Result<usize, ServiceError> {
-    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
-    let stranded = stranded_jobs(&mut conn, stranding, limit).await?;
-    drop(conn);
-    resend(pool, dispatcher, stranded).await
-}
-
-/// The stranded queued jobs (see [`Stranding`]), oldest first.
-pub async fn stranded_jobs(
-    conn: &mut PgConnection,
-    stranding: Stranding,
-    limit: i64,
-) -> Result<Vec<(JobRunId, OrgId)>, ServiceError> {
-    Ok(jobs::stranded(
-        conn,
-        stranding.unsent_seconds,
-        stranding.lost_seconds,
-        limit,
-    )
-    .await?)
-}
-
 /// The sweep's whole worklist in one round trip: the stranded queued jobs (see
 /// [`Stranding`]), at most `limit`, oldest first; and the orgs whose labels changed and then
 /// stayed quiet for `quiet_seconds`, at most `train_limit` (see

@@ -156,26 +156,6 @@ pub async fn record_failure(
     .await?)
 }
 
-/// Queued jobs across orgs whose message SQS never accepted (older than `unsent_seconds`),
-/// or whose accepted message has gone unclaimed for `lost_seconds` (presumed lost).
-#[tracing::instrument(skip_all, err)]
-pub async fn stranded(
-    conn: &mut PgConnection,
-    unsent_seconds: i64,
-    lost_seconds: i64,
-    limit: i64,
-) -> Result<Vec<(JobRunId, OrgId)>, StorageError> {
-    Ok(sqlx::query_as(
-        "SELECT job_run_id, organization_id FROM stranded_job_runs(
-             make_interval(secs => $1), make_interval(secs => $2), $3::int)",
-    )
-    .bind(unsent_seconds as f64)
-    .bind(lost_seconds as f64)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// What the scheduled sweep has to do.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepWorklist {
@@ -185,7 +165,9 @@ pub struct SweepWorklist {
     pub due_for_training: Vec<OrgId>,
 }
 
-/// The sweep's two lists in one round trip: the stranded jobs (as [`stranded`]) and the orgs
+/// The sweep's two lists in one round trip: the stranded jobs (queued jobs across orgs whose
+/// message SQS never accepted, older than `unsent_seconds`, or whose accepted message has gone
+/// unclaimed for `lost_seconds`, presumed lost) and the orgs
 /// due for retraining (as [`crate::settings::due_for_training`]), each in its own order.
 ///
 /// Both statements go in one simple-protocol message (no Parse and Describe round trips per

@@ -200,6 +200,18 @@ async fn due(api: &Api) -> Vec<nexify_domain::OrgId> {
     training::due_orgs(&mut conn, 0, 10).await.unwrap()
 }
 
+/// What the sweeper does with the orgs due after `quiet_seconds`: how many it trained.
+async fn train_due(api: &Api, quiet_seconds: i64) -> usize {
+    let mut conn = api.db.app.acquire().await.unwrap();
+    let due = training::due_orgs(&mut conn, quiet_seconds, 10)
+        .await
+        .unwrap();
+    drop(conn);
+    training::train_orgs(&api.db.app, &api.embedder, &due, Deadline::NONE)
+        .await
+        .trained
+}
+
 async fn model_count(api: &Api, org: nexify_domain::OrgId) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM triage_models WHERE organization_id = $1")
         .bind(org)
@@ -348,14 +360,7 @@ async fn too_few_labels_leave_the_rules_in_charge(_o: PgPoolOptions, c: PgConnec
 async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConnectOptions) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-debounce", 12).await;
-    assert_eq!(
-        training::train_due(&api.db.app, &api.embedder, 0, 10)
-            .await
-            .unwrap()
-            .trained,
-        0,
-        "nothing changed yet"
-    );
+    assert_eq!(train_due(&api, 0).await, 0, "nothing changed yet");
 
     let agent = api.token(a.agent);
     let created = api
@@ -395,28 +400,12 @@ async fn label_changes_queue_a_debounced_retraining(_o: PgPoolOptions, c: PgConn
     assert_eq!(r.status, 200, "{}", r.json);
 
     assert_eq!(
-        training::train_due(&api.db.app, &api.embedder, 3600, 10)
-            .await
-            .unwrap()
-            .trained,
+        train_due(&api, 3600).await,
         0,
         "still inside the quiet period"
     );
-    assert_eq!(
-        training::train_due(&api.db.app, &api.embedder, 0, 10)
-            .await
-            .unwrap()
-            .trained,
-        1
-    );
-    assert_eq!(
-        training::train_due(&api.db.app, &api.embedder, 0, 10)
-            .await
-            .unwrap()
-            .trained,
-        0,
-        "trained once per change"
-    );
+    assert_eq!(train_due(&api, 0).await, 1);
+    assert_eq!(train_due(&api, 0).await, 0, "trained once per change");
     let trained_on: i32 =
         sqlx::query_scalar("SELECT trained_on FROM triage_models WHERE head = 'category'")
             .fetch_one(&api.db.owner)
