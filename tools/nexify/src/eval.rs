@@ -222,9 +222,28 @@ fn load(path: &PathBuf, args: &EvalArgs) -> anyhow::Result<Vec<Row>> {
 
 /// Imports the training rows as the org's resolved, labelled tickets through the storage
 /// code the product uses.
+/// Rows per transaction of [`import_history`]. Each imported ticket updates its org's status
+/// counters (a trigger) twice, and one transaction's updates of one row pile up as versions
+/// that every later update walks past: in a single transaction, 50,015 tickets took 1,026 s
+/// to import, against 22 s for 8,002.
+const IMPORT_BATCH: usize = 500;
+
 async fn import_history(pool: &sqlx::PgPool, org: OrgId, rows: &[Row]) -> anyhow::Result<()> {
+    for (batch, chunk) in rows.chunks(IMPORT_BATCH).enumerate() {
+        import_batch(pool, org, batch * IMPORT_BATCH, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Imports `rows`, numbered from `first`, in one transaction.
+async fn import_batch(
+    pool: &sqlx::PgPool,
+    org: OrgId,
+    first: usize,
+    rows: &[Row],
+) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in (first..).zip(rows) {
         let new = NewTicket {
             requester_email: Email::parse("requester_email", &format!("eval{i}@example.com"))?,
             subject: Subject::parse(&row.subject).or_else(|_| Subject::parse("(no subject)"))?,
