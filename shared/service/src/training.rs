@@ -345,6 +345,17 @@ pub async fn train_orgs(
     run
 }
 
+/// How long an org's training is expected to take: its last training's duration, and none
+/// for a first training. Never more than half the lease (the sweeper's timeout), so that an
+/// org whose last training was slow is still started by a sweep with that much time left,
+/// rather than deferred for good.
+fn expected_training(last_seconds: Option<f32>) -> Duration {
+    let last = last_seconds
+        .and_then(|s| Duration::try_from_secs_f32(s).ok())
+        .unwrap_or(Duration::ZERO);
+    last.min(Duration::from_secs(TRAINING_LEASE_SECONDS as u64 / 2))
+}
+
 /// Claims the org, embeds what its training needs, and trains it if its last training's
 /// duration still fits before `deadline`. An org left untrained without an error has its
 /// claim released, so the next sweep takes it up; a failed org's is kept until it lapses.
@@ -361,10 +372,7 @@ async fn train_claimed(
         return Ok(OrgTraining::Skipped);
     };
     tx.commit().await?;
-    let expected = claim
-        .last_seconds
-        .and_then(|s| Duration::try_from_secs_f32(s).ok())
-        .unwrap_or(Duration::ZERO);
+    let expected = expected_training(claim.last_seconds);
     let outcome = if !backfill_embeddings(pool, org, embedder, deadline).await?
         || !deadline.allows(expected)
     {
@@ -412,4 +420,23 @@ pub async fn load(
     // Sorted by head, as `models::current_versions` reports them, so the cache can compare.
     loaded.versions.sort();
     Ok((!loaded.versions.is_empty()).then(|| Arc::new(loaded)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_last_training_still_fits_a_whole_sweep() {
+        assert_eq!(expected_training(None), Duration::ZERO);
+        assert_eq!(expected_training(Some(42.5)), Duration::from_secs_f32(42.5));
+        assert_eq!(expected_training(Some(f32::NAN)), Duration::ZERO);
+        // The sweeper's whole timeout is more than the reserve and the longest expectation.
+        let longest = expected_training(Some(1e6));
+        let whole_sweep =
+            Deadline::at(Instant::now() + Duration::from_secs(TRAINING_LEASE_SECONDS as u64 - 1));
+        assert!(whole_sweep.allows(longest), "{longest:?}");
+        let late_in_a_sweep = Deadline::at(Instant::now() + Duration::from_secs(120));
+        assert!(!late_in_a_sweep.allows(longest));
+    }
 }
