@@ -327,6 +327,19 @@ pub(crate) const LABELLED: &str = "(t.status = 'resolved' OR EXISTS (
         WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
           AND s.status = 'accepted'))";
 
+/// The org's (`$1`) most recent labelled tickets, at most `limit` (a parameter such as
+/// `"$2"`): one query for what training reads and for what is embedded ahead of it, so both
+/// pick the same tickets.
+fn recent_labelled(limit: &str) -> String {
+    format!(
+        "SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
+             WHERE t.organization_id = $1 AND {LABELLED}
+             -- The id breaks ties (a bulk import shares one updated_at), so that
+             -- retraining on the same history sees it in the same order.
+             ORDER BY t.updated_at DESC, t.id DESC LIMIT {limit}"
+    )
+}
+
 /// Up to `batch` of the org's `within` most recent labelled tickets (the ones
 /// [`labelled`] returns) that have no embedding by `embedder` yet.
 #[tracing::instrument(skip_all, fields(org_id = %org, embedder), err)]
@@ -338,16 +351,13 @@ pub async fn labelled_without_embedding(
     batch: i64,
 ) -> Result<Vec<LabelledTicket>, StorageError> {
     Ok(sqlx::query_as(sql!(
-        "WITH recent AS (
-             SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category
-             FROM tickets t
-             WHERE t.organization_id = $1 AND {LABELLED}
-             ORDER BY t.updated_at DESC, t.id DESC LIMIT $3)
+        "WITH recent AS ({})
          SELECT r.* FROM recent r
          WHERE NOT EXISTS (
              SELECT 1 FROM ticket_embeddings e
              WHERE e.organization_id = $1 AND e.ticket_id = r.id AND e.embedder = $2)
-         LIMIT $4"
+         LIMIT $4",
+        recent_labelled("$3")
     ))
     .bind(org)
     .bind(embedder)
@@ -364,15 +374,9 @@ pub async fn labelled(
     org: OrgId,
     limit: i64,
 ) -> Result<Vec<LabelledTicket>, StorageError> {
-    Ok(sqlx::query_as(sql!(
-        "SELECT t.id, t.subject, t.body, t.priority, t.assigned_team, t.category FROM tickets t
-             WHERE t.organization_id = $1 AND {LABELLED}
-             -- The id breaks ties (a bulk import shares one updated_at), so that
-             -- retraining on the same history sees it in the same order.
-             ORDER BY t.updated_at DESC, t.id DESC LIMIT $2"
-    ))
-    .bind(org)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    Ok(sqlx::query_as(sql!("{}", recent_labelled("$2")))
+        .bind(org)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
 }

@@ -130,12 +130,7 @@ async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
 ) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-lock", 25).await;
-    let versions = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM triage_models")
-            .fetch_one(&api.db.owner)
-            .await
-            .unwrap()
-    };
+    let versions = || model_count(&api, a.org);
     // Another run is training the org: its transaction holds the lock.
     let mut other = api.db.owner.begin().await.unwrap();
     assert!(

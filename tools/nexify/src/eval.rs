@@ -220,14 +220,14 @@ fn load(path: &PathBuf, args: &EvalArgs) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Imports the training rows as the org's resolved, labelled tickets through the storage
-/// code the product uses.
 /// Rows per transaction of [`import_history`]. Each imported ticket updates its org's status
 /// counters (a trigger) twice, and one transaction's updates of one row pile up as versions
 /// that every later update walks past: in a single transaction, 50,015 tickets took 1,026 s
 /// to import, against 22 s for 8,002.
 const IMPORT_BATCH: usize = 500;
 
+/// Imports the training rows as the org's resolved, labelled tickets through the storage
+/// code the product uses.
 async fn import_history(pool: &sqlx::PgPool, org: OrgId, rows: &[Row]) -> anyhow::Result<()> {
     for (batch, chunk) in rows.chunks(IMPORT_BATCH).enumerate() {
         import_batch(pool, org, batch * IMPORT_BATCH, chunk).await?;
