@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod drafting;
 mod error;
 pub mod knowledge;
+pub mod model_cache;
 pub mod settings;
 pub mod tickets;
 pub mod training;

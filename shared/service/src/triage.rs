@@ -22,11 +22,10 @@ use nexify_storage::{
     PgConnection, PgPool, StorageError, Vector, begin_tenant, begin_tenant_relaxed, settings,
     ticket_embeddings, tickets,
 };
-use nexify_triage::{
-    OrgLabels, OrgModels, Passage, SimilarTicket, TextEmbedding, TriageEngine, TriageInput,
-};
+use nexify_triage::{OrgLabels, Passage, SimilarTicket, TextEmbedding, TriageEngine, TriageInput};
 use serde::{Deserialize, Serialize};
 
+pub use crate::model_cache::ModelCache;
 use crate::tickets::apply_changes;
 use crate::{ServiceError, access};
 
@@ -380,34 +379,6 @@ pub struct Worker<E> {
     pub models: ModelCache,
     /// Writes the draft with a chat model when configured; otherwise it stays extractive.
     pub drafter: Option<crate::drafting::ChatDrafter>,
-}
-
-/// Models by org, kept across invocations of a warm worker.
-#[derive(Default)]
-pub struct ModelCache(tokio::sync::Mutex<std::collections::HashMap<OrgId, Arc<OrgModels>>>);
-
-impl ModelCache {
-    /// The org's current models: one cheap version query per job, a load only on change.
-    pub async fn get(
-        &self,
-        conn: &mut PgConnection,
-        org: OrgId,
-    ) -> Result<Option<Arc<OrgModels>>, ServiceError> {
-        let versions = nexify_storage::models::current_versions(conn, org).await?;
-        if versions.is_empty() {
-            return Ok(None);
-        }
-        if let Some(cached) = self.0.lock().await.get(&org)
-            && cached.versions == versions
-        {
-            return Ok(Some(cached.clone()));
-        }
-        let loaded = crate::training::load(conn, org).await?;
-        if let Some(models) = &loaded {
-            self.0.lock().await.insert(org, models.clone());
-        }
-        Ok(loaded)
-    }
 }
 
 /// Why one delivery failed; the message is then reported failed and redelivered.

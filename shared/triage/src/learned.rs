@@ -60,6 +60,17 @@ pub struct OrgModels {
     pub versions: Vec<(String, i32)>,
 }
 
+impl OrgModels {
+    /// What the loaded heads take in memory, about.
+    pub fn size_bytes(&self) -> usize {
+        [&self.team, &self.category, &self.priority]
+            .into_iter()
+            .flatten()
+            .map(LinearModel::size_bytes)
+            .sum()
+    }
+}
+
 /// Stateless: the org's models arrive with each [`TriageInput`].
 #[derive(Debug, Clone, Default)]
 pub struct LearnedEngine;

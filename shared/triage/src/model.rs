@@ -154,6 +154,11 @@ impl LinearModel {
         out
     }
 
+    /// The bytes of its arrays, which are nearly all of its memory.
+    pub fn size_bytes(&self) -> usize {
+        4 * (self.idf.weights.len() + self.weights.len() + self.bias.len())
+    }
+
     /// Calibrated probabilities, one per label.
     pub fn predict_proba(&self, f: &Features) -> Vec<f32> {
         let mut p: Vec<f32> = self
