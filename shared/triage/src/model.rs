@@ -604,8 +604,12 @@ mod tests {
     }
 
     fn fit(epochs: usize) -> (LinearModel, Vec<(Features, usize)>) {
+        fit_with_buckets(epochs, crate::features::BUCKETS)
+    }
+
+    fn fit_with_buckets(epochs: usize, buckets: usize) -> (LinearModel, Vec<(Features, usize)>) {
         let rows = data();
-        let idf = Idf::fit(rows.iter().map(|(t, _)| *t));
+        let idf = Idf::fit_with_buckets(buckets, rows.iter().map(|(t, _)| *t));
         let examples: Vec<(Features, usize)> = rows
             .iter()
             .map(|(t, y)| {
@@ -693,22 +697,7 @@ mod tests {
     #[test]
     fn models_saved_before_the_wider_hashing_still_load_and_predict() {
         // Such a model's header has no `buckets`, and its arrays are 8,192 buckets wide.
-        let rows = data();
-        let idf = Idf::fit_with_buckets(LEGACY_BUCKETS, rows.iter().map(|(t, _)| *t));
-        let examples: Vec<(Features, usize)> = rows
-            .iter()
-            .map(|(t, y)| {
-                (
-                    Features {
-                        sparse: idf.transform(t),
-                        dense: vec![],
-                    },
-                    *y,
-                )
-            })
-            .collect();
-        let labels = vec!["decline".into(), "refund".into(), "login".into()];
-        let legacy = LinearModel::train(labels, idf, 0, &examples, TrainConfig::default());
+        let (legacy, _) = fit_with_buckets(TrainConfig::default().epochs, LEGACY_BUCKETS);
         let bytes = legacy.to_bytes();
         let header_len = u32::from_le_bytes(bytes[6..10].try_into().unwrap()) as usize;
         let mut header: serde_json::Value =
