@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use chrono::{DateTime, Utc};
+
 use nexify_embed::Embedder;
 
 use nexify_domain::{OrgId, Priority, TicketId};
@@ -15,7 +17,7 @@ use nexify_storage::{
     PgConnection, PgPool, Vector, begin_tenant, models, settings, ticket_embeddings, tickets,
 };
 use nexify_triage::OrgModels;
-use nexify_triage::model::{LinearModel, TrainConfig};
+use nexify_triage::model::{Calibration, LinearModel, TrainConfig};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -137,8 +139,8 @@ async fn backfill_embeddings(
 }
 
 /// Trains and stores a new version of each head that has enough labels, with the ticket
-/// embeddings of `embedder` joined to the text features. Reports nothing, and trains nothing,
-/// when another run holds the org's training lock.
+/// embeddings of `embedder` joined to the text features. Reports nothing, and stores nothing,
+/// when a training of labels read later was stored while this one ran.
 pub async fn train_org(
     pool: &PgPool,
     org: OrgId,
@@ -149,6 +151,11 @@ pub async fn train_org(
 
 /// [`train_org`] with explicit hyperparameters, and optionally without dense features (for
 /// `nexify eval`).
+///
+/// Three phases, so that no transaction stays open while the CPU trains (up to a couple of
+/// minutes at [`MAX_EXAMPLES`]): [`read_history`] in one short transaction, [`fit_heads`]
+/// with no connection held, and [`store_models`] in another short transaction that drops
+/// the result if a training of newer labels landed meanwhile.
 #[tracing::instrument(skip_all, fields(org_id = %org, embedder = embedder.map(|e| e.name())), err)]
 pub async fn train_org_with(
     pool: &PgPool,
@@ -157,21 +164,85 @@ pub async fn train_org_with(
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Vec<HeadReport>, ServiceError> {
     let started = Instant::now();
-    let mut tx = begin_tenant(pool, org, None).await?;
-    if !settings::try_lock_training(&mut tx, org).await? {
-        tracing::info!("another run is training this org; skipped");
-        return Ok(Vec::new());
+    if let Some(embedder) = embedder {
+        // Committed in batches, so the read below embeds at most the few tickets labelled
+        // since (a sweep has usually done this already, within its deadline).
+        backfill_embeddings(pool, org, embedder, Deadline::NONE).await?;
     }
+    let history = read_history(pool, org, embedder).await?;
+    let fitted = fit_heads(history, config).await?;
+    let reports = store_models(pool, org, fitted, started.elapsed()).await?;
+    match &reports {
+        Some(reports) => tracing::info!(?reports, "triage models trained"),
+        None => tracing::info!("a training of newer labels landed first; this one is dropped"),
+    }
+    Ok(reports.unwrap_or_default())
+}
+
+/// What an org's training reads, as of one moment.
+pub struct History {
+    /// When it was read (the transaction's start): a label changed after this is not in
+    /// it, so the org stays due once these models are stored.
+    read_at: DateTime<Utc>,
+    org_settings: settings::OrgSettings,
+    rows: Vec<tickets::LabelledTicket>,
+    /// By the embedder, when the models use dense features.
+    embeddings: Option<(String, HashMap<TicketId, Vec<f32>>)>,
+}
+
+/// Reads the org's labels and labelled tickets, and their embeddings by `embedder` (embedding
+/// and storing any missing), in one short transaction.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn read_history(
+    pool: &PgPool,
+    org: OrgId,
+    embedder: Option<&Arc<dyn Embedder>>,
+) -> Result<History, ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    let read_at = nexify_storage::transaction_start(&mut tx).await?;
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
     // Embedded even when too few to train on: the nearest labelled tickets stand in for
     // a model until then.
     let embeddings = match embedder {
-        Some(embedder) => Some(embeddings_for(&mut tx, org, embedder, &rows).await?),
+        Some(embedder) => Some((
+            embedder.name().to_owned(),
+            embeddings_for(&mut tx, org, embedder, &rows).await?,
+        )),
         None => None,
     };
-    let mut reports = Vec::new();
+    tx.commit().await?;
+    Ok(History {
+        read_at,
+        org_settings,
+        rows,
+        embeddings,
+    })
+}
+
+/// Each head's report, and its model when it had enough labels to train.
+pub struct FittedHeads {
+    read_at: DateTime<Utc>,
+    heads: Vec<(HeadReport, Option<(LinearModel, Calibration)>)>,
+}
+
+/// Trains a model for each head that has enough labels, off the async workers (training is
+/// CPU-bound).
+pub async fn fit_heads(history: History, config: TrainConfig) -> Result<FittedHeads, ServiceError> {
+    tokio::task::spawn_blocking(move || fit_heads_blocking(history, config))
+        .await
+        .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))
+}
+
+fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
+    let History {
+        read_at,
+        org_settings,
+        rows,
+        embeddings,
+    } = history;
     let priorities: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect();
+    let mut heads = Vec::new();
     for (head, allowed) in [
         ("team", &org_settings.teams),
         ("category", &org_settings.categories),
@@ -185,37 +256,53 @@ pub async fn train_org_with(
         let texts: Vec<String> = examples.iter().map(|(r, _)| ticket_text(r)).collect();
         let dense: Option<Vec<Vec<f32>>> = embeddings
             .as_ref()
-            .map(|by_id| examples.iter().map(|(r, _)| by_id[&r.id].clone()).collect());
-        let labels: Vec<String> = examples.into_iter().map(|(_, l)| l).collect();
-        let mut distinct: Vec<&str> = labels.iter().map(String::as_str).collect();
+            .map(|(_, by_id)| examples.iter().map(|(r, _)| by_id[&r.id].clone()).collect());
+        let labels: Vec<&str> = examples.iter().map(|(_, l)| l.as_str()).collect();
+        let mut distinct = labels.clone();
         distinct.sort();
         distinct.dedup();
-        let mut report = HeadReport {
+        let report = HeadReport {
             head,
             examples: texts.len(),
             labels: distinct.len(),
             version: None,
         };
-        if texts.len() >= MIN_EXAMPLES && distinct.len() >= 2 {
-            let owned_labels = labels;
-            let embedder_name = embedder.map(|e| e.name().to_owned());
-            // Training is CPU-bound: keep it off the async workers.
-            let (model, calibration) = tokio::task::spawn_blocking(move || {
-                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let labels: Vec<&str> = owned_labels.iter().map(String::as_str).collect();
-                let calibration = config.calibration_for(&labels);
-                let config = TrainConfig {
-                    calibration: Some(calibration),
-                    ..config
-                };
-                let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
-                if dense.is_some() {
-                    model.embedder = embedder_name;
-                }
-                (model, calibration)
-            })
-            .await
-            .map_err(|e| ServiceError::Conflict(format!("training failed: {e}")))?;
+        let fitted = (texts.len() >= MIN_EXAMPLES && distinct.len() >= 2).then(|| {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let calibration = config.calibration_for(&labels);
+            let config = TrainConfig {
+                calibration: Some(calibration),
+                ..config
+            };
+            let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
+            if dense.is_some() {
+                model.embedder = embeddings.as_ref().map(|(name, _)| name.clone());
+            }
+            (model, calibration)
+        });
+        heads.push((report, fitted));
+    }
+    FittedHeads { read_at, heads }
+}
+
+/// Stores the new version of each fitted head and records the training (of the labels as
+/// they were when read, and how long it took, `took`), in one transaction. Returns `None`,
+/// storing nothing, when a training of labels read later has been stored since.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn store_models(
+    pool: &PgPool,
+    org: OrgId,
+    fitted: FittedHeads,
+    took: Duration,
+) -> Result<Option<Vec<HeadReport>>, ServiceError> {
+    let mut tx = begin_tenant(pool, org, None).await?;
+    // Locks the org's settings row, so that two runs store one after the other.
+    if !settings::lock_if_trained_before(&mut tx, org, fitted.read_at).await? {
+        return Ok(None);
+    }
+    let mut reports = Vec::new();
+    for (mut report, model) in fitted.heads {
+        if let Some((model, calibration)) = model {
             let metrics = serde_json::json!({
                 "temperature": model.temperature,
                 "calibration": calibration.as_str(),
@@ -225,7 +312,7 @@ pub async fn train_org_with(
             let version = models::insert(
                 &mut tx,
                 org,
-                head,
+                report.head,
                 &model.labels,
                 &model.to_bytes(),
                 report.examples as i32,
@@ -236,10 +323,9 @@ pub async fn train_org_with(
         }
         reports.push(report);
     }
-    settings::mark_trained(&mut tx, org, started.elapsed().as_secs_f32()).await?;
+    settings::mark_trained(&mut tx, org, fitted.read_at, took.as_secs_f32()).await?;
     tx.commit().await?;
-    tracing::info!(?reports, "triage models trained");
-    Ok(reports)
+    Ok(Some(reports))
 }
 
 /// The orgs whose labels changed and then stayed quiet for `quiet_seconds`, at most `limit`,
@@ -302,7 +388,7 @@ impl Deadline {
 pub struct SweepTraining {
     /// Orgs with new models.
     pub trained: usize,
-    /// Orgs another run had claimed or was training.
+    /// Orgs another run had claimed, or whose newer training another run stored first.
     pub skipped: usize,
     /// Orgs left for the next sweep: their embeddings or their training would not have
     /// finished before the deadline.
@@ -388,8 +474,8 @@ async fn train_claimed(
             "deferred to the next sweep"
         );
     }
-    // Training releases the claim itself; otherwise nothing was trained (deferred, or another
-    // run holds the training lock), and the next sweep should look again.
+    // Storing models releases the claim itself; otherwise nothing was stored (deferred, or a
+    // newer training was stored first), and the next sweep should look again.
     if outcome != OrgTraining::Trained {
         let mut tx = begin_tenant(pool, org, None).await?;
         settings::release_training(&mut tx, org).await?;

@@ -131,33 +131,43 @@ pub async fn touch_labels(conn: &mut PgConnection, org: OrgId) -> Result<(), Sto
     Ok(())
 }
 
-/// Takes the org's training lock until the transaction ends, unless another transaction
-/// holds it: overlapping sweeps (a long training outlasts the schedule's minute) then train
-/// each org once rather than side by side. Returns whether the lock was taken.
+/// Locks the org's settings row for the rest of the transaction and says whether its models
+/// were last trained on labels read before `read_at` (or never trained): whether a training
+/// of the labels as of `read_at` is newer than what is stored. Two runs storing models for
+/// one org thus go one after the other, and the one that read later wins.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn try_lock_training(conn: &mut PgConnection, org: OrgId) -> Result<bool, StorageError> {
+pub async fn lock_if_trained_before(
+    conn: &mut PgConnection,
+    org: OrgId,
+    read_at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
     Ok(sqlx::query_scalar(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended('nexify:training:' || $1::text, 0))",
+        "SELECT models_trained_at IS NULL OR models_trained_at < $2
+         FROM organization_settings WHERE organization_id = $1 FOR UPDATE",
     )
     .bind(org)
+    .bind(read_at)
     .fetch_one(conn)
     .await?)
 }
 
-/// Records a finished training run (of the labels as of the transaction's start), how long
-/// it took, and releases the sweep's claim on the org.
+/// Records a finished training of the labels as they were at `read_at`, how long it took,
+/// and releases the sweep's claim on the org. A label changed after `read_at` leaves the org
+/// due for training.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn mark_trained(
     conn: &mut PgConnection,
     org: OrgId,
+    read_at: DateTime<Utc>,
     seconds: f32,
 ) -> Result<(), StorageError> {
     sqlx::query(
         "UPDATE organization_settings
-         SET models_trained_at = now(), training_seconds = $2, training_lease_until = NULL
+         SET models_trained_at = $2, training_seconds = $3, training_lease_until = NULL
          WHERE organization_id = $1",
     )
     .bind(org)
+    .bind(read_at)
     .bind(seconds.max(0.0))
     .execute(conn)
     .await?;

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use nexify_domain::{OrgId, UserId};
 use sqlx::PgConnection;
 
@@ -18,6 +19,12 @@ pub async fn set_tenant(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// When the current transaction started (Postgres's `now()`): the moment a read in it is
+/// "as of" for timestamps such as `labels_changed_at`, which writers set to `now()` too.
+pub async fn transaction_start(conn: &mut PgConnection) -> Result<DateTime<Utc>, StorageError> {
+    Ok(sqlx::query_scalar("SELECT now()").fetch_one(conn).await?)
 }
 
 /// Begins a transaction scoped to `org`, in one round trip: BEGIN and the `SET LOCAL`s go

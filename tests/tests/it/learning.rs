@@ -124,25 +124,26 @@ async fn labelled_history_trains_models_that_the_worker_uses(
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
-    _o: PgPoolOptions,
-    c: PgConnectOptions,
-) {
+async fn an_org_claimed_by_another_sweep_is_skipped(_o: PgPoolOptions, c: PgConnectOptions) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-lock", 25).await;
     let versions = || model_count(&api, a.org);
-    // Another run is training the org: its transaction holds the lock.
+    // Another sweep is training the org: it holds the claim.
     let mut other = api.db.owner.begin().await.unwrap();
-    assert!(
-        nexify_storage::settings::try_lock_training(&mut other, a.org)
-            .await
-            .unwrap()
-    );
+    let claim = nexify_storage::settings::claim_training(&mut other, a.org, 300)
+        .await
+        .unwrap();
+    assert!(claim.is_some());
+    other.commit().await.unwrap();
     let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], Deadline::NONE).await;
     assert_eq!((run.trained, run.skipped, versions().await), (0, 1, 0));
-    other.rollback().await.unwrap();
 
-    // The skipped run released its claim, so the next one trains the org.
+    // That sweep ends without training; the next one trains the org.
+    let mut other = api.db.owner.begin().await.unwrap();
+    nexify_storage::settings::release_training(&mut other, a.org)
+        .await
+        .unwrap();
+    other.commit().await.unwrap();
     let run = training::train_orgs(&api.db.app, &api.embedder, &[a.org], Deadline::NONE).await;
     assert_eq!((run.trained, versions().await), (1, 2));
     // 25 tickets per label: the team and category heads were cross-fitted, and say so.
@@ -157,6 +158,72 @@ async fn an_org_being_trained_is_skipped_by_an_overlapping_run(
             ("category".into(), "cross-fit".into()),
             ("team".into(), "cross-fit".into())
         ]
+    );
+}
+
+/// Training holds no transaction while it fits; the two short ones around it must still
+/// never store an older reading of the labels over a newer one, nor lose a label change.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_training_that_read_older_labels_never_replaces_a_newer_one(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    // Team and category heads; every ticket has the same priority, so that head has no model.
+    let a = labelled_org(&api, "learn-split", 12).await;
+    let config = nexify_triage::model::TrainConfig::default();
+    let embedder = Some(&api.embedder);
+    let took = Duration::from_secs(1);
+
+    // A slow run reads the history; then a label changes, and a quicker run trains on it.
+    let slow = training::read_history(&api.db.app, a.org, embedder)
+        .await
+        .unwrap();
+    labels_changed(&api, a.org, 0.0).await;
+    let quick = training::read_history(&api.db.app, a.org, embedder)
+        .await
+        .unwrap();
+    let quick = training::fit_heads(quick, config).await.unwrap();
+    let stored = training::store_models(&api.db.app, a.org, quick, took)
+        .await
+        .unwrap();
+    assert!(stored.is_some_and(|r| r.iter().any(|h| h.version == Some(1))));
+    assert_eq!(model_count(&api, a.org).await, 2);
+
+    // The slow run finishes last: what it read is older, so it stores nothing.
+    let slow = training::fit_heads(slow, config).await.unwrap();
+    let stored = training::store_models(&api.db.app, a.org, slow, took)
+        .await
+        .unwrap();
+    assert!(stored.is_none());
+    assert_eq!(model_count(&api, a.org).await, 2);
+    assert_eq!(due(&api).await, vec![], "the quick run saw the change");
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_label_change_while_a_training_runs_leaves_the_org_due(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-during", 12).await;
+    let history = training::read_history(&api.db.app, a.org, Some(&api.embedder))
+        .await
+        .unwrap();
+    // Changed after the read, while the models are being fitted: not in them.
+    labels_changed(&api, a.org, 0.0).await;
+    let fitted = training::fit_heads(history, Default::default())
+        .await
+        .unwrap();
+    let stored = training::store_models(&api.db.app, a.org, fitted, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+    assert_eq!(model_count(&api, a.org).await, 2);
+    assert_eq!(
+        due(&api).await,
+        vec![a.org],
+        "retrained with the change next"
     );
 }
 
