@@ -29,6 +29,12 @@ pub const MIN_EXAMPLES: usize = 20;
 pub const MAX_EXAMPLES: i64 = 50_000;
 /// How long an org's labels must stay unchanged before it is retrained.
 pub const QUIET_SECONDS: i64 = 60;
+/// How much earlier than its read a training counts as having seen the labels. A label write
+/// stamps `labels_changed_at` with its transaction's start, and may commit after the read
+/// began, unseen by it. No label-writing transaction outlives its function's timeout (60 s
+/// at most, the worker's), so counting the read as this much earlier leaves such an org due.
+/// It equals the debounce, so an org a sweep trains (quiet at least that long) is not left due.
+pub const LATE_COMMIT_SECONDS: i64 = QUIET_SECONDS;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HeadReport {
@@ -181,9 +187,10 @@ pub async fn train_org_with(
 
 /// What an org's training reads, as of one moment.
 pub struct History {
-    /// When it was read (the transaction's start): a label changed after this is not in
-    /// it, so the org stays due once these models are stored.
-    read_at: DateTime<Utc>,
+    /// What it counts as a reading of: the labels as of [`LATE_COMMIT_SECONDS`] before the
+    /// read's transaction began. A label changed after this leaves the org due once these
+    /// models are stored.
+    as_of: DateTime<Utc>,
     org_settings: settings::OrgSettings,
     rows: Vec<tickets::LabelledTicket>,
     /// By the embedder, when the models use dense features.
@@ -199,7 +206,8 @@ pub async fn read_history(
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<History, ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
-    let read_at = nexify_storage::transaction_start(&mut tx).await?;
+    let as_of = nexify_storage::transaction_start(&mut tx).await?
+        - chrono::TimeDelta::seconds(LATE_COMMIT_SECONDS);
     let org_settings = settings::get(&mut tx, org).await?;
     let rows = tickets::labelled(&mut tx, org, MAX_EXAMPLES).await?;
     // Embedded even when too few to train on: the nearest labelled tickets stand in for
@@ -213,7 +221,7 @@ pub async fn read_history(
     };
     tx.commit().await?;
     Ok(History {
-        read_at,
+        as_of,
         org_settings,
         rows,
         embeddings,
@@ -222,7 +230,7 @@ pub async fn read_history(
 
 /// Each head's report, and its model when it had enough labels to train.
 pub struct FittedHeads {
-    read_at: DateTime<Utc>,
+    as_of: DateTime<Utc>,
     heads: Vec<(HeadReport, Option<(LinearModel, Calibration)>)>,
 }
 
@@ -236,7 +244,7 @@ pub async fn fit_heads(history: History, config: TrainConfig) -> Result<FittedHe
 
 fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
     let History {
-        read_at,
+        as_of,
         org_settings,
         rows,
         embeddings,
@@ -282,7 +290,7 @@ fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
         });
         heads.push((report, fitted));
     }
-    FittedHeads { read_at, heads }
+    FittedHeads { as_of, heads }
 }
 
 /// Stores the new version of each fitted head and records the training (of the labels as
@@ -297,7 +305,7 @@ pub async fn store_models(
 ) -> Result<Option<Vec<HeadReport>>, ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
     // Locks the org's settings row, so that two runs store one after the other.
-    if !settings::lock_if_trained_before(&mut tx, org, fitted.read_at).await? {
+    if !settings::lock_if_trained_before(&mut tx, org, fitted.as_of).await? {
         return Ok(None);
     }
     let mut reports = Vec::new();
@@ -323,7 +331,7 @@ pub async fn store_models(
         }
         reports.push(report);
     }
-    settings::mark_trained(&mut tx, org, fitted.read_at, took.as_secs_f32()).await?;
+    settings::mark_trained(&mut tx, org, fitted.as_of, took.as_secs_f32()).await?;
     tx.commit().await?;
     Ok(Some(reports))
 }

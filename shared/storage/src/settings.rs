@@ -132,33 +132,33 @@ pub async fn touch_labels(conn: &mut PgConnection, org: OrgId) -> Result<(), Sto
 }
 
 /// Locks the org's settings row for the rest of the transaction and says whether its models
-/// were last trained on labels read before `read_at` (or never trained): whether a training
-/// of the labels as of `read_at` is newer than what is stored. Two runs storing models for
-/// one org thus go one after the other, and the one that read later wins.
+/// were last trained on labels as of a time before `as_of` (or never trained): whether a
+/// training of the labels as of `as_of` is newer than what is stored. Two runs storing models
+/// for one org thus go one after the other, and the one that read later wins.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn lock_if_trained_before(
     conn: &mut PgConnection,
     org: OrgId,
-    read_at: DateTime<Utc>,
+    as_of: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     Ok(sqlx::query_scalar(
         "SELECT models_trained_at IS NULL OR models_trained_at < $2
          FROM organization_settings WHERE organization_id = $1 FOR UPDATE",
     )
     .bind(org)
-    .bind(read_at)
+    .bind(as_of)
     .fetch_one(conn)
     .await?)
 }
 
-/// Records a finished training of the labels as they were at `read_at`, how long it took,
-/// and releases the sweep's claim on the org. A label changed after `read_at` leaves the org
-/// due for training.
+/// Records a finished training of the labels as they were at `as_of`, how long it took, and
+/// releases the sweep's claim on the org. A label changed after `as_of` leaves the org due
+/// for training.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn mark_trained(
     conn: &mut PgConnection,
     org: OrgId,
-    read_at: DateTime<Utc>,
+    as_of: DateTime<Utc>,
     seconds: f32,
 ) -> Result<(), StorageError> {
     sqlx::query(
@@ -167,7 +167,7 @@ pub async fn mark_trained(
          WHERE organization_id = $1",
     )
     .bind(org)
-    .bind(read_at)
+    .bind(as_of)
     .bind(seconds.max(0.0))
     .execute(conn)
     .await?;
