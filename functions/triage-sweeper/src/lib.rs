@@ -183,4 +183,29 @@ mod tests {
             .unwrap();
         assert_eq!(timeout, nexify_service::training::TRAINING_LEASE_SECONDS);
     }
+
+    #[test]
+    fn no_function_that_may_write_labels_outlasts_a_training_s_late_commit_margin() {
+        let template = include_str!("../../../template.yaml");
+        let (before, sweeper) = template.split_at(
+            template
+                .find("Binary: triage-sweeper")
+                .expect("the template deploys the sweeper"),
+        );
+        // The sweeper's own timeout (the first after its binary) is left out: it trains, and
+        // writes no labels.
+        let after = sweeper
+            .lines()
+            .skip_while(|l| !l.trim().starts_with("Timeout: "))
+            .skip(1);
+        let timeouts: Vec<i64> = before
+            .lines()
+            .chain(after)
+            .filter_map(|l| l.trim().strip_prefix("Timeout: "))
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert!(timeouts.len() >= 2, "the global timeout and the worker's");
+        let margin = nexify_service::training::LATE_COMMIT_SECONDS;
+        assert!(timeouts.iter().all(|&t| t <= margin), "{timeouts:?}");
+    }
 }
