@@ -162,7 +162,7 @@ async fn an_org_claimed_by_another_sweep_is_skipped(_o: PgPoolOptions, c: PgConn
 }
 
 /// Training holds no transaction while it fits; the two short ones around it must still
-/// never store an older reading of the labels over a newer one, nor lose a label change.
+/// never store an older reading of the labels over a newer one.
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn a_training_that_read_older_labels_never_replaces_a_newer_one(
     _o: PgPoolOptions,
@@ -205,17 +205,8 @@ async fn a_label_change_while_a_training_runs_leaves_the_org_due(
 ) {
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-during", 12).await;
-    let history = training::read_history(&api.db.app, a.org, Some(&api.embedder))
-        .await
-        .unwrap();
     // Changed after the read, while the models are being fitted: not in them.
-    labels_changed(&api, a.org, 0.0).await;
-    let fitted = training::fit_heads(history, Default::default())
-        .await
-        .unwrap();
-    let stored = training::store_models(&api.db.app, a.org, fitted, Duration::from_secs(1))
-        .await
-        .unwrap();
+    let stored = train_with_a_label_write_during(&api, a.org, 0.0).await;
     assert!(stored.is_some());
     assert_eq!(model_count(&api, a.org).await, 2);
     assert_eq!(
@@ -235,19 +226,29 @@ async fn a_label_write_that_commits_after_the_read_began_leaves_the_org_due(
     let api = Api::new(c).await;
     let a = labelled_org(&api, "learn-late", 12).await;
     labels_changed(&api, a.org, 10.0).await;
-    let history = training::read_history(&api.db.app, a.org, Some(&api.embedder))
+    // Stamped five seconds ago, before the read; committed after it.
+    let stored = train_with_a_label_write_during(&api, a.org, 5.0 / 60.0).await;
+    assert!(stored.is_some());
+    assert_eq!(due(&api).await, vec![a.org]);
+}
+
+/// Trains `org` in the service's three phases, with a label write committed between the read
+/// and the fit, stamped `minutes_ago`. Returns what storing the models reported.
+async fn train_with_a_label_write_during(
+    api: &Api,
+    org: nexify_domain::OrgId,
+    minutes_ago: f64,
+) -> Option<Vec<training::HeadReport>> {
+    let history = training::read_history(&api.db.app, org, Some(&api.embedder))
         .await
         .unwrap();
-    // Stamped five seconds ago, before the read; committed now, after it.
-    labels_changed(&api, a.org, 5.0 / 60.0).await;
+    labels_changed(api, org, minutes_ago).await;
     let fitted = training::fit_heads(history, Default::default())
         .await
         .unwrap();
-    let stored = training::store_models(&api.db.app, a.org, fitted, Duration::from_secs(1))
+    training::store_models(&api.db.app, org, fitted, Duration::from_secs(1))
         .await
-        .unwrap();
-    assert!(stored.is_some());
-    assert_eq!(due(&api).await, vec![a.org]);
+        .unwrap()
 }
 
 /// The deployed embedder, except that it fails on any text containing "poison": an
