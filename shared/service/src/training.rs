@@ -158,11 +158,8 @@ pub async fn train_org(
 /// [`train_org`] with explicit hyperparameters, and optionally without dense features (for
 /// `nexify eval`).
 ///
-/// Three phases, so that no transaction stays open while the CPU trains (up to a couple of
-/// minutes at [`MAX_EXAMPLES`]): [`read_history`] in one short transaction, [`fit_heads`]
-/// with no connection held, and [`store_models`] in another short transaction that drops
-/// the result if a training of newer labels landed meanwhile.
-#[tracing::instrument(skip_all, fields(org_id = %org, embedder = embedder.map(|e| e.name())), err)]
+/// Missing ticket embeddings are made first, in committed batches, so that the read of
+/// [`train_backfilled`] embeds at most the few tickets labelled since.
 pub async fn train_org_with(
     pool: &PgPool,
     org: OrgId,
@@ -171,10 +168,26 @@ pub async fn train_org_with(
 ) -> Result<Vec<HeadReport>, ServiceError> {
     let started = Instant::now();
     if let Some(embedder) = embedder {
-        // Committed in batches, so the read below embeds at most the few tickets labelled
-        // since (a sweep has usually done this already, within its deadline).
         backfill_embeddings(pool, org, embedder, Deadline::NONE).await?;
     }
+    train_backfilled(pool, org, config, embedder, started).await
+}
+
+/// [`train_org_with`] once the org's labelled tickets have their embeddings (a sweep makes
+/// them within its deadline first), timed from `started`.
+///
+/// Three phases, so that no transaction stays open while the CPU trains (up to a couple of
+/// minutes at [`MAX_EXAMPLES`]): [`read_history`] in one short transaction, [`fit_heads`]
+/// with no connection held, and [`store_models`] in another short transaction that drops
+/// the result if a training of newer labels landed meanwhile.
+#[tracing::instrument(skip_all, fields(org_id = %org, embedder = embedder.map(|e| e.name())), err)]
+async fn train_backfilled(
+    pool: &PgPool,
+    org: OrgId,
+    config: TrainConfig,
+    embedder: Option<&Arc<dyn Embedder>>,
+    started: Instant,
+) -> Result<Vec<HeadReport>, ServiceError> {
     let history = read_history(pool, org, embedder).await?;
     let fitted = fit_heads(history, config).await?;
     let reports = store_models(pool, org, fitted, started.elapsed()).await?;
@@ -471,7 +484,16 @@ async fn train_claimed(
         || !deadline.allows(expected)
     {
         OrgTraining::Deferred
-    } else if train_org(pool, org, embedder).await?.is_empty() {
+    } else if train_backfilled(
+        pool,
+        org,
+        TrainConfig::default(),
+        Some(embedder),
+        Instant::now(),
+    )
+    .await?
+    .is_empty()
+    {
         OrgTraining::Skipped
     } else {
         OrgTraining::Trained
