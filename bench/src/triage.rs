@@ -136,6 +136,7 @@ pub async fn run() -> anyhow::Result<()> {
             auto_triage_webhook: false,
             auto_triage_api: false,
             auto_apply_threshold: None,
+            auto_apply_fields: Default::default(),
         },
     )
     .await?;

@@ -10,12 +10,14 @@ export function TicketDetail({
   org,
   ticketId,
   teams,
+  categories,
   canWrite,
   onChanged,
 }: {
   org: string;
   ticketId: string;
   teams: string[];
+  categories: string[];
   canWrite: boolean;
   onChanged: () => void;
 }) {
@@ -47,7 +49,7 @@ export function TicketDetail({
     onChanged();
   }, [load, onChanged]);
 
-  const patch = async (change: Partial<Pick<Ticket, "status" | "priority" | "assigned_team">>) => {
+  const patch = async (change: Partial<Pick<Ticket, "status" | "priority" | "assigned_team" | "category">>) => {
     try {
       setTicket(await api<Ticket>(orgPath(org, `tickets/${ticketId}/`), { method: "PATCH", body: change }));
       changed();
@@ -69,7 +71,7 @@ export function TicketDetail({
       <ErrorNote error={error} />
       <p className="whitespace-pre-wrap rounded-md bg-white p-3 text-sm ring-1 ring-slate-200">{ticket.body}</p>
       {canWrite ? (
-        <div className="grid grid-cols-3 gap-2">
+        <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
           <label className="text-xs text-slate-600">
             Status
             <select className={input} value={ticket.status} onChange={(e) => patch({ status: e.target.value as Status })}>
@@ -105,11 +107,29 @@ export function TicketDetail({
               ))}
             </select>
           </label>
+          <label className="text-xs text-slate-600">
+            Category
+            <select
+              className={input}
+              data-testid="category-select"
+              value={ticket.category ?? ""}
+              onChange={(e) => patch({ category: e.target.value || null })}
+            >
+              <option value="">None</option>
+              {categories.map((c) => (
+                <option key={c} value={c}>{c}</option>
+              ))}
+              {ticket.category && !categories.includes(ticket.category) && (
+                <option value={ticket.category}>{ticket.category}</option>
+              )}
+            </select>
+          </label>
         </div>
       ) : (
         <p className="flex items-center gap-2 text-sm">
           <StatusBadge status={ticket.status} /> <PriorityBadge priority={ticket.priority} />
           <span data-testid="ticket-team">{ticket.assigned_team ?? "Unassigned"}</span>
+          <span data-testid="ticket-category">{ticket.category ?? "No category"}</span>
         </p>
       )}
       <TriagePanel org={org} ticketId={ticket.id} canWrite={canWrite} onChanged={changed} />

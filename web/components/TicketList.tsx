@@ -8,6 +8,7 @@ export interface Filters {
   status: Status | "";
   priority: Priority | "";
   team: string;
+  category: string;
   q: string;
 }
 
@@ -16,17 +17,19 @@ const PAGE_SIZE = 25;
 export function TicketList({
   org,
   teams,
+  categories,
   selected,
   onSelect,
   refreshKey,
 }: {
   org: string;
   teams: string[];
+  categories: string[];
   selected: string | null;
   onSelect: (id: string) => void;
   refreshKey: number;
 }) {
-  const [filters, setFilters] = useState<Filters>({ status: "", priority: "", team: "", q: "" });
+  const [filters, setFilters] = useState<Filters>({ status: "", priority: "", team: "", category: "", q: "" });
   const [search, setSearch] = useState("");
   // Cursors of the pages before this one, for going back.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -40,6 +43,7 @@ export function TicketList({
     if (filters.status) params.set("status", filters.status);
     if (filters.priority) params.set("priority", filters.priority);
     if (filters.team) params.set("assigned_team", filters.team);
+    if (filters.category) params.set("category", filters.category);
     if (filters.q) params.set("q", filters.q);
     if (cursor) params.set("cursor", cursor);
     let cancelled = false;
@@ -75,7 +79,7 @@ export function TicketList({
         ))}
       </div>
       <form
-        className="grid grid-cols-4 gap-2"
+        className="grid grid-cols-2 gap-2 sm:grid-cols-5"
         onSubmit={(e) => {
           e.preventDefault();
           update({ q: search.trim() });
@@ -103,6 +107,15 @@ export function TicketList({
             ))}
           </select>
         </label>
+        <label className="text-xs text-slate-600">
+          Category
+          <select className={input} data-testid="category-filter" value={filters.category} onChange={(e) => update({ category: e.target.value })}>
+            <option value="">Any</option>
+            {categories.map((c) => (
+              <option key={c} value={c}>{c}</option>
+            ))}
+          </select>
+        </label>
       </form>
       <ErrorNote error={error} />
       {loading && !page ? (
@@ -123,6 +136,7 @@ export function TicketList({
                   <StatusBadge status={t.status} />
                   <PriorityBadge priority={t.priority} />
                   {t.assigned_team && <span>{t.assigned_team}</span>}
+                  {t.category && <span className="rounded bg-slate-100 px-1">{t.category}</span>}
                   <span className="ml-auto">{t.requester_email}</span>
                 </span>
               </button>

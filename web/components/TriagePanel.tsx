@@ -1,7 +1,17 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, orgPath, type Chunk, type Citation, type Job, type KbDocument, type Suggestion } from "@/lib/api";
+import {
+  api,
+  orgPath,
+  type Chunk,
+  type Citation,
+  type Job,
+  type KbDocument,
+  type SimilarTicket,
+  type SuggestedField,
+  type Suggestion,
+} from "@/lib/api";
 import { ConfidenceBar, Empty, ErrorNote, PriorityBadge, dangerButton, errorMessage, input, primaryButton, secondaryButton } from "./ui";
 
 const POLL_MS = 800;
@@ -32,6 +42,78 @@ function CitedChunk({ org, citation, onClose }: { org: string; citation: Citatio
       )}
       <button className={`${secondaryButton} mt-2`} onClick={onClose}>Close</button>
     </div>
+  );
+}
+
+/** One field's own confidence, and whether auto-apply already set it on the ticket. */
+function FieldMeter({ suggestion, field, label }: { suggestion: Suggestion; field: SuggestedField; label: string }) {
+  const value = suggestion.field_confidence?.[field] ?? null;
+  const applied = suggestion.auto_applied_fields?.includes(field);
+  return (
+    <div className="mt-1" data-testid={`field-confidence-${field}`}>
+      {value === null ? (
+        <span className="text-xs text-slate-500">no estimate</span>
+      ) : (
+        <ConfidenceBar value={value} label={label} />
+      )}
+      {applied && (
+        <span className="mt-0.5 inline-block rounded bg-emerald-50 px-1 text-xs text-emerald-800" data-testid={`auto-applied-${field}`}>
+          auto-applied
+        </span>
+      )}
+    </div>
+  );
+}
+
+function asSimilar(value: unknown): SimilarTicket[] {
+  return Array.isArray(value) ? (value as SimilarTicket[]).slice(0, 5) : [];
+}
+
+/** Why triage decided: the urgency cue, the model versions and the nearest labelled tickets. */
+export function Reasons({ suggestion }: { suggestion: Suggestion }) {
+  const m = suggestion.metadata ?? {};
+  const heads = (m.heads ?? {}) as Record<string, { urgency_cue?: string | null } | undefined>;
+  const cue = (heads.priority?.urgency_cue ?? m.urgency_cue ?? null) as string | null;
+  const versions = Array.isArray(m.model_versions) ? (m.model_versions as [string, number][]) : [];
+  const similar = asSimilar(m.similar_tickets);
+  return (
+    <section aria-label="Why" className="flex flex-col gap-2 text-sm">
+      <p className="text-xs text-slate-500">
+        Engine <span data-testid="engine">{String(m.engine ?? "unknown")}</span>
+        {versions.length > 0 && (
+          <span data-testid="model-versions">
+            {" · models "}
+            {versions.map(([head, v]) => `${head} v${v}`).join(", ")}
+          </span>
+        )}
+        {cue && (
+          <span data-testid="urgency-cue">
+            {" · urgency cue "}“{cue}”
+          </span>
+        )}
+      </p>
+      <div>
+        <p className="text-xs text-slate-500">Similar labelled tickets</p>
+        {similar.length === 0 ? (
+          <p className="text-sm text-slate-500">No labelled ticket is similar enough yet.</p>
+        ) : (
+          <ul className="divide-y divide-slate-100" data-testid="similar-tickets">
+            {similar.map((t) => (
+              <li key={t.ticket_id} className="flex items-center gap-2 py-1" data-testid="similar-ticket">
+                <a className="min-w-0 flex-1 truncate text-indigo-700 hover:underline" href={`/?ticket=${t.ticket_id}`}>
+                  {t.subject}
+                </a>
+                <span className="text-xs text-slate-600">{t.team ?? "—"}</span>
+                <PriorityBadge priority={t.priority} />
+                <span className="w-10 text-right text-xs tabular-nums text-slate-600" title="similarity">
+                  {Math.round(t.similarity * 100)}%
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </section>
   );
 }
 
@@ -76,24 +158,30 @@ export function SuggestionCard({
         <h3 className="font-medium">AI suggestion</h3>
         <span className="rounded bg-slate-100 px-1.5 text-xs text-slate-600" data-testid="suggestion-status">{suggestion.status}</span>
       </header>
-      <dl className="grid grid-cols-3 gap-2 text-sm">
+      <dl className="grid grid-cols-1 gap-2 text-sm sm:grid-cols-3">
         <div>
           <dt className="text-xs text-slate-500">Priority</dt>
           <dd data-testid="suggested-priority"><PriorityBadge priority={suggestion.suggested_priority} /></dd>
+          <FieldMeter suggestion={suggestion} field="priority" label="Priority confidence" />
         </div>
         <div>
           <dt className="text-xs text-slate-500">Team</dt>
           <dd data-testid="suggested-team">{suggestion.suggested_team ?? "—"}</dd>
+          <FieldMeter suggestion={suggestion} field="team" label="Team confidence" />
         </div>
         <div>
-          <dt className="text-xs text-slate-500">Classification</dt>
+          <dt className="text-xs text-slate-500">Category</dt>
           <dd data-testid="suggested-classification">{suggestion.classification ?? "—"}</dd>
+          <FieldMeter suggestion={suggestion} field="category" label="Category confidence" />
         </div>
       </dl>
       <div>
-        <p className="text-xs text-slate-500">Confidence</p>
+        <p className="text-xs text-slate-500" title="The smallest of the fields' confidences: the chance, at most, that every field is right">
+          Overall confidence
+        </p>
         <ConfidenceBar value={suggestion.confidence} />
       </div>
+      <Reasons suggestion={suggestion} />
       <label className="text-xs text-slate-600">
         Draft reply
         <textarea

@@ -35,14 +35,14 @@ export function StatusBadge({ status }: { status: Status }) {
 }
 
 /** The confidence as a bar and its number (0–100%). */
-export function ConfidenceBar({ value }: { value: number }) {
+export function ConfidenceBar({ value, label = "Confidence" }: { value: number; label?: string }) {
   const percent = Math.round(Math.min(1, Math.max(0, value)) * 100);
   const colour = percent >= 80 ? "bg-emerald-500" : percent >= 50 ? "bg-amber-500" : "bg-red-500";
   return (
     <div className="flex items-center gap-2">
       <div
         role="meter"
-        aria-label="Confidence"
+        aria-label={label}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={percent}

@@ -69,9 +69,23 @@ export interface Suggestion {
   draft_reply: string;
   citations: Citation[];
   confidence: number;
+  field_confidence: FieldConfidence;
+  auto_applied_fields: SuggestedField[];
   metadata: Record<string, unknown>;
   decision_reason: string | null;
   created_at: string;
+}
+export type SuggestedField = "priority" | "team" | "category";
+/** Each suggested field's own calibrated confidence; null where nothing estimated it. */
+export type FieldConfidence = Record<SuggestedField, number | null>;
+/** A labelled ticket near the one triaged, as a suggestion's metadata lists it. */
+export interface SimilarTicket {
+  ticket_id: string;
+  subject: string;
+  priority: Priority;
+  team: string | null;
+  category: string | null;
+  similarity: number;
 }
 export interface Chunk {
   id: string;
@@ -102,6 +116,7 @@ export interface OrgSettings {
   auto_triage_webhook: boolean;
   auto_triage_api: boolean;
   auto_apply_threshold: number | null;
+  auto_apply_fields: FieldConfidence;
   webhook_secret_set: boolean;
 }
 

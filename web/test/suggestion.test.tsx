@@ -13,7 +13,9 @@ const suggestion: Suggestion = {
   classification: "refund",
   draft_reply: "Hello, refunds take five days.",
   citations: [{ document_id: "d1", chunk_id: "c1", char_start: 0, char_end: 40, score: 0.42 }],
-  confidence: 0.91,
+  confidence: 0.62,
+  field_confidence: { priority: 0.62, team: 0.97, category: null },
+  auto_applied_fields: ["team"],
   metadata: {},
   decision_reason: null,
   created_at: "2026-11-25T10:00:00Z",
@@ -42,5 +44,38 @@ describe("SuggestionCard", () => {
   it("offers no decision on a suggestion already decided", () => {
     render(<SuggestionCard org="o" suggestion={{ ...suggestion, status: "accepted" }} canDecide onDecided={() => {}} />);
     expect(screen.queryByRole("button", { name: "Approve" })).toBeNull();
+  });
+
+  it("shows each field's confidence, what auto-apply set, and why", () => {
+    const explained: Suggestion = {
+      ...suggestion,
+      metadata: {
+        engine: "learned-v1",
+        model_versions: [["team", 3], ["priority", 2]],
+        heads: { priority: { label: "high", probability: 0.62, urgency_cue: "card declined" } },
+        similar_tickets: Array.from({ length: 6 }, (_, i) => ({
+          ticket_id: `t${i}`,
+          subject: `Refund request ${i}`,
+          priority: "medium",
+          team: "Billing",
+          category: "refund",
+          similarity: 0.9 - i / 10,
+        })),
+      },
+    };
+    render(<SuggestionCard org="o" suggestion={explained} canDecide onDecided={() => {}} />);
+    expect(screen.getByRole("meter", { name: "Team confidence" }).getAttribute("aria-valuenow")).toBe("97");
+    expect(screen.getByRole("meter", { name: "Priority confidence" }).getAttribute("aria-valuenow")).toBe("62");
+    expect(screen.queryByRole("meter", { name: "Category confidence" })).toBeNull();
+    expect(screen.getByTestId("field-confidence-category").textContent).toContain("no estimate");
+    expect(screen.getByTestId("auto-applied-team")).toBeTruthy();
+    expect(screen.queryByTestId("auto-applied-priority")).toBeNull();
+    expect(screen.getByTestId("urgency-cue").textContent).toContain("card declined");
+    expect(screen.getByTestId("model-versions").textContent).toContain("team v3, priority v2");
+    const similar = screen.getAllByTestId("similar-ticket");
+    expect(similar).toHaveLength(5);
+    const link = screen.getByRole("link", { name: "Refund request 0" });
+    expect(link.getAttribute("href")).toBe("/?ticket=t0");
+    expect(similar[0].textContent).toContain("90%");
   });
 });

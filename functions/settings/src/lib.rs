@@ -26,6 +26,20 @@ struct SettingsBody {
     auto_triage_api: bool,
     #[serde(default)]
     auto_apply_threshold: Option<f64>,
+    #[serde(default)]
+    auto_apply_fields: FieldThresholdsBody,
+}
+
+/// Per field, the confidence at which auto-apply sets it; absent or null: never.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FieldThresholdsBody {
+    #[serde(default)]
+    priority: Option<f64>,
+    #[serde(default)]
+    team: Option<f64>,
+    #[serde(default)]
+    category: Option<f64>,
 }
 
 pub struct App {
@@ -61,7 +75,12 @@ impl App {
                         body.default_category.as_deref(),
                         body.auto_triage_webhook,
                         body.auto_triage_api,
-                        body.auto_apply_threshold,
+                        settings::AutoApply {
+                            whole: body.auto_apply_threshold,
+                            priority: body.auto_apply_fields.priority,
+                            team: body.auto_apply_fields.team,
+                            category: body.auto_apply_fields.category,
+                        },
                     )?;
                     Ok(json(
                         StatusCode::OK,

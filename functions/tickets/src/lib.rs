@@ -1,5 +1,5 @@
 //! Tickets of one org:
-//! - `GET /api/orgs/{org}/tickets/` with `status`, `priority`, `assigned_team`, `q`,
+//! - `GET /api/orgs/{org}/tickets/` with `status`, `priority`, `assigned_team`, `category`, `q`,
 //!   `ordering`, `cursor`, `limit` (≤ 100); returns a page and counts per status
 //! - `POST /api/orgs/{org}/tickets/`
 //! - `GET` / `PATCH /api/orgs/{org}/tickets/{id}/` (status, priority, assigned_team)
@@ -58,10 +58,11 @@ struct PatchBody {
 }
 
 fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
-    const KNOWN: [&str; 7] = [
+    const KNOWN: [&str; 8] = [
         "status",
         "priority",
         "assigned_team",
+        "category",
         "q",
         "ordering",
         "cursor",
@@ -80,6 +81,7 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
             status: non_empty("status").map(str::parse).transpose()?,
             priority: non_empty("priority").map(str::parse).transpose()?,
             assigned_team: non_empty("assigned_team").map(str::to_owned),
+            category: non_empty("category").map(str::to_owned),
             q: non_empty("q").map(|q| q.chars().take(500).collect()),
         },
         order: non_empty("ordering")

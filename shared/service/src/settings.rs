@@ -3,7 +3,7 @@
 
 use nexify_domain::{InvalidInput, Label, OrgId, Role, UserId};
 use nexify_storage::PgPool;
-use nexify_storage::settings::{self, OrgSettings, SettingsUpdate};
+use nexify_storage::settings::{self, FieldThresholds, OrgSettings, SettingsUpdate};
 use serde::Serialize;
 
 use crate::{ServiceError, access};
@@ -30,6 +30,25 @@ fn labels(field: &'static str, raw: &[String], max: usize) -> Result<Vec<String>
     Ok(out)
 }
 
+/// When auto-apply acts, as a person sent it: `whole` accepts the whole suggestion at that
+/// overall confidence; each field's threshold sets that field alone at its own confidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AutoApply {
+    pub whole: Option<f64>,
+    pub priority: Option<f64>,
+    pub team: Option<f64>,
+    pub category: Option<f64>,
+}
+
+fn threshold(field: &'static str, value: Option<f64>) -> Result<Option<f32>, InvalidInput> {
+    match value {
+        Some(t) if !(0.0..=1.0).contains(&t) => {
+            Err(InvalidInput::new(field, "must be between 0 and 1"))
+        }
+        _ => Ok(value.map(|t| t as f32)),
+    }
+}
+
 /// Validates a full settings document as a person sent it.
 pub fn parse_update(
     teams: &[String],
@@ -38,7 +57,7 @@ pub fn parse_update(
     default_category: Option<&str>,
     auto_triage_webhook: bool,
     auto_triage_api: bool,
-    auto_apply_threshold: Option<f64>,
+    auto_apply: AutoApply,
 ) -> Result<SettingsUpdate, InvalidInput> {
     let teams = labels("teams", teams, MAX_TEAMS)?;
     let categories = labels("categories", categories, MAX_CATEGORIES)?;
@@ -60,14 +79,6 @@ pub fn parse_update(
             "must be one of the categories",
         ));
     }
-    if let Some(t) = auto_apply_threshold
-        && !(0.0..=1.0).contains(&t)
-    {
-        return Err(InvalidInput::new(
-            "auto_apply_threshold",
-            "must be between 0 and 1",
-        ));
-    }
     Ok(SettingsUpdate {
         teams,
         categories,
@@ -75,7 +86,12 @@ pub fn parse_update(
         default_category,
         auto_triage_webhook,
         auto_triage_api,
-        auto_apply_threshold: auto_apply_threshold.map(|t| t as f32),
+        auto_apply_threshold: threshold("auto_apply_threshold", auto_apply.whole)?,
+        auto_apply_fields: FieldThresholds {
+            priority: threshold("auto_apply_fields.priority", auto_apply.priority)?,
+            team: threshold("auto_apply_fields.team", auto_apply.team)?,
+            category: threshold("auto_apply_fields.category", auto_apply.category)?,
+        },
     })
 }
 

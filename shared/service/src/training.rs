@@ -16,8 +16,8 @@ use nexify_domain::{OrgId, Priority, TicketId};
 use nexify_storage::{
     PgConnection, PgPool, Vector, begin_tenant, models, settings, ticket_embeddings, tickets,
 };
-use nexify_triage::OrgModels;
 use nexify_triage::model::{Calibration, LinearModel, TrainConfig};
+use nexify_triage::{OrgModels, urgency};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -295,7 +295,11 @@ fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
                 calibration: Some(calibration),
                 ..config
             };
-            let mut model = LinearModel::fit(&texts, &labels, dense.as_deref(), config);
+            let (mut model, held_out) =
+                LinearModel::fit_with_held_out(&texts, &labels, dense.as_deref(), config);
+            if head == "priority" {
+                model.cue_weight = cue_weight(&model, &texts, &labels, &held_out);
+            }
             if dense.is_some() {
                 model.embedder = embeddings.as_ref().map(|(name, _)| name.clone());
             }
@@ -304,6 +308,27 @@ fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
         heads.push((report, fitted));
     }
     FittedHeads { as_of, heads }
+}
+
+/// How much urgency cues weigh against the priority head: fitted on the head's held-out
+/// predictions, so a cue the org's history does not bear out gets no weight.
+fn cue_weight(
+    model: &LinearModel,
+    texts: &[&str],
+    labels: &[&str],
+    held_out: &[(usize, Vec<f32>)],
+) -> f32 {
+    let held: Vec<urgency::HeldOutPriority> = held_out
+        .iter()
+        .filter_map(|(i, probabilities)| {
+            Some(urgency::HeldOutPriority {
+                probabilities: probabilities.clone(),
+                label: model.labels.iter().position(|l| l == labels[*i])?,
+                cue: urgency::find_cue(texts[*i]),
+            })
+        })
+        .collect();
+    urgency::fit_cue_weight(&held, &model.labels)
 }
 
 /// Stores the new version of each fitted head and records the training (of the labels as
@@ -329,6 +354,7 @@ pub async fn store_models(
                 "calibration": calibration.as_str(),
                 "examples": report.examples,
                 "embedder": model.embedder,
+                "cue_weight": model.cue_weight,
             });
             let version = models::insert(
                 &mut tx,

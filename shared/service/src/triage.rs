@@ -16,7 +16,8 @@ use nexify_domain::{JobRunId, OrgId, Role, SuggestionId, SuggestionStatus, Ticke
 use nexify_embed::Embedder;
 use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
-use nexify_storage::suggestions::{self, NewSuggestion, Suggestion};
+use nexify_storage::settings::FieldThresholds;
+use nexify_storage::suggestions::{self, FieldConfidences, NewSuggestion, Suggestion};
 use nexify_storage::tickets::TicketChanges;
 use nexify_storage::{
     PgConnection, PgPool, StorageError, Vector, begin_tenant, begin_tenant_relaxed, settings,
@@ -297,7 +298,11 @@ pub async fn accept_in_tx(
             actor,
             payload: serde_json::json!({
                 "suggestion_id": id,
-                "applied": { "priority": decided.suggested_priority, "assigned_team": decided.suggested_team },
+                "applied": {
+                    "priority": decided.suggested_priority,
+                    "assigned_team": decided.suggested_team,
+                    "category": decided.classification,
+                },
                 "draft_reply_edited": draft_reply.is_some_and(|d| d != suggestion.draft_reply),
                 "confidence": decided.confidence,
             }),
@@ -305,6 +310,87 @@ pub async fn accept_in_tx(
     )
     .await?;
     Ok(decided)
+}
+
+/// The fields of `suggestion` whose own confidence reaches the org's threshold for that field
+/// (a field with no value or no confidence never does).
+pub fn confident_fields(
+    suggestion: &Suggestion,
+    thresholds: &FieldThresholds,
+) -> Vec<&'static str> {
+    let c = &suggestion.field_confidence;
+    [
+        ("priority", thresholds.priority, c.priority, true),
+        (
+            "team",
+            thresholds.team,
+            c.team,
+            suggestion.suggested_team.is_some(),
+        ),
+        (
+            "category",
+            thresholds.category,
+            c.category,
+            suggestion.classification.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, threshold, confidence, has_value)| {
+        *has_value && matches!((threshold, confidence), (Some(t), Some(c)) if c >= t)
+    })
+    .map(|(field, ..)| field)
+    .collect()
+}
+
+/// Per-field auto-apply, on the caller's transaction: sets on the ticket only the fields
+/// confident enough by the org's per-field thresholds, with their change events (actor `ai`)
+/// and one `suggestion_fields_applied` event naming them. The suggestion stays pending for
+/// an agent to accept (with its draft) or reject.
+pub async fn apply_confident_fields(
+    conn: &mut PgConnection,
+    org: OrgId,
+    suggestion: Suggestion,
+    thresholds: &FieldThresholds,
+) -> Result<Suggestion, ServiceError> {
+    let fields = confident_fields(&suggestion, thresholds);
+    if fields.is_empty() {
+        return Ok(suggestion);
+    }
+    let has = |f: &str| fields.contains(&f);
+    let changes = TicketChanges {
+        status: None,
+        priority: has("priority").then_some(suggestion.suggested_priority),
+        assigned_team: has("team").then(|| suggestion.suggested_team.clone()),
+        category: has("category").then(|| suggestion.classification.clone()),
+    };
+    apply_changes(
+        conn,
+        org,
+        suggestion.ticket_id,
+        &changes,
+        Actor::Ai,
+        Some(suggestion.job_run_id),
+    )
+    .await?;
+    let recorded = suggestions::record_auto_applied(conn, org, suggestion.id, &fields).await?;
+    events::insert(
+        conn,
+        org,
+        &NewEvent {
+            ticket_id: suggestion.ticket_id,
+            job_run_id: Some(suggestion.job_run_id),
+            event_type: "suggestion_fields_applied",
+            actor: Actor::Ai,
+            payload: serde_json::json!({
+                "suggestion_id": suggestion.id,
+                "fields": fields,
+                "field_confidence": suggestion.field_confidence,
+                "thresholds": thresholds,
+            }),
+        },
+    )
+    .await?;
+    Ok(recorded)
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
@@ -547,6 +633,9 @@ impl<E: TriageEngine> Worker<E> {
             .get(&mut tx, org)
             .await
             .map_err(|e| e.to_string())?;
+        let priorities_used = tickets::labelled_priorities(&mut tx, org)
+            .await
+            .map_err(|e| e.to_string())?;
         let input = TriageInput {
             subject: ticket.subject.clone(),
             body: ticket.body.clone(),
@@ -556,6 +645,7 @@ impl<E: TriageEngine> Worker<E> {
                 categories: org_settings.categories.clone(),
                 default_team: org_settings.default_team.clone(),
                 default_category: org_settings.default_category.clone(),
+                priorities_used,
             },
             passages,
             models,
@@ -601,6 +691,11 @@ impl<E: TriageEngine> Worker<E> {
             draft_reply: triage.draft_reply.clone(),
             citations: serde_json::to_value(&triage.citations).map_err(|e| e.to_string())?,
             confidence: triage.confidence.clamp(0.0, 1.0),
+            field_confidence: FieldConfidences {
+                priority: triage.fields.priority.map(|c| c.clamp(0.0, 1.0)),
+                team: triage.fields.team.map(|c| c.clamp(0.0, 1.0)),
+                category: triage.fields.category.map(|c| c.clamp(0.0, 1.0)),
+            },
             metadata,
         };
         let suggestion = match suggestions::insert(&mut tx, org, &new).await {
@@ -648,13 +743,16 @@ impl<E: TriageEngine> Worker<E> {
                 .await
                 .map_err(|e| e.to_string())?
         } else {
-            suggestion
+            apply_confident_fields(&mut tx, org, suggestion, &org_settings.auto_apply_fields)
+                .await
+                .map_err(|e| e.to_string())?
         };
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::info!(
             suggestion_id = %suggestion.id,
             confidence = suggestion.confidence,
             auto_applied = auto_apply,
+            auto_applied_fields = ?suggestion.auto_applied_fields,
             "triage suggestion recorded"
         );
         Ok(Outcome::Suggested(Box::new(suggestion)))

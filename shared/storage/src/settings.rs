@@ -17,9 +17,23 @@ pub struct OrgSettings {
     pub auto_triage_webhook: bool,
     pub auto_triage_api: bool,
     pub auto_apply_threshold: Option<f32>,
+    #[sqlx(flatten)]
+    pub auto_apply_fields: FieldThresholds,
     pub webhook_secret_set: bool,
     pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Per suggested field, the confidence at which auto-apply sets it on the ticket; `None`:
+/// never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FieldThresholds {
+    #[sqlx(rename = "auto_apply_priority_threshold")]
+    pub priority: Option<f32>,
+    #[sqlx(rename = "auto_apply_team_threshold")]
+    pub team: Option<f32>,
+    #[sqlx(rename = "auto_apply_category_threshold")]
+    pub category: Option<f32>,
 }
 
 /// The writable part of [`OrgSettings`], already validated by the caller.
@@ -32,11 +46,12 @@ pub struct SettingsUpdate {
     pub auto_triage_webhook: bool,
     pub auto_triage_api: bool,
     pub auto_apply_threshold: Option<f32>,
+    pub auto_apply_fields: FieldThresholds,
 }
 
 const COLUMNS: &str = "organization_id, teams, categories, default_team, default_category,
-    auto_triage_webhook, auto_triage_api, auto_apply_threshold,
-    webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, updated_at";
+    auto_triage_webhook, auto_triage_api, auto_apply_threshold, auto_apply_priority_threshold,
+    auto_apply_team_threshold, auto_apply_category_threshold, webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, updated_at";
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn get(conn: &mut PgConnection, org: OrgId) -> Result<OrgSettings, StorageError> {
@@ -71,7 +86,8 @@ pub async fn update(
     Ok(sqlx::query_as(sql!(
         "UPDATE organization_settings SET teams = $2, categories = $3, default_team = $4,
              default_category = $5, auto_triage_webhook = $6, auto_triage_api = $7,
-             auto_apply_threshold = $8
+             auto_apply_threshold = $8, auto_apply_priority_threshold = $9,
+             auto_apply_team_threshold = $10, auto_apply_category_threshold = $11
          WHERE organization_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(org)
@@ -82,6 +98,9 @@ pub async fn update(
     .bind(update.auto_triage_webhook)
     .bind(update.auto_triage_api)
     .bind(update.auto_apply_threshold)
+    .bind(update.auto_apply_fields.priority)
+    .bind(update.auto_apply_fields.team)
+    .bind(update.auto_apply_fields.category)
     .fetch_one(conn)
     .await?)
 }

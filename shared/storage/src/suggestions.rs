@@ -19,12 +19,27 @@ pub struct Suggestion {
     pub draft_reply: String,
     pub citations: serde_json::Value,
     pub confidence: f32,
+    #[sqlx(flatten)]
+    pub field_confidence: FieldConfidences,
+    /// Fields auto-apply set on the ticket while the suggestion stayed pending.
+    pub auto_applied_fields: Vec<String>,
     pub metadata: serde_json::Value,
     pub decided_by: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Each suggested field's own confidence; `None` where nothing estimated it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FieldConfidences {
+    #[sqlx(rename = "priority_confidence")]
+    pub priority: Option<f32>,
+    #[sqlx(rename = "team_confidence")]
+    pub team: Option<f32>,
+    #[sqlx(rename = "category_confidence")]
+    pub category: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,11 +52,13 @@ pub struct NewSuggestion {
     pub draft_reply: String,
     pub citations: serde_json::Value,
     pub confidence: f32,
+    pub field_confidence: FieldConfidences,
     pub metadata: serde_json::Value,
 }
 
 pub(crate) const COLUMNS: &str = "id, organization_id, ticket_id, job_run_id, status,
     suggested_priority, suggested_team, classification, draft_reply, citations, confidence,
+    priority_confidence, team_confidence, category_confidence, auto_applied_fields,
     metadata, decided_by, decided_at, decision_reason, created_at, updated_at";
 
 #[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %new.ticket_id, job_id = %new.job_run_id), err)]
@@ -52,8 +69,9 @@ pub async fn insert(
 ) -> Result<Suggestion, StorageError> {
     Ok(sqlx::query_as(sql!(
         "INSERT INTO suggestions (organization_id, ticket_id, job_run_id, suggested_priority,
-             suggested_team, classification, draft_reply, citations, confidence, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+             suggested_team, classification, draft_reply, citations, confidence, metadata,
+             priority_confidence, team_confidence, category_confidence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLUMNS}"
     ))
     .bind(org)
     .bind(new.ticket_id)
@@ -65,6 +83,28 @@ pub async fn insert(
     .bind(&new.citations)
     .bind(new.confidence)
     .bind(&new.metadata)
+    .bind(new.field_confidence.priority)
+    .bind(new.field_confidence.team)
+    .bind(new.field_confidence.category)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records the fields auto-apply set on the ticket of a pending suggestion.
+#[tracing::instrument(skip_all, fields(org_id = %org, suggestion_id = %id), err)]
+pub async fn record_auto_applied(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SuggestionId,
+    fields: &[&str],
+) -> Result<Suggestion, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "UPDATE suggestions SET auto_applied_fields = $3, updated_at = now()
+         WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(org)
+    .bind(id)
+    .bind(fields)
     .fetch_one(conn)
     .await?)
 }

@@ -199,6 +199,7 @@ pub struct TicketFilter {
     pub status: Option<TicketStatus>,
     pub priority: Option<Priority>,
     pub assigned_team: Option<String>,
+    pub category: Option<String>,
     pub q: Option<String>,
 }
 
@@ -249,6 +250,9 @@ fn push_filter(
     if let Some(team) = &filter.assigned_team {
         qb.push(" AND assigned_team = ").push_bind(team.clone());
     }
+    if let Some(category) = &filter.category {
+        qb.push(" AND category = ").push_bind(category.clone());
+    }
     if let Some(q) = &filter.q {
         qb.push(" AND search @@ websearch_to_tsquery('english', ")
             .push_bind(q.clone())
@@ -295,7 +299,11 @@ pub async fn count_by_status(
     org: OrgId,
     filter: &TicketFilter,
 ) -> Result<Vec<(TicketStatus, i64)>, StorageError> {
-    if filter.priority.is_none() && filter.assigned_team.is_none() && filter.q.is_none() {
+    if filter.priority.is_none()
+        && filter.assigned_team.is_none()
+        && filter.category.is_none()
+        && filter.q.is_none()
+    {
         return Ok(sqlx::query_as(
             "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1",
         )
@@ -365,6 +373,27 @@ pub async fn labelled_without_embedding(
     .bind(batch)
     .fetch_all(conn)
     .await?)
+}
+
+/// The priorities the org's labelled tickets have, lowest first: urgency cues raise only to
+/// these. One index probe per priority value rather than a scan of the history.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn labelled_priorities(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<Vec<Priority>, StorageError> {
+    let found: Vec<(Priority,)> = sqlx::query_as(sql!(
+        "SELECT p.priority FROM unnest($2::text[]) WITH ORDINALITY AS p(priority, rank)
+         WHERE EXISTS (
+             SELECT 1 FROM tickets t
+             WHERE t.organization_id = $1 AND t.priority = p.priority AND {LABELLED})
+         ORDER BY p.rank"
+    ))
+    .bind(org)
+    .bind(Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    Ok(found.into_iter().map(|(p,)| p).collect())
 }
 
 /// The org's labelled history, the training data of its triage models, newest first.

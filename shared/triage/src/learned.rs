@@ -1,12 +1,13 @@
 //! The learned engine: the org's own calibrated softmax models pick the team, the category
-//! and the priority; the rule engine still supplies urgency cues and the grounded draft.
+//! and the priority; the rule engine still supplies the grounded draft. An urgency cue is
+//! evidence the priority head weighs by the org's fitted cue weight, never an override.
 //! For a head the org has no model for yet (too few labels), the nearest labelled tickets
 //! vote, and without enough of them the rule engine's keywords decide.
 
 use nexify_domain::Priority;
 
 use crate::model::LinearModel;
-use crate::urgency;
+use crate::urgency::{find_cue, weigh};
 use crate::{
     RuleEngine, SimilarTicket, TextEmbedding, Triage, TriageEngine, TriageError, TriageInput,
 };
@@ -84,6 +85,14 @@ fn best_allowed(
     allowed: &[String],
 ) -> Option<(String, f32)> {
     let probabilities = model.predict_proba(&model.features(text, dense_for(model, embedding)));
+    best_of(model, probabilities, allowed)
+}
+
+fn best_of(
+    model: &LinearModel,
+    probabilities: Vec<f32>,
+    allowed: &[String],
+) -> Option<(String, f32)> {
     model
         .labels
         .iter()
@@ -124,6 +133,7 @@ impl TriageEngine for LearnedEngine {
                 serde_json::json!({ "label": team, "probability": p }),
             );
             triage.team = Some(team);
+            triage.fields.team = Some(p);
             confidences.push(p);
         }
         if let Some(model) = &models.category
@@ -135,6 +145,7 @@ impl TriageEngine for LearnedEngine {
                 serde_json::json!({ "label": category, "probability": p }),
             );
             triage.classification = Some(category);
+            triage.fields.category = Some(p);
             confidences.push(p);
         }
         if models.team.is_none()
@@ -146,6 +157,7 @@ impl TriageEngine for LearnedEngine {
                 serde_json::json!({ "label": team, "probability": p, "source": "neighbours" }),
             );
             triage.team = Some(team);
+            triage.fields.team = Some(p);
             confidences.push(p);
         }
         if models.category.is_none()
@@ -160,20 +172,30 @@ impl TriageEngine for LearnedEngine {
                 serde_json::json!({ "label": category, "probability": p, "source": "neighbours" }),
             );
             triage.classification = Some(category);
+            triage.fields.category = Some(p);
             confidences.push(p);
         }
         if let Some(model) = &models.priority {
             let allowed: Vec<String> = Priority::ALL.iter().map(|p| p.to_string()).collect();
-            if let Some((label, p)) = best_allowed(model, &text, embedding, &allowed)
-                && let Ok(learned) = label.parse::<Priority>()
+            let head = model.predict_proba(&model.features(&text, dense_for(model, embedding)));
+            let cue = find_cue(&text);
+            let weighed = weigh(&head, &model.labels, cue.as_ref(), model.cue_weight);
+            if let Some((label, p)) = best_of(model, weighed, &allowed)
+                && let Ok(priority) = label.parse::<Priority>()
             {
-                // Urgency cues still raise a learned priority, never lower it.
-                let (priority, cue) = urgency(&text, learned);
+                let head_label = best_of(model, head, &allowed).map(|(l, _)| l);
                 heads.insert(
                     "priority".into(),
-                    serde_json::json!({ "label": learned, "probability": p, "urgency_cue": cue }),
+                    serde_json::json!({
+                        "label": priority,
+                        "probability": p,
+                        "urgency_cue": cue.map(|c| c.phrase),
+                        "cue_weight": model.cue_weight,
+                        "head_label": head_label,
+                    }),
                 );
                 triage.priority = priority;
+                triage.fields.priority = Some(p);
                 confidences.push(p);
             }
         }

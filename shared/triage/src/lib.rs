@@ -8,10 +8,11 @@ mod learned;
 pub mod metrics;
 pub mod model;
 mod rules;
+pub mod urgency;
 
 pub use draft::{Draft, REUSE_REPLY_SIMILARITY, grounded_draft};
 pub use learned::{LearnedEngine, OrgModels};
-pub use rules::{RuleEngine, urgency};
+pub use rules::RuleEngine;
 
 use nexify_domain::Priority;
 use serde::Serialize;
@@ -23,6 +24,9 @@ pub struct OrgLabels {
     pub categories: Vec<String>,
     pub default_team: Option<String>,
     pub default_category: Option<String>,
+    /// The priorities seen in the org's labelled history: urgency cues raise only to these
+    /// (any, while it is empty).
+    pub priorities_used: Vec<Priority>,
 }
 
 /// A knowledge-base passage retrieved for the ticket, best first.
@@ -85,6 +89,16 @@ pub struct Citation {
     pub score: f32,
 }
 
+/// Each suggested field's own confidence in [0, 1]: a head's calibrated probability, a
+/// neighbour vote's scaled share, or the keyword rules' estimate; `None` where nothing
+/// estimates it (a priority without a priority head).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct FieldConfidence {
+    pub priority: Option<f32>,
+    pub team: Option<f32>,
+    pub category: Option<f32>,
+}
+
 /// What the engine proposes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Triage {
@@ -93,8 +107,10 @@ pub struct Triage {
     pub classification: Option<String>,
     pub draft_reply: String,
     pub citations: Vec<Citation>,
-    /// In [0, 1].
+    /// In [0, 1]: the smallest of the fields' confidences, an upper bound on the chance that
+    /// every suggested field is right.
     pub confidence: f32,
+    pub fields: FieldConfidence,
     pub metadata: serde_json::Value,
 }
 

@@ -65,6 +65,9 @@ pub struct LinearModel {
     pub bias: Vec<f32>,
     /// Divides the logits before the softmax; fitted on held-out data.
     pub temperature: f32,
+    /// How much an urgency cue weighs against this (priority) head's own evidence
+    /// ([`crate::urgency::weigh`]); 0 for other heads and for models from before it existed.
+    pub cue_weight: f32,
 }
 
 fn softmax_in_place(logits: &mut [f32]) {
@@ -203,6 +206,7 @@ impl LinearModel {
             weights: vec![0.0; dim * k],
             bias: vec![0.0; k],
             temperature: 1.0,
+            cue_weight: 0.0,
         };
         let mut grad_sq = vec![1e-8f32; dim * k];
         let mut bias_sq = vec![1e-8f32; k];
@@ -334,6 +338,18 @@ impl LinearModel {
         dense: Option<&[Vec<f32>]>,
         config: TrainConfig,
     ) -> Self {
+        Self::fit_with_held_out(texts, labels, dense, config).0
+    }
+
+    /// [`Self::fit`], and the calibrated probabilities of the examples the temperature was
+    /// fitted on, from models that did not learn from them: `(index into texts,
+    /// probabilities)`, every example when cross-fitted, the hold-out otherwise.
+    pub fn fit_with_held_out(
+        texts: &[&str],
+        labels: &[&str],
+        dense: Option<&[Vec<f32>]>,
+        config: TrainConfig,
+    ) -> (Self, Vec<(usize, Vec<f32>)>) {
         assert_eq!(texts.len(), labels.len());
         let calibration = config.calibration_for(labels);
         // The seeded shuffles make training depend on the order of the examples, and callers'
@@ -396,7 +412,12 @@ impl LinearModel {
                 .collect();
             let mut probe = Self::train(names.clone(), idf, dense_dim, &fit_set, config);
             probe.calibrate(&held_set);
-            probe.temperature
+            let held_out: Vec<(usize, Vec<f32>)> = held_ids
+                .iter()
+                .zip(&held_set)
+                .map(|(&i, (f, _))| (by_content[i], probe.predict_proba(f)))
+                .collect();
+            (probe.temperature, held_out)
         });
 
         let idf = Idf::fit(texts.iter().copied());
@@ -404,17 +425,32 @@ impl LinearModel {
             .map(|i| (featurize(&idf, i), ys[i]))
             .collect();
         match hold_out_temperature {
-            None => Self::cross_fit(names, idf, dense_dim, &all, &part, config),
-            Some(temperature) => {
+            None => {
+                let (model, out_of_fold) =
+                    Self::cross_fit(names, idf, dense_dim, &all, &part, config);
+                let held_out = out_of_fold
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, logits)| {
+                        let mut p: Vec<f32> =
+                            logits.iter().map(|l| l / model.temperature).collect();
+                        softmax_in_place(&mut p);
+                        (by_content[i], p)
+                    })
+                    .collect();
+                (model, held_out)
+            }
+            Some((temperature, held_out)) => {
                 let mut model = Self::train(names, idf, dense_dim, &all, config);
                 model.temperature = temperature;
-                model
+                (model, held_out)
             }
         }
     }
 
     /// Trains one model per fold on the other folds (fold `f` of example `i` is `fold[i]`),
-    /// fits the temperature on the out-of-fold logits and returns the fold models' mean.
+    /// fits the temperature on the out-of-fold logits and returns the fold models' mean, with
+    /// each example's out-of-fold logits.
     fn cross_fit(
         names: Vec<String>,
         idf: Idf,
@@ -422,7 +458,7 @@ impl LinearModel {
         all: &[(Features, usize)],
         fold: &[usize],
         config: TrainConfig,
-    ) -> Self {
+    ) -> (Self, Vec<Vec<f32>>) {
         let folds = fold.iter().max().map_or(0, |f| f + 1);
         // Folds are independent: train them on separate threads, then combine in fold order
         // so the result does not depend on scheduling.
@@ -464,7 +500,7 @@ impl LinearModel {
             *b = models.iter().map(|m| m.bias[c]).sum::<f32>() * share;
         }
         mean.temperature = fit_temperature(&out_of_fold);
-        mean
+        (mean, out_of_fold.into_iter().map(|(l, _)| l).collect())
     }
 
     /// Features for a new text, with its dense embedding when the model uses one.
@@ -493,6 +529,9 @@ struct Header {
     /// Hash buckets per feature block; models from before the field hashed into 8,192.
     #[serde(default = "legacy_buckets")]
     buckets: usize,
+    /// Models from before the field weigh no urgency cue.
+    #[serde(default)]
+    cue_weight: f32,
 }
 
 fn one() -> f32 {
@@ -530,6 +569,7 @@ impl LinearModel {
             dense_weight: self.dense_weight,
             embedder: self.embedder.clone(),
             buckets: self.idf.buckets(),
+            cue_weight: self.cue_weight,
         })
         .expect("the header serializes");
         let mut out = Vec::with_capacity(
@@ -581,6 +621,7 @@ impl LinearModel {
             weights,
             bias,
             temperature: header.temperature,
+            cue_weight: header.cue_weight,
         })
     }
 }
@@ -689,10 +730,58 @@ mod tests {
     }
 
     #[test]
+    fn held_out_predictions_name_the_callers_examples() {
+        // Texts that sort differently from their order here, so a prediction reported
+        // against the sorted position would land on another label's example.
+        let mut texts = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..30 {
+            for (label, text) in [
+                ("zeta", "zzz refund please"),
+                ("alpha", "aaa password reset"),
+            ] {
+                texts.push(format!("{text} {i}"));
+                labels.push(label);
+            }
+        }
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        for calibration in Calibration::ALL {
+            let config = TrainConfig {
+                calibration: Some(calibration),
+                ..TrainConfig::default()
+            };
+            let (model, held) = LinearModel::fit_with_held_out(&texts, &labels, None, config);
+            let expected = match calibration {
+                Calibration::CrossFit => texts.len(),
+                Calibration::HoldOut => texts.len() / 7 + 2,
+            };
+            assert!(
+                held.len() >= expected - 2 && held.len() <= expected,
+                "{}",
+                held.len()
+            );
+            for (i, p) in &held {
+                let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+                assert_eq!(
+                    model.labels[best], labels[*i],
+                    "{calibration:?} {}",
+                    texts[*i]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn models_round_trip_through_bytes() {
-        let (model, _) = fit(3);
+        let (mut model, _) = fit(3);
+        model.cue_weight = 1.5;
         let bytes = model.to_bytes();
         assert_eq!(LinearModel::from_bytes(&bytes).unwrap(), model);
+        // A model saved before the cue weight existed weighs no cue.
+        let old = with_header(&bytes, |header| {
+            assert_eq!(header.remove("cue_weight"), Some(1.5.into()));
+        });
+        assert_eq!(LinearModel::from_bytes(&old).unwrap().cue_weight, 0.0);
         assert!(LinearModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
         assert!(LinearModel::from_bytes(b"garbage").is_err());
     }

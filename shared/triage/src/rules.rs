@@ -1,9 +1,9 @@
 //! A deterministic keyword engine: each configured team or category is matched through its own
-//! name and a small built-in vocabulary of helpdesk concepts; urgency cues raise the priority.
+//! name and a small built-in vocabulary of helpdesk concepts; urgency cues raise the priority
+//! to one the org uses ([`crate::urgency`]).
 
-use nexify_domain::Priority;
-
-use crate::{Triage, TriageEngine, TriageError, TriageInput, grounded_draft};
+use crate::urgency::{find_cue, raise};
+use crate::{FieldConfidence, Triage, TriageEngine, TriageError, TriageInput, grounded_draft};
 
 /// Helpdesk concepts and the words that signal them. A label matches a concept when the
 /// label's name contains the concept's key.
@@ -127,48 +127,6 @@ const CONCEPTS: &[(&str, &[&str])] = &[
     ("support", &["help", "question", "how"]),
 ];
 
-/// The documented urgency rule. Cues that raise a ticket's priority, strongest first:
-/// - an outage affecting many people, or a security incident: `urgent`;
-/// - a payment failure or a legal threat: at least `high`.
-const URGENT_CUES: &[&str] = &[
-    "outage",
-    "is down",
-    "nobody can",
-    "all users",
-    "cannot reach",
-    "can't reach",
-    "hacked",
-    "breach",
-    "compromised",
-    "account takeover",
-    "ransomware",
-    "data leak",
-];
-const HIGH_CUES: &[&str] = &[
-    "payment failed",
-    "card declined",
-    "declined",
-    "charge failed",
-    "payment failure",
-    "lawyer",
-    "legal action",
-    "sue ",
-    "court",
-    "attorney",
-];
-
-/// The priority urgency cues call for, if any. Never lowers a priority.
-pub fn urgency(text: &str, current: Priority) -> (Priority, Option<&'static str>) {
-    let lower = text.to_lowercase();
-    if let Some(cue) = URGENT_CUES.iter().find(|c| lower.contains(*c)) {
-        return (Priority::Urgent.max(current), Some(cue));
-    }
-    if let Some(cue) = HIGH_CUES.iter().find(|c| lower.contains(*c)) {
-        return (Priority::High.max(current), Some(cue));
-    }
-    (current, None)
-}
-
 fn label_score(label: &str, text: &str) -> usize {
     let name = label.to_lowercase();
     let mut score = 0;
@@ -198,6 +156,17 @@ fn pick<'a>(labels: &'a [String], text: &str) -> Option<(&'a String, usize, usiz
     (best_score > 0).then_some((best, best_score, runner_up))
 }
 
+/// A keyword pick's confidence: it grows with the evidence and with the margin over the
+/// runner-up; low when nothing matched and a default stands.
+fn keyword_confidence(pick: Option<(&String, usize, usize)>) -> f32 {
+    match pick {
+        Some((_, best, second)) => {
+            (0.45 + 0.08 * best.min(4) as f32 + 0.05 * (best - second).min(3) as f32).min(0.9)
+        }
+        None => 0.25,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RuleEngine;
 
@@ -210,14 +179,13 @@ impl TriageEngine for RuleEngine {
         let text = format!("{}\n{}", input.subject, input.body).to_lowercase();
         let team = pick(&input.labels.teams, &text);
         let category = pick(&input.labels.categories, &text);
-        let (priority, cue) = urgency(&text, input.current_priority);
-        // Confidence grows with evidence and with the margin over the runner-up.
-        let confidence = match team {
-            Some((_, best, second)) => {
-                (0.45 + 0.08 * best.min(4) as f32 + 0.05 * (best - second).min(3) as f32).min(0.9)
-            }
-            None => 0.25,
-        };
+        let cue = find_cue(&text);
+        let priority = raise(
+            input.current_priority,
+            cue.as_ref(),
+            &input.labels.priorities_used,
+        );
+        let confidence = keyword_confidence(team);
         let draft = grounded_draft(&input.subject, &input.passages, &input.similar);
         Ok(Triage {
             priority,
@@ -230,10 +198,16 @@ impl TriageEngine for RuleEngine {
             draft_reply: draft.text,
             citations: draft.citations,
             confidence,
+            fields: FieldConfidence {
+                // Keywords estimate no priority; a cue only raises it.
+                priority: None,
+                team: Some(confidence),
+                category: Some(keyword_confidence(category)),
+            },
             metadata: serde_json::json!({
                 "engine": self.name(),
                 "draft_reply_from_ticket": draft.reply_from,
-                "urgency_cue": cue,
+                "urgency_cue": cue.map(|c| c.phrase),
                 "team_used_default": team.is_none(),
                 "category_used_default": category.is_none(),
             }),
@@ -245,6 +219,7 @@ impl TriageEngine for RuleEngine {
 mod tests {
     use super::*;
     use crate::OrgLabels;
+    use nexify_domain::Priority;
 
     fn input(subject: &str, body: &str) -> TriageInput {
         TriageInput {
@@ -266,6 +241,7 @@ mod tests {
                 ],
                 default_team: Some("Technical".into()),
                 default_category: None,
+                priorities_used: vec![],
             },
             passages: vec![],
             models: None,
@@ -301,31 +277,19 @@ mod tests {
     }
 
     #[test]
-    fn urgency_cues_raise_but_never_lower_priority() {
-        assert_eq!(
-            urgency("our whole office: nobody can reach the app", Priority::Low).0,
-            Priority::Urgent
-        );
-        assert_eq!(
-            urgency("we were hacked", Priority::Medium).0,
-            Priority::Urgent
-        );
-        assert_eq!(
-            urgency("my card declined again", Priority::Low).0,
-            Priority::High
-        );
-        assert_eq!(
-            urgency("our lawyer will take legal action", Priority::Medium).0,
-            Priority::High
-        );
-        assert_eq!(
-            urgency("a calm question", Priority::Urgent).0,
-            Priority::Urgent
-        );
-        assert_eq!(
-            urgency("a calm question", Priority::Low),
-            (Priority::Low, None)
-        );
+    fn urgency_cues_raise_only_to_a_priority_the_org_uses() {
+        let mut i = input("Outage", "nobody can reach the app");
+        i.current_priority = Priority::Low;
+        assert_eq!(RuleEngine.triage(&i).unwrap().priority, Priority::Urgent);
+        i.labels.priorities_used = vec![Priority::Low, Priority::High];
+        let t = RuleEngine.triage(&i).unwrap();
+        assert_eq!(t.priority, Priority::High);
+        assert_eq!(t.metadata["urgency_cue"], "outage");
+        let calm = RuleEngine
+            .triage(&input("An issue", "a courteous question"))
+            .unwrap();
+        assert_eq!(calm.priority, Priority::Medium);
+        assert_eq!(calm.metadata["urgency_cue"], serde_json::Value::Null);
     }
 
     #[test]

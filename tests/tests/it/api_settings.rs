@@ -14,7 +14,8 @@ async fn settings_are_replaced_whole_and_validated(_o: PgPoolOptions, c: PgConne
     let doc = json!({
         "teams": ["Billing", "Technical"], "categories": ["refund", "outage"],
         "default_team": "Technical", "default_category": "outage",
-        "auto_triage_webhook": true, "auto_triage_api": false, "auto_apply_threshold": 0.85
+        "auto_triage_webhook": true, "auto_triage_api": false, "auto_apply_threshold": 0.85,
+        "auto_apply_fields": {"team": 0.9, "category": null}
     });
     let r = api
         .call("PUT", &path, Some(&admin), Some(doc.clone()))
@@ -26,6 +27,15 @@ async fn settings_are_replaced_whole_and_validated(_o: PgPoolOptions, c: PgConne
     assert_eq!(got.json["teams"], json!(["Billing", "Technical"]));
     assert_eq!(got.json["auto_triage_webhook"], true);
     assert!((got.json["auto_apply_threshold"].as_f64().unwrap() - 0.85).abs() < 1e-6);
+    let fields = &got.json["auto_apply_fields"];
+    assert!(
+        (fields["team"].as_f64().unwrap() - 0.9).abs() < 1e-6,
+        "{fields}"
+    );
+    assert_eq!(
+        (&fields["priority"], &fields["category"]),
+        (&json!(null), &json!(null))
+    );
     assert!(
         got.json.get("webhook_secret").is_none(),
         "the secret is never read back"
@@ -47,6 +57,19 @@ async fn settings_are_replaced_whole_and_validated(_o: PgPoolOptions, c: PgConne
             "{}",
             r.json
         );
+    }
+    for (fields, status, field) in [
+        (json!({"team": 1.5}), 422, "auto_apply_fields.team"),
+        (json!({"priority": -0.1}), 422, "auto_apply_fields.priority"),
+        (json!({"urgency": 0.5}), 400, "auto_apply_fields"),
+    ] {
+        let mut bad = doc.clone();
+        bad["auto_apply_fields"] = fields;
+        let r = api.call("PUT", &path, Some(&admin), Some(bad)).await;
+        assert_eq!(r.status, status, "{}", r.json);
+        if status == 422 {
+            assert_eq!(r.json["field"], field, "{}", r.json);
+        }
     }
     let after = api.call("GET", &path, Some(&admin), None).await;
     assert_eq!(

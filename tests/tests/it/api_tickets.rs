@@ -344,6 +344,35 @@ async fn filters_search_counts_and_teams(_o: PgPoolOptions, c: PgConnectOptions)
             .len(),
         1
     );
+    // Category: set on one ticket, then the list filters by it (and its counts follow).
+    sqlx::query(
+        "UPDATE organization_settings SET categories = '{refund}' WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{base}{id}/"),
+            Some(&agent),
+            Some(json!({"category": "refund"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let refunds = list("category=refund").await;
+    let ids: Vec<&str> = refunds.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![id]);
+    assert_eq!(
+        refunds.json["counts"],
+        json!({"open": 1, "in_progress": 0, "resolved": 0})
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]

@@ -679,3 +679,72 @@ async fn the_nearest_labelled_tickets_follow_resolve_and_reopen(
         "reopened: unlabelled"
     );
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn an_urgency_cue_is_evidence_the_priority_head_weighs_not_an_override(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-cue", 15).await;
+    // This org's "outage" tickets are notices of no consequence, always low; its card
+    // declines are high. The history says the outage cue does not mean urgent here.
+    for i in 0..25 {
+        for (priority, subject, body) in [
+            (
+                "low",
+                "Maintenance notice",
+                "Your status page mentions an outage of the sandbox region, no impact for us",
+            ),
+            (
+                "high",
+                "Payment problem",
+                "My card declined when paying the invoice, the shop cannot take my money",
+            ),
+        ] {
+            sqlx::query(
+                "INSERT INTO tickets (organization_id, requester_email, subject, body, status, priority)
+                 VALUES ($1, 'c@example.com', $2, $3, 'resolved', $4)",
+            )
+            .bind(a.org)
+            .bind(format!("{subject} {i}"))
+            .bind(format!("{body} (case {i})"))
+            .bind(priority)
+            .execute(&api.db.owner)
+            .await
+            .unwrap();
+        }
+    }
+    training::train_org(&api.db.app, a.org, &api.embedder)
+        .await
+        .unwrap();
+    let weight: Option<f64> = sqlx::query_scalar(
+        "SELECT (metrics->>'cue_weight')::float8 FROM triage_models WHERE head = 'priority'",
+    )
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert!(weight.is_some(), "training records the fitted cue weight");
+
+    let agent = api.token(a.agent);
+    let (_, s) = api
+        .triage_new_ticket(
+            a.org,
+            &agent,
+            "Maintenance notice",
+            "Your status page mentions an outage of the sandbox region again, no impact",
+            &api.worker(),
+        )
+        .await;
+    let head = &s["metadata"]["heads"]["priority"];
+    assert_eq!(head["urgency_cue"], "outage", "{s}");
+    assert_eq!(
+        s["suggested_priority"], "low",
+        "the head's own history outweighs the cue: {s}"
+    );
+    let p = s["field_confidence"]["priority"].as_f64().unwrap();
+    assert!(
+        (p - head["probability"].as_f64().unwrap()).abs() < 1e-6,
+        "{s}"
+    );
+}

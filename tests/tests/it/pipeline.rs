@@ -688,6 +688,140 @@ async fn webhook_tickets_are_auto_triaged_and_confident_suggestions_auto_applied
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn per_field_auto_apply_sets_only_the_fields_confident_enough(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "pl-fields").await;
+    // The keyword engine estimates the team and the category, not the priority: a priority
+    // threshold of 0 must still leave the priority alone, and the category's 1.0 is unmet.
+    configure(
+        &api,
+        a.org,
+        json!({"auto_triage_webhook": true,
+               "auto_apply_fields": {"team": 0.0, "priority": 0.0, "category": 1.0}}),
+    )
+    .await;
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let body = json!({"external_id": "f-1", "requester_email": "c@example.com", "subject": "Refund", "body": "I was charged twice, please refund the invoice", "priority": "low"});
+    let now = chrono::Utc::now().timestamp();
+    let created = api
+        .send(nexify_tests::api::signed_webhook(
+            a.org, &secret, &body, now,
+        ))
+        .await;
+    assert_eq!(created.status, 201);
+    api.bridge_once(&api.worker(), 5).await;
+
+    let ticket = created.json["id"].as_str().unwrap();
+    let listed = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/suggestions/", a.org),
+            Some(&api.token(a.viewer)),
+            None,
+        )
+        .await;
+    let suggestion = &listed.json["items"][0];
+    assert_eq!(
+        suggestion["status"], "pending",
+        "the agent still decides the rest"
+    );
+    assert_eq!(suggestion["auto_applied_fields"], json!(["team"]));
+    assert_eq!(suggestion["suggested_team"], "Billing");
+    assert!(suggestion["field_confidence"]["team"].as_f64().unwrap() > 0.0);
+    assert!(suggestion["field_confidence"]["category"].as_f64().unwrap() < 1.0);
+    assert_eq!(suggestion["field_confidence"]["priority"], Value::Null);
+    let (team, category, priority): (Option<String>, Option<String>, String) =
+        sqlx::query_as("SELECT assigned_team, category, priority FROM tickets")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        (team.as_deref(), category, priority.as_str()),
+        (Some("Billing"), None, "low")
+    );
+    let (fields, actor): (Value, String) = sqlx::query_as(
+        "SELECT payload->'fields', actor_type FROM ticket_events
+         WHERE event_type = 'suggestion_fields_applied'",
+    )
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!((fields, actor.as_str()), (json!(["team"]), "ai"));
+    let team_changes = scalar_i64(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'team_changed' AND actor_type = 'ai'".into()).await;
+    assert_eq!(team_changes, 1);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn an_urgency_cue_raises_only_to_a_priority_the_orgs_history_holds(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "pl-cue").await;
+    configure(&api, a.org, json!({})).await;
+    // A labelled history of low and medium tickets only: no high, no urgent.
+    for (i, priority) in ["low", "medium", "medium"].iter().enumerate() {
+        let t = ticket_fixture(&api.db.owner, a.org, &format!("Old question {i}")).await;
+        sqlx::query("UPDATE tickets SET status = 'resolved', priority = $2 WHERE id = $1")
+            .bind(t.id)
+            .bind(priority)
+            .execute(&api.db.owner)
+            .await
+            .unwrap();
+    }
+    // A ticket still open at high is not labelled history.
+    let open = ticket_fixture(&api.db.owner, a.org, "Open").await;
+    sqlx::query("UPDATE tickets SET priority = 'high' WHERE id = $1")
+        .bind(open.id)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    let triage = |subject: &'static str| {
+        let api = &api;
+        async move {
+            let created = api
+                .call(
+                    "POST",
+                    &format!("/api/orgs/{}/tickets/", a.org),
+                    Some(&api.token(a.agent)),
+                    Some(json!({"requester_email": "c@example.com", "subject": subject, "priority": "low"})),
+                )
+                .await;
+            let id = created.json["id"].as_str().unwrap().to_owned();
+            let job = api
+                .call(
+                    "POST",
+                    &format!("/api/orgs/{}/tickets/{id}/triage/", a.org),
+                    Some(&api.token(a.agent)),
+                    None,
+                )
+                .await;
+            assert_eq!(job.status, 202);
+            api.bridge_once(&api.worker(), 5).await;
+            let listed = api
+                .call(
+                    "GET",
+                    &format!("/api/orgs/{}/tickets/{id}/suggestions/", a.org),
+                    Some(&api.token(a.agent)),
+                    None,
+                )
+                .await;
+            listed.json["items"][0].clone()
+        }
+    };
+    let outage = triage("Total outage: nobody can log in").await;
+    assert_eq!(outage["suggested_priority"], "medium", "{outage}");
+    assert_eq!(outage["metadata"]["urgency_cue"], "outage");
+    // "issue" once matched the cue "sue ".
+    let issue = triage("An issue with my invoice").await;
+    assert_eq!(issue["suggested_priority"], "low", "{issue}");
+    assert_eq!(issue["metadata"]["urgency_cue"], Value::Null);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn the_sweep_worklist_keeps_each_lists_order_and_limit(
     _o: PgPoolOptions,
     c: PgConnectOptions,

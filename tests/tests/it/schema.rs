@@ -99,6 +99,7 @@ async fn every_table_round_trips(pool: PgPool) {
         auto_triage_webhook: true,
         auto_triage_api: false,
         auto_apply_threshold: Some(0.9),
+        auto_apply_fields: Default::default(),
     };
     let saved = settings::update(&mut tx, org.id, &update).await.unwrap();
     assert_eq!(settings::get(&mut tx, org.id).await.unwrap(), saved);
@@ -184,6 +185,7 @@ async fn every_table_round_trips(pool: PgPool) {
             draft_reply: "Hello".into(),
             citations: serde_json::json!([]),
             confidence: 0.8,
+            field_confidence: Default::default(),
             metadata: serde_json::json!({ "engine": "test" }),
         },
     )
@@ -338,6 +340,7 @@ async fn composite_foreign_keys_refuse_cross_org_references(pool: PgPool) {
             draft_reply: String::new(),
             citations: serde_json::json!([]),
             confidence: 0.5,
+            field_confidence: Default::default(),
             metadata: serde_json::json!({}),
         },
     )
@@ -735,6 +738,7 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
                         draft_reply: String::new(),
                         citations: serde_json::json!([]),
                         confidence: 0.5,
+                        field_confidence: Default::default(),
                         metadata: serde_json::json!({}),
                     },
                 )

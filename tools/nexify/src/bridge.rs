@@ -1,9 +1,10 @@
 //! `nexify sqs-bridge`: the local stand-in for Lambda's SQS event source and the sweep's
 //! schedule. It long-polls the triage queue, invokes the worker with batches of up to ten
 //! through the Lambda Invoke API that `cargo lambda watch` serves, deletes only the messages
-//! that succeeded, and invokes the sweeper every 30 seconds.
+//! that succeeded, and invokes the sweeper every 30 seconds on a task of its own, as
+//! EventBridge would: a sweep that trains for minutes never holds up the queue.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use http_body_util::{BodyExt, Full};
@@ -47,6 +48,21 @@ async fn invoke(
     Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
 }
 
+/// Invokes `function` every [`SWEEP_EVERY`], one invocation at a time (a run that outlasts
+/// the period is followed at once by the next), beside the queue polling.
+async fn schedule(http: Client<HttpConnector, Full<Bytes>>, base: String, function: String) {
+    let mut ticks = tokio::time::interval(SWEEP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let payload = serde_json::json!({"source": "local-schedule"});
+        match invoke(&http, &base, &function, &payload).await {
+            Ok(result) => tracing::debug!(%result, %function, "scheduled run finished"),
+            Err(error) => tracing::warn!(%error, %function, "scheduled invocation failed"),
+        }
+    }
+}
+
 pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
     let sqs = nexify_queue::sqs_client_from_env().await;
     let http: Client<HttpConnector, Full<Bytes>> =
@@ -58,23 +74,13 @@ pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
         .next()
         .unwrap_or("nexify-triage");
     let arn = format!("arn:aws:sqs:{region}:000000000000:{name}");
-    let mut last_sweep = Instant::now() - SWEEP_EVERY;
+    tokio::spawn(schedule(
+        http.clone(),
+        config.invoke_base.clone(),
+        config.sweeper.clone(),
+    ));
     tracing::info!(queue = %config.queue_url, "sqs bridge polling");
     loop {
-        if last_sweep.elapsed() >= SWEEP_EVERY {
-            last_sweep = Instant::now();
-            match invoke(
-                &http,
-                &config.invoke_base,
-                &config.sweeper,
-                &serde_json::json!({"source": "local-schedule"}),
-            )
-            .await
-            {
-                Ok(result) => tracing::debug!(%result, "sweep ran"),
-                Err(error) => tracing::warn!(%error, "sweep invocation failed"),
-            }
-        }
         let messages = match bridge::receive(&sqs, &config.queue_url, 10, 2).await {
             Ok(m) => m,
             Err(error) => {

@@ -382,6 +382,7 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             auto_triage_webhook: false,
             auto_triage_api: false,
             auto_apply_threshold: None,
+            auto_apply_fields: Default::default(),
         };
         settings::update(&mut conn, org.id, &update).await?;
         drop(conn);
@@ -408,6 +409,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             categories: categories.clone(),
             default_team: None,
             default_category: None,
+            priorities_used: Priority::ALL
+                .iter()
+                .copied()
+                .filter(|p| train.iter().any(|r| r.priority == Some(*p)))
+                .collect(),
         };
 
         let mut category = Head::new("category", categories.clone());
@@ -424,8 +430,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             } else {
                 "priority (rules)"
             },
-            priorities,
+            priorities.clone(),
         );
+        // What the priority head alone says, before urgency cues weigh in: the suggested
+        // priority must never do worse.
+        let mut priority_head = Head::new("priority (head alone, no cue)", priorities);
         let mut joint = Vec::with_capacity(test.len());
         let started = Instant::now();
         // The worker embeds each ticket as it triages it; here the test rows are embedded
@@ -487,6 +496,9 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
                     1.0
                 };
                 priority.push(Some(p.as_str()), Some(triage.priority.as_str()), confidence);
+                if let Some(head) = triage.metadata["heads"]["priority"]["head_label"].as_str() {
+                    priority_head.push(Some(p.as_str()), Some(head), confidence);
+                }
                 if models.priority.is_some() {
                     all_right &= p == triage.priority;
                 }
@@ -502,7 +514,7 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
         println!(
             "\n| head | labels | accuracy | macro-F1 | ECE (15 bins) |\n|---|---|---|---|---|"
         );
-        for head in [&category, &team, &priority] {
+        for head in [&category, &team, &priority, &priority_head] {
             if !head.scored.is_empty() {
                 head.print();
             }

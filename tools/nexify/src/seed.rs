@@ -114,6 +114,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             auto_triage_webhook: false,
             auto_triage_api: false,
             auto_apply_threshold: None,
+            auto_apply_fields: Default::default(),
         },
     )
     .await?;
@@ -128,6 +129,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             auto_triage_webhook: false,
             auto_triage_api: false,
             auto_apply_threshold: None,
+            auto_apply_fields: Default::default(),
         },
     )
     .await?;
