@@ -133,6 +133,7 @@ impl Api {
         } else if path.contains("/triage/")
             || path.contains("/jobs/")
             || path.contains("/suggestions/")
+            || path.contains("/models/")
         {
             self.triage.handle(req).await
         } else if path.contains("/settings/") {

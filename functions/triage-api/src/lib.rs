@@ -5,16 +5,19 @@
 //! - `GET /api/orgs/{org}/tickets/{id}/suggestions/`
 //! - `POST /api/orgs/{org}/suggestions/{id}/accept/` `{draft_reply?}` (agent+)
 //! - `POST /api/orgs/{org}/suggestions/{id}/reject/` `{reason?}` (agent+)
+//! - `GET /api/orgs/{org}/models/`: each head as trained, with its held-out diagnostics
+//! - `GET /api/orgs/{org}/models/outcomes/?days=30`: live outcomes and auto-apply what-ifs
+//! - `POST /api/orgs/{org}/models/retrain/` (admin): retrain at the next sweep
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::{JobRunId, OrgId, SuggestionId, TicketId};
 use nexify_http::{
     ApiError, Body, Method, PathMatch, Request, Response, json, parse_optional_json, path_id,
-    require_method,
+    query_params, require_method,
 };
 use nexify_queue::SqsDispatcher;
-use nexify_service::triage;
+use nexify_service::{quality, triage};
 use nexify_storage::PgPool;
 use serde::Deserialize;
 
@@ -135,8 +138,50 @@ impl App {
             )
             .await?;
             Ok(json(StatusCode::OK, &decided))
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/", &path) {
+            require_method(&req, Method::GET)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let overview = quality::overview(&self.pool, user, path_id(m.get("org"))?).await?;
+            Ok(json(StatusCode::OK, &overview))
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/outcomes/", &path) {
+            require_method(&req, Method::GET)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let days = parse_days(&query_params(&req))?;
+            let outcomes =
+                quality::outcomes(&self.pool, user, path_id(m.get("org"))?, days).await?;
+            Ok(json(StatusCode::OK, &outcomes))
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/retrain/", &path) {
+            require_method(&req, Method::POST)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let status =
+                quality::request_retraining(&self.pool, user, path_id(m.get("org"))?).await?;
+            Ok(json(StatusCode::ACCEPTED, &status))
         } else {
             Err(ApiError::NotFound)
         }
+    }
+}
+
+/// `days` of the outcomes report: 30 unless given, 1 to [`quality::MAX_DAYS`]; no other
+/// parameter.
+fn parse_days(params: &std::collections::HashMap<String, String>) -> Result<i32, ApiError> {
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "days") {
+        return Err(ApiError::validation(
+            "query",
+            format!("unknown parameter '{unknown}'"),
+        ));
+    }
+    match params.get("days").map(|d| d.trim()) {
+        None | Some("") => Ok(30),
+        Some(d) => d
+            .parse::<i32>()
+            .ok()
+            .filter(|d| (1..=quality::MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "days",
+                    format!("must be a whole number from 1 to {}", quality::MAX_DAYS),
+                )
+            }),
     }
 }

@@ -10,6 +10,7 @@ pub mod drafting;
 mod error;
 pub mod knowledge;
 pub mod model_cache;
+pub mod quality;
 pub mod settings;
 pub mod tickets;
 pub mod training;

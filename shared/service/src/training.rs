@@ -16,6 +16,7 @@ use nexify_domain::{OrgId, Priority, TicketId};
 use nexify_storage::{
     PgConnection, PgPool, Vector, begin_tenant, models, settings, ticket_embeddings, tickets,
 };
+use nexify_triage::metrics::{self, Scored};
 use nexify_triage::model::{Calibration, LinearModel, TrainConfig};
 use nexify_triage::{OrgModels, urgency};
 use serde::Serialize;
@@ -241,10 +242,17 @@ pub async fn read_history(
     })
 }
 
+/// A trained head, how it was calibrated, and its held-out [`diagnostics`].
+struct Fitted {
+    model: LinearModel,
+    calibration: Calibration,
+    diagnostics: serde_json::Value,
+}
+
 /// Each head's report, and its model when it had enough labels to train.
 pub struct FittedHeads {
     as_of: DateTime<Utc>,
-    heads: Vec<(HeadReport, Option<(LinearModel, Calibration)>)>,
+    heads: Vec<(HeadReport, Option<Fitted>)>,
 }
 
 /// Trains a model for each head that has enough labels, off the async workers (training is
@@ -297,28 +305,36 @@ fn fit_heads_blocking(history: History, config: TrainConfig) -> FittedHeads {
             };
             let (mut model, held_out) =
                 LinearModel::fit_with_held_out(&texts, &labels, dense.as_deref(), config);
+            let held = held_out_predictions(&model, &texts, &labels, &held_out);
             if head == "priority" {
-                model.cue_weight = cue_weight(&model, &texts, &labels, &held_out);
+                // Urgency cues weigh against the priority head only as much as they helped
+                // on its held-out predictions; a cue the history does not bear out gets 0.
+                model.cue_weight = urgency::fit_cue_weight(&held, &model.labels);
             }
             if dense.is_some() {
                 model.embedder = embeddings.as_ref().map(|(name, _)| name.clone());
             }
-            (model, calibration)
+            let diagnostics = diagnostics(&model, &held, &labels);
+            Fitted {
+                model,
+                calibration,
+                diagnostics,
+            }
         });
         heads.push((report, fitted));
     }
     FittedHeads { as_of, heads }
 }
 
-/// How much urgency cues weigh against the priority head: fitted on the head's held-out
-/// predictions, so a cue the org's history does not bear out gets no weight.
-fn cue_weight(
+/// The head's held-out predictions (from models that did not learn from those tickets), with
+/// each ticket's true label and urgency cue.
+fn held_out_predictions(
     model: &LinearModel,
     texts: &[&str],
     labels: &[&str],
     held_out: &[(usize, Vec<f32>)],
-) -> f32 {
-    let held: Vec<urgency::HeldOutPriority> = held_out
+) -> Vec<urgency::HeldOutPriority> {
+    held_out
         .iter()
         .filter_map(|(i, probabilities)| {
             Some(urgency::HeldOutPriority {
@@ -327,8 +343,58 @@ fn cue_weight(
                 cue: urgency::find_cue(texts[*i]),
             })
         })
+        .collect()
+}
+
+/// Confidence thresholds of the coverage curve stored with each model.
+const COVERAGE_THRESHOLDS: [f32; 20] = [
+    0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
+    0.85, 0.9, 0.95,
+];
+
+/// What the model page shows of a head: its labels with their ticket counts, and how its
+/// held-out predictions (as deployed, with the cue's weight) fared: accuracy, calibration
+/// error, a reliability diagram and coverage against accuracy.
+fn diagnostics(
+    model: &LinearModel,
+    held: &[urgency::HeldOutPriority],
+    labels: &[&str],
+) -> serde_json::Value {
+    let scored: Vec<Scored> = held
+        .iter()
+        .map(|h| {
+            let p = urgency::weigh(
+                &h.probabilities,
+                &model.labels,
+                h.cue.as_ref(),
+                model.cue_weight,
+            );
+            let (predicted, confidence) = p
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap_or((0, 0.0));
+            Scored {
+                truth: h.label,
+                predicted,
+                confidence,
+            }
+        })
         .collect();
-    urgency::fit_cue_weight(&held, &model.labels)
+    let label_counts: Vec<serde_json::Value> = model
+        .labels
+        .iter()
+        .map(|l| serde_json::json!({ "label": l, "count": labels.iter().filter(|x| *x == l).count() }))
+        .collect();
+    serde_json::json!({
+        "label_counts": label_counts,
+        "held_out": scored.len(),
+        "accuracy": metrics::accuracy(&scored),
+        "ece": metrics::expected_calibration_error(&scored, 10),
+        "reliability": metrics::reliability(&scored, 10),
+        "coverage": metrics::coverage_at(&scored, &COVERAGE_THRESHOLDS),
+    })
 }
 
 /// Stores the new version of each fitted head and records the training (of the labels as
@@ -348,13 +414,20 @@ pub async fn store_models(
     }
     let mut reports = Vec::new();
     for (mut report, model) in fitted.heads {
-        if let Some((model, calibration)) = model {
+        if let Some(Fitted {
+            model,
+            calibration,
+            diagnostics,
+        }) = model
+        {
             let metrics = serde_json::json!({
                 "temperature": model.temperature,
                 "calibration": calibration.as_str(),
                 "examples": report.examples,
                 "embedder": model.embedder,
                 "cue_weight": model.cue_weight,
+                "diagnostics": diagnostics,
+                "training_seconds": took.as_secs_f32(),
             });
             let version = models::insert(
                 &mut tx,

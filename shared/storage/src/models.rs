@@ -75,3 +75,28 @@ pub async fn current(
     .fetch_optional(conn)
     .await?)
 }
+
+/// The newest version of each head with its training metrics, without the model bytes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ModelSummary {
+    pub head: String,
+    pub version: i32,
+    pub labels: Vec<String>,
+    pub trained_on: i32,
+    pub metrics: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn current_summaries(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<Vec<ModelSummary>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (head) head, version, labels, trained_on, metrics, created_at
+         FROM triage_models WHERE organization_id = $1 ORDER BY head, version DESC",
+    )
+    .bind(org)
+    .fetch_all(conn)
+    .await?)
+}

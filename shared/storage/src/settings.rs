@@ -250,3 +250,51 @@ pub async fn due_for_training(
     .fetch_all(conn)
     .await?)
 }
+
+/// Where an org's training stands: when its labels last changed, what the newest training
+/// saw (as of), how long it took, and whether a sweep holds it now.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TrainingStatus {
+    pub labels_changed_at: Option<DateTime<Utc>>,
+    pub models_trained_at: Option<DateTime<Utc>>,
+    pub training_seconds: Option<f32>,
+    pub training_now: bool,
+}
+
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn training_status(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<TrainingStatus, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT labels_changed_at, models_trained_at, training_seconds,
+                coalesce(training_lease_until > now(), false) AS training_now
+         FROM organization_settings WHERE organization_id = $1",
+    )
+    .bind(org)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Makes the org due for training at the next sweep, as if its labels had changed and then
+/// stayed quiet for `quiet_seconds`. A training counts as having seen the labels a while
+/// before it read them, which can be later than that change; it is moved back before it,
+/// which only ever makes a training count as having seen less.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn request_training(
+    conn: &mut PgConnection,
+    org: OrgId,
+    quiet_seconds: i64,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE organization_settings
+         SET labels_changed_at = now() - make_interval(secs => $2 + 1),
+             models_trained_at = LEAST(models_trained_at, now() - make_interval(secs => $2 + 2))
+         WHERE organization_id = $1",
+    )
+    .bind(org)
+    .bind(quiet_seconds as f64)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -198,3 +198,45 @@ pub async fn list_for_ticket(
     .fetch_all(conn)
     .await?)
 }
+
+/// A decided suggestion beside its ticket as it is now: what the model page scores.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DecidedSuggestion {
+    pub status: SuggestionStatus,
+    pub suggested_priority: Priority,
+    pub suggested_team: Option<String>,
+    pub classification: Option<String>,
+    #[sqlx(flatten)]
+    pub field_confidence: FieldConfidences,
+    pub ticket_priority: Priority,
+    pub ticket_team: Option<String>,
+    pub ticket_category: Option<String>,
+}
+
+/// The org's suggestions decided in the last `days` days (at most `limit`, newest first),
+/// each with its ticket's current priority, team and category.
+#[tracing::instrument(skip_all, fields(org_id = %org, days), err)]
+pub async fn decided_since(
+    conn: &mut PgConnection,
+    org: OrgId,
+    days: i32,
+    limit: i64,
+) -> Result<Vec<DecidedSuggestion>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT s.status, s.suggested_priority, s.suggested_team, s.classification,
+                s.priority_confidence, s.team_confidence, s.category_confidence,
+                t.priority AS ticket_priority, t.assigned_team AS ticket_team,
+                t.category AS ticket_category
+         FROM suggestions s
+         JOIN tickets t ON t.organization_id = s.organization_id AND t.id = s.ticket_id
+         WHERE s.organization_id = $1 AND s.status <> 'pending'
+           AND s.decided_at >= now() - make_interval(days => $2)
+         ORDER BY s.decided_at DESC
+         LIMIT $3",
+    )
+    .bind(org)
+    .bind(days)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

@@ -74,6 +74,42 @@ pub fn expected_calibration_error(xs: &[Scored], bins: usize) -> f64 {
         .sum()
 }
 
+/// One bin of a reliability diagram: the predictions whose confidence fell in
+/// `[lower, upper)`, their mean confidence and their accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityBin {
+    pub lower: f32,
+    pub upper: f32,
+    pub count: usize,
+    pub confidence: f64,
+    pub accuracy: f64,
+}
+
+/// The reliability diagram over `bins` equal-width confidence bins, empty bins left out.
+pub fn reliability(xs: &[Scored], bins: usize) -> Vec<ReliabilityBin> {
+    let mut out: Vec<ReliabilityBin> = (0..bins)
+        .map(|b| ReliabilityBin {
+            lower: b as f32 / bins as f32,
+            upper: (b + 1) as f32 / bins as f32,
+            count: 0,
+            confidence: 0.0,
+            accuracy: 0.0,
+        })
+        .collect();
+    for s in xs {
+        let bin = &mut out[((s.confidence as f64 * bins as f64) as usize).min(bins - 1)];
+        bin.count += 1;
+        bin.confidence += f64::from(s.confidence);
+        bin.accuracy += f64::from(u8::from(s.truth == s.predicted));
+    }
+    out.retain(|b| b.count > 0);
+    for b in &mut out {
+        b.confidence /= b.count as f64;
+        b.accuracy /= b.count as f64;
+    }
+    out
+}
+
 /// Coverage and accuracy at each confidence threshold.
 pub fn coverage_at(xs: &[Scored], thresholds: &[f32]) -> Vec<Coverage> {
     thresholds
@@ -122,6 +158,20 @@ mod tests {
             .map(|i| s(0, if i < 5 { 0 } else { 1 }, 0.99))
             .collect();
         assert!((expected_calibration_error(&overconfident, 15) - 0.49).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reliability_bins_hold_their_predictions_mean_confidence_and_accuracy() {
+        let xs = [s(0, 0, 0.95), s(0, 1, 0.91), s(1, 1, 0.15), s(1, 1, 1.0)];
+        let bins = reliability(&xs, 10);
+        assert_eq!(bins.len(), 2, "empty bins are left out: {bins:?}");
+        assert_eq!(
+            (bins[0].lower, bins[0].count, bins[0].accuracy),
+            (0.1, 1, 1.0)
+        );
+        assert_eq!((bins[1].lower, bins[1].upper, bins[1].count), (0.9, 1.0, 3));
+        assert!((bins[1].confidence - (0.95 + 0.91 + 1.0) / 3.0).abs() < 1e-6);
+        assert!((bins[1].accuracy - 2.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]

@@ -748,3 +748,138 @@ async fn an_urgency_cue_is_evidence_the_priority_head_weighs_not_an_override(
         "{s}"
     );
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_model_page_reads_each_head_its_outcomes_and_asks_for_retraining(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-page", 15).await;
+    training::train_org(&api.db.app, a.org, &api.embedder)
+        .await
+        .unwrap();
+    let viewer = api.token(a.viewer);
+    let page = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/models/", a.org),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.json);
+    let heads = page.json["heads"].as_array().unwrap();
+    let names: Vec<&str> = heads.iter().map(|h| h["head"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec!["category", "team"],
+        "priority has one label here"
+    );
+    let team = &heads[1];
+    assert_eq!(team["version"], 1);
+    let d = &team["metrics"]["diagnostics"];
+    assert_eq!(
+        d["label_counts"],
+        json!([{"label": "Accounts", "count": 15}, {"label": "Billing", "count": 15}])
+    );
+    assert_eq!(team["metrics"]["calibration"], "hold-out");
+    // The hold-out is every seventh ticket of each label: 2 of 15, per label.
+    assert_eq!(d["held_out"], 4);
+    let binned: u64 = d["reliability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(binned, 4, "every held-out prediction is in one bin: {d}");
+    assert_eq!(d["coverage"].as_array().unwrap().len(), 20);
+    assert_eq!(d["coverage"][0]["coverage"], 1.0);
+    assert!(page.json["training"]["models_trained_at"].is_string());
+
+    // Live outcomes: one accepted suggestion, one rejected.
+    let agent = api.token(a.agent);
+    for decision in ["accept", "reject"] {
+        let (_, s) = api
+            .triage_new_ticket(
+                a.org,
+                &agent,
+                "Duplicate charge",
+                "You charged my card twice this month for the subscription",
+                &api.worker(),
+            )
+            .await;
+        let r = api
+            .call(
+                "POST",
+                &format!(
+                    "/api/orgs/{}/suggestions/{}/{decision}/",
+                    a.org,
+                    s["id"].as_str().unwrap()
+                ),
+                Some(&agent),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    let outcomes = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/models/outcomes/?days=7", a.org),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(outcomes.status, 200, "{}", outcomes.json);
+    let o = &outcomes.json;
+    assert_eq!(
+        (
+            &o["days"],
+            &o["decided"],
+            &o["accepted"],
+            &o["rejected"],
+            &o["accept_rate"]
+        ),
+        (&json!(7), &json!(2), &json!(1), &json!(1), &json!(0.5))
+    );
+    // The accepted one set the team; the rejected one left the ticket unassigned.
+    assert_eq!(
+        (&o["team"]["decided"], &o["team"]["right"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(o["team"]["what_if"][0]["applied"], 2);
+    for bad in ["days=0", "days=366", "days=x", "since=1"] {
+        let r = api
+            .call(
+                "GET",
+                &format!("/api/orgs/{}/models/outcomes/?{bad}", a.org),
+                Some(&viewer),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 422, "{bad}");
+    }
+
+    // Retraining on request: admins only; the org is then due.
+    let path = format!("/api/orgs/{}/models/retrain/", a.org);
+    let r = api.call("POST", &path, Some(&agent), None).await;
+    assert_eq!(r.status, 403);
+    let mut conn = api.db.app.acquire().await.unwrap();
+    assert!(
+        !training::due_orgs(&mut conn, training::QUIET_SECONDS, 10)
+            .await
+            .unwrap()
+            .contains(&a.org)
+    );
+    let r = api
+        .call("POST", &path, Some(&api.token(a.admin)), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.json);
+    assert!(
+        training::due_orgs(&mut conn, training::QUIET_SECONDS, 10)
+            .await
+            .unwrap()
+            .contains(&a.org)
+    );
+}
