@@ -16,6 +16,7 @@ export function Shell({ children }: { children: ReactNode }) {
           <span className="font-semibold text-indigo-700">Nexify</span>
           <Link className="text-sm text-slate-700 hover:text-slate-900" href="/">Tickets</Link>
           <Link className="text-sm text-slate-700 hover:text-slate-900" href="/kb/">Knowledge base</Link>
+          <Link className="text-sm text-slate-700 hover:text-slate-900" href="/models/">Models</Link>
           {org?.role === "admin" && (
             <Link className="text-sm text-slate-700 hover:text-slate-900" href="/settings/">Settings</Link>
           )}

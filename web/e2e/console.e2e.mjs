@@ -109,6 +109,14 @@ try {
     await citations.first().click();
     await page.getByTestId("cited-content").waitFor();
     if (!(await page.getByTestId("cited-content").textContent()).trim()) fail("empty cited passage");
+    // Each field's own confidence, and the reasons: similar labelled tickets of the org.
+    for (const field of ["team", "category"]) {
+      await card.getByRole("meter", { name: `${field[0].toUpperCase()}${field.slice(1)} confidence` }).waitFor();
+    }
+    const similar = card.getByTestId("similar-ticket");
+    await similar.first().waitFor();
+    const n = await similar.count();
+    if (n < 1 || n > 5) fail(`${n} similar tickets`);
     await page.screenshot({ path: `${SHOTS}03-suggestion.png`, fullPage: true });
   });
 
@@ -128,6 +136,15 @@ try {
       await page.getByTestId("event-type").filter({ hasText: new RegExp(`^${event}$`) }).first().waitFor();
     }
     await page.screenshot({ path: `${SHOTS}04-approved.png`, fullPage: true });
+  });
+
+  await step("5b. a similar ticket opens from the suggestion card", async () => {
+    const link = page.getByRole("article", { name: "AI suggestion" }).getByTestId("similar-ticket").first().getByRole("link");
+    const subject = (await link.textContent()).trim();
+    await link.click();
+    await page.getByTestId("ticket-subject").filter({ hasText: subject }).waitFor();
+    if (!page.url().includes("?ticket=")) fail(`opened at ${page.url()}`);
+    await page.screenshot({ path: `${SHOTS}04b-similar-ticket.png`, fullPage: true });
   });
 
   await step("6. a viewer sees no action buttons", async () => {
@@ -153,7 +170,29 @@ try {
     await signIn(page, "admin@acme.test");
     await page.goto(`${BASE}/settings/`);
     await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await page.getByLabel("Auto-apply team at confidence").waitFor();
     await page.screenshot({ path: `${SHOTS}07-settings.png`, fullPage: true });
+  });
+
+  await step("7. the model page shows each head, its charts and what auto-apply would do", async () => {
+    await page.goto(`${BASE}/models/`);
+    await page.getByRole("heading", { name: "Triage models" }).waitFor();
+    const team = page.getByTestId("model-team");
+    await team.getByRole("heading", { name: /^Team · v\d+$/ }).waitFor();
+    // Both charts drew their marks from the training's held-out predictions.
+    await team.locator(".recharts-scatter-symbol").first().waitFor({ state: "attached" });
+    await team.locator(".recharts-line-curve").first().waitFor({ state: "attached" });
+    // One suggestion was decided above, so the live outcomes count it.
+    const rate = (await page.getByTestId("accept-rate").textContent()).trim();
+    if (!/accepted/.test(rate)) fail(`accept rate: ${rate}`);
+    const slider = page.getByLabel("Team auto-apply threshold");
+    await slider.fill("0");
+    await page.getByTestId("threshold-team").filter({ hasText: "0%" }).waitFor();
+    const atZero = (await page.getByTestId("what-if-team").textContent()).trim();
+    if (!/^It would have set [1-9]/.test(atZero)) fail(`what-if at 0: ${atZero}`);
+    await page.screenshot({ path: `${SHOTS}08-models.png`, fullPage: true });
+    await page.getByRole("button", { name: "Retrain" }).click();
+    await page.getByRole("status").filter({ hasText: "Retraining requested" }).waitFor();
   });
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
 } catch (error) {

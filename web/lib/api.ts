@@ -236,3 +236,72 @@ export async function signIn(email: string, password: string, fetcher: typeof fe
 export const orgPath = (org: string, rest: string) => `/api/orgs/${org}/${rest}`;
 
 export const canWrite = (role: Role | undefined) => role === "agent" || role === "admin";
+
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  confidence: number;
+  accuracy: number;
+}
+export interface CoveragePoint {
+  threshold: number;
+  coverage: number;
+  accuracy: number | null;
+}
+/** A head's newest model, with what training measured on its held-out predictions. */
+export interface ModelSummary {
+  head: SuggestedField;
+  version: number;
+  labels: string[];
+  trained_on: number;
+  created_at: string;
+  metrics: {
+    temperature?: number;
+    calibration?: string;
+    embedder?: string | null;
+    cue_weight?: number;
+    training_seconds?: number;
+    diagnostics?: {
+      label_counts: { label: string; count: number }[];
+      held_out: number;
+      accuracy: number | null;
+      ece: number | null;
+      reliability: ReliabilityBin[];
+      coverage: CoveragePoint[];
+    };
+  };
+}
+export interface ModelOverview {
+  heads: ModelSummary[];
+  training: {
+    labels_changed_at: string | null;
+    models_trained_at: string | null;
+    training_seconds: number | null;
+    training_now: boolean;
+  };
+}
+export interface WhatIf {
+  threshold: number;
+  applied: number;
+  coverage: number;
+  right: number;
+  accuracy: number | null;
+}
+export interface FieldOutcome {
+  decided: number;
+  right: number;
+  accuracy: number | null;
+  what_if: WhatIf[];
+}
+export interface Outcomes {
+  days: number;
+  decided: number;
+  accepted: number;
+  rejected: number;
+  accept_rate: number | null;
+  accepted_then_edited: number;
+  priority: FieldOutcome;
+  team: FieldOutcome;
+  category: FieldOutcome;
+}

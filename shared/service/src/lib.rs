@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 pub mod drafting;
+pub mod imports;
 mod error;
 pub mod knowledge;
 pub mod model_cache;

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::StorageError;
+use crate::events::Actor;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Ticket {
@@ -118,6 +119,70 @@ pub async fn insert_or_get_by_external_id(
     .fetch_one(conn)
     .await?;
     Ok((existing, false))
+}
+
+/// A ticket from an org's history, as an import brings it: with its status, labels and
+/// original creation time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedTicket {
+    pub ticket: NewTicket,
+    pub status: TicketStatus,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts `rows` in one statement, skipping each whose `external_id` the org already has,
+/// and writes a `ticket_created` event (by `actor`, payload `source: import`) for each one
+/// inserted. Returns how many were inserted and the external ids of those inserted.
+#[tracing::instrument(skip_all, fields(org_id = %org, rows = rows.len()), err)]
+pub async fn import_many(
+    conn: &mut PgConnection,
+    org: OrgId,
+    rows: &[ImportedTicket],
+    actor: Actor,
+) -> Result<(usize, Vec<String>), StorageError> {
+    let column = |f: &dyn Fn(&ImportedTicket) -> Option<String>| -> Vec<Option<String>> {
+        rows.iter().map(f).collect()
+    };
+    let created: Vec<(Option<String>,)> = sqlx::query_as(
+        "WITH input AS (
+             SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+                 WITH ORDINALITY AS r(requester_email, subject, body, status, priority,
+                                      assigned_team, category, external_id, created_at, n)
+         ), inserted AS (
+             INSERT INTO tickets (organization_id, requester_email, subject, body, status,
+                 priority, assigned_team, category, external_id, created_at, resolved_at)
+             SELECT $1, requester_email, subject, body, status, priority, assigned_team,
+                    category, external_id, coalesce(created_at, now()),
+                    CASE WHEN status = 'resolved' THEN coalesce(created_at, now()) END
+             FROM input ORDER BY n
+             ON CONFLICT ON CONSTRAINT tickets_org_external_id_unique DO NOTHING
+             RETURNING id, external_id
+         ), events AS (
+             INSERT INTO ticket_events (organization_id, ticket_id, event_type, actor_type,
+                 actor_user_id, payload)
+             SELECT $1, id, 'ticket_created', $11, $12,
+                    jsonb_build_object('source', 'import', 'external_id', external_id)
+             FROM inserted
+         )
+         SELECT external_id FROM inserted",
+    )
+    .bind(org)
+    .bind(column(&|r| Some(r.ticket.requester_email.as_str().to_owned())))
+    .bind(column(&|r| Some(r.ticket.subject.as_str().to_owned())))
+    .bind(column(&|r| Some(r.ticket.body.as_str().to_owned())))
+    .bind(column(&|r| Some(r.status.as_str().to_owned())))
+    .bind(column(&|r| Some(r.ticket.priority.as_str().to_owned())))
+    .bind(column(&|r| r.ticket.assigned_team.clone()))
+    .bind(column(&|r| r.ticket.category.clone()))
+    .bind(column(&|r| r.ticket.external_id.clone()))
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(actor.actor_type())
+    .bind(actor.user_id())
+    .fetch_all(conn)
+    .await?;
+    let count = created.len();
+    Ok((count, created.into_iter().filter_map(|(e,)| e).collect()))
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %id), err)]

@@ -3,10 +3,11 @@
 import { useEffect, useState } from "react";
 import { Shell } from "@/components/Shell";
 import { ErrorNote, Loading, errorMessage, input, primaryButton, secondaryButton } from "@/components/ui";
-import { api, orgPath, type OrgSettings } from "@/lib/api";
+import { api, orgPath, type OrgSettings, type SuggestedField } from "@/lib/api";
 import { useSession } from "@/lib/session";
 
 const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+const asThreshold = (text: string) => (text.trim() === "" ? null : Number(text));
 
 function Settings() {
   const { org } = useSession();
@@ -15,6 +16,7 @@ function Settings() {
   const [teams, setTeams] = useState("");
   const [categories, setCategories] = useState("");
   const [threshold, setThreshold] = useState("");
+  const [fieldThresholds, setFieldThresholds] = useState<Record<SuggestedField, string>>({ priority: "", team: "", category: "" });
   const [secret, setSecret] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -26,6 +28,12 @@ function Settings() {
         setTeams(s.teams.join(", "));
         setCategories(s.categories.join(", "));
         setThreshold(s.auto_apply_threshold === null ? "" : String(s.auto_apply_threshold));
+        const f = s.auto_apply_fields;
+        setFieldThresholds({
+          priority: f.priority === null ? "" : String(f.priority),
+          team: f.team === null ? "" : String(f.team),
+          category: f.category === null ? "" : String(f.category),
+        });
       })
       .catch((e) => setError(errorMessage(e)));
   }, [orgId]);
@@ -50,7 +58,12 @@ function Settings() {
                 default_category: settings.default_category,
                 auto_triage_webhook: settings.auto_triage_webhook,
                 auto_triage_api: settings.auto_triage_api,
-                auto_apply_threshold: threshold.trim() === "" ? null : Number(threshold),
+                auto_apply_threshold: asThreshold(threshold),
+                auto_apply_fields: {
+                  priority: asThreshold(fieldThresholds.priority),
+                  team: asThreshold(fieldThresholds.team),
+                  category: asThreshold(fieldThresholds.category),
+                },
               },
             });
             setSettings(next);
@@ -72,9 +85,28 @@ function Settings() {
           Auto-triage tickets created in the console or API
         </label>
         <label className="text-sm">
-          Auto-apply suggestions at confidence ≥ (0–1, empty: never)
+          Accept whole suggestions at overall confidence ≥ (0–1, empty: never)
           <input className={input} inputMode="decimal" value={threshold} onChange={(e) => setThreshold(e.target.value)} />
         </label>
+        <fieldset className="flex flex-col gap-2">
+          <legend className="text-sm">
+            Or set single fields at their own confidence ≥ (0–1, empty: never); the suggestion stays for an agent to decide
+          </legend>
+          <div className="grid grid-cols-3 gap-2">
+            {(["priority", "team", "category"] as const).map((f) => (
+              <label key={f} className="text-xs capitalize text-slate-600">
+                {f}
+                <input
+                  className={input}
+                  inputMode="decimal"
+                  aria-label={`Auto-apply ${f} at confidence`}
+                  value={fieldThresholds[f]}
+                  onChange={(e) => setFieldThresholds({ ...fieldThresholds, [f]: e.target.value })}
+                />
+              </label>
+            ))}
+          </div>
+        </fieldset>
         <ErrorNote error={error} />
         {saved && <p role="status" className="text-sm text-emerald-700">Saved.</p>}
         <button className={primaryButton} type="submit">Save settings</button>
