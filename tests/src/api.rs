@@ -109,6 +109,18 @@ impl Api {
         builder.body(body).unwrap()
     }
 
+    /// A POST of a text body (a file upload) with its media type.
+    pub async fn upload(&self, path: &str, token: &str, content_type: &str, body: &str) -> Reply {
+        let req = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(Body::Text(body.to_owned()))
+            .unwrap();
+        self.send(req).await
+    }
+
     pub async fn call(
         &self,
         method: &str,

@@ -4,6 +4,7 @@
 //! - `POST /api/orgs/{org}/tickets/`
 //! - `GET` / `PATCH /api/orgs/{org}/tickets/{id}/` (status, priority, assigned_team)
 //! - `GET /api/orgs/{org}/tickets/{id}/events/` with `cursor`, `limit`
+//! - `POST /api/orgs/{org}/imports/` (admin): labelled history as CSV or JSON lines
 
 use std::collections::HashMap;
 
@@ -14,9 +15,10 @@ use nexify_domain::{
 };
 use nexify_http::{
     ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params,
-    require_method,
+    require_method, text_body,
 };
 use nexify_queue::SqsDispatcher;
+use nexify_service::imports;
 use nexify_service::tickets::{self as service, Cursor, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
@@ -190,8 +192,38 @@ impl App {
             )?;
             let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
             Ok(json(StatusCode::OK, &page))
+        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/imports/", &path) {
+            require_method(&req, Method::POST)?;
+            let user = nexify_http::authenticate(&req, &self.issuer)?;
+            let org: OrgId = path_id(m.get("org"))?;
+            let add_labels = parse_import_query(&query_params(&req))?;
+            let (text, media_type) = text_body(&req, imports::MAX_BYTES)?;
+            let format = imports::Format::from_media_type(&media_type).ok_or_else(|| {
+                ApiError::BadRequest {
+                    field: Some("content-type".into()),
+                    detail: "send text/csv or application/x-ndjson (JSON lines)".into(),
+                }
+            })?;
+            let report = imports::import(&self.pool, user, org, format, text, add_labels).await?;
+            Ok(json(StatusCode::OK, &report))
         } else {
             Err(ApiError::NotFound)
         }
+    }
+}
+
+/// The import's one parameter: `add_labels=true` adds the teams and categories the rows use
+/// to the org's settings instead of refusing those rows.
+fn parse_import_query(params: &HashMap<String, String>) -> Result<bool, InvalidInput> {
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "add_labels") {
+        return Err(InvalidInput::new(
+            "query",
+            format!("unknown parameter '{unknown}'"),
+        ));
+    }
+    match params.get("add_labels").map(|v| v.trim()) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(InvalidInput::new("add_labels", "must be true or false")),
     }
 }

@@ -16,6 +16,32 @@ fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
+/// A required text body of at most `max_bytes` (a file upload: CSV, JSON lines), with its
+/// media type. Too large, empty or not UTF-8: 400.
+pub fn text_body(req: &Request, max_bytes: usize) -> Result<(&str, String), ApiError> {
+    let bytes = body_bytes(req);
+    let bad = |detail: String| ApiError::BadRequest {
+        field: None,
+        detail,
+    };
+    if bytes.len() > max_bytes {
+        return Err(bad(format!(
+            "the request body must be at most {max_bytes} bytes; send the file in parts"
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("a body is required".into()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("the body must be UTF-8 text".into()))?;
+    let media_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    Ok((text, media_type))
+}
+
 /// Parses a required JSON body into `T`. DTOs should carry `#[serde(deny_unknown_fields)]`.
 ///
 /// - over [`MAX_BODY_BYTES`], not JSON, or with an unknown field: 400;

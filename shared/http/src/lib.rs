@@ -14,7 +14,7 @@ mod request;
 mod response;
 
 pub use auth::{authenticate, path_id};
-pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json};
+pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json, text_body};
 pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
 pub use request::{PathMatch, RequestMeta, query_params};
 pub use response::{empty, json, json_text};

@@ -20,6 +20,8 @@ use crate::{ServiceError, access};
 
 /// The most rows one request may carry; larger files go in several requests.
 pub const MAX_ROWS: usize = 2_000;
+/// The largest request body: well inside Lambda's 6 MB synchronous payload.
+pub const MAX_BYTES: usize = 1024 * 1024;
 /// Stands in for a requester the file does not name.
 pub const UNKNOWN_REQUESTER: &str = "unknown@import.invalid";
 
@@ -128,7 +130,11 @@ pub enum ImportError {
 
 /// Reads the rows with their line numbers; a row that cannot be read at all is an error of
 /// its own, and the others still count.
-fn read(format: Format, text: &str) -> Result<(Vec<(usize, RawRow)>, Vec<RowError>), ImportError> {
+fn read(
+    format: Format,
+    text: &str,
+    max_rows: Option<usize>,
+) -> Result<(Vec<(usize, RawRow)>, Vec<RowError>), ImportError> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     match format {
@@ -139,7 +145,9 @@ fn read(format: Format, text: &str) -> Result<(Vec<(usize, RawRow)>, Vec<RowErro
                 }
                 match serde_json::from_str::<RawRow>(line) {
                     Ok(row) => rows.push((i + 1, row)),
-                    Err(e) => errors.push(RowError::new(i + 1, None, format!("not a JSON row: {e}"))),
+                    Err(e) => {
+                        errors.push(RowError::new(i + 1, None, format!("not a JSON row: {e}")))
+                    }
                 }
             }
         }
@@ -148,7 +156,10 @@ fn read(format: Format, text: &str) -> Result<(Vec<(usize, RawRow)>, Vec<RowErro
                 .flexible(true)
                 .from_reader(text.as_bytes());
             let header = reader.headers().map_err(ImportError::Header)?.clone();
-            let names: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+            let names: Vec<String> = header
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect();
             if let Some(unknown) = names.iter().find(|n| !COLUMNS.contains(&n.as_str())) {
                 return Err(ImportError::UnknownColumn(unknown.clone()));
             }
@@ -196,7 +207,7 @@ fn read(format: Format, text: &str) -> Result<(Vec<(usize, RawRow)>, Vec<RowErro
             }
         }
     }
-    if rows.len() + errors.len() > MAX_ROWS {
+    if max_rows.is_some_and(|max| rows.len() + errors.len() > max) {
         return Err(ImportError::TooManyRows);
     }
     Ok((rows, errors))
@@ -233,13 +244,21 @@ fn check(line: usize, raw: &RawRow) -> Result<ImportedTicket, RowError> {
     let priority = match present(&raw.priority) {
         None => Priority::Medium,
         Some(p) => p.to_ascii_lowercase().parse().map_err(|_| {
-            RowError::new(line, Some("priority"), "must be low, medium, high or urgent")
+            RowError::new(
+                line,
+                Some("priority"),
+                "must be low, medium, high or urgent",
+            )
         })?,
     };
     let status = match present(&raw.status) {
         None => TicketStatus::Resolved,
         Some(s) => s.to_ascii_lowercase().parse().map_err(|_| {
-            RowError::new(line, Some("status"), "must be open, in_progress or resolved")
+            RowError::new(
+                line,
+                Some("status"),
+                "must be open, in_progress or resolved",
+            )
         })?,
     };
     let created_at = match present(&raw.created_at) {
@@ -283,13 +302,34 @@ fn check(line: usize, raw: &RawRow) -> Result<ImportedTicket, RowError> {
     })
 }
 
-/// The rows checked into tickets, and the errors of those that could not be. A repeated
-/// `external_id` within the file is an error of the later row.
+/// The rows of one request checked into tickets (at most [`MAX_ROWS`]), and the errors of
+/// those that could not be. A repeated `external_id` within the file is an error of the
+/// later row.
 pub fn parse(
     format: Format,
     text: &str,
 ) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
-    let (raw, mut errors) = read(format, text)?;
+    parse_rows(format, text, Some(MAX_ROWS))
+}
+
+/// [`parse`] for a whole file of any length (`nexify import`), to import in batches of
+/// [`BATCH`] with the file's own line numbers.
+pub fn parse_file(
+    format: Format,
+    text: &str,
+) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
+    parse_rows(format, text, None)
+}
+
+/// Rows per transaction when a whole file is imported.
+pub const BATCH: usize = 500;
+
+fn parse_rows(
+    format: Format,
+    text: &str,
+    max_rows: Option<usize>,
+) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
+    let (raw, mut errors) = read(format, text, max_rows)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
     for (line, row) in raw {
@@ -419,9 +459,8 @@ pub async fn import(
     text: &str,
     add_labels: bool,
 ) -> Result<ImportReport, ServiceError> {
-    let parsed = parse(format, text).map_err(|e| {
-        ServiceError::Invalid(InvalidInput::new("file", e.to_string()))
-    })?;
+    let parsed = parse(format, text)
+        .map_err(|e| ServiceError::Invalid(InvalidInput::new("file", e.to_string())))?;
     let (mut tx, caller) = access::begin(pool, user, org, Role::Admin).await?;
     let report = import_in_tx(&mut tx, org, parsed, add_labels, Actor::User(caller.user)).await?;
     tx.commit().await?;
@@ -484,7 +523,10 @@ mod tests {
                     not json\n";
         let (rows, errors) = parse(Format::JsonLines, text).unwrap();
         assert_eq!(rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1]);
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
         assert!(errors[0].reason.contains("teams"), "{:?}", errors[0]);
     }
 
@@ -507,7 +549,10 @@ mod tests {
 
     #[test]
     fn media_types_name_the_format() {
-        assert_eq!(Format::from_media_type("text/csv; charset=utf-8"), Some(Format::Csv));
+        assert_eq!(
+            Format::from_media_type("text/csv; charset=utf-8"),
+            Some(Format::Csv)
+        );
         assert_eq!(
             Format::from_media_type("application/x-ndjson"),
             Some(Format::JsonLines)

@@ -7,8 +7,8 @@
 pub mod access;
 pub mod accounts;
 pub mod drafting;
-pub mod imports;
 mod error;
+pub mod imports;
 pub mod knowledge;
 pub mod model_cache;
 pub mod quality;

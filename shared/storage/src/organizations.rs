@@ -46,3 +46,17 @@ pub async fn get(conn: &mut PgConnection, id: OrgId) -> Result<Organization, Sto
     .fetch_one(conn)
     .await?)
 }
+
+/// The org with this slug (operators name orgs by slug), if any.
+#[tracing::instrument(skip_all, fields(slug = %slug), err)]
+pub async fn find_by_slug(
+    conn: &mut PgConnection,
+    slug: &str,
+) -> Result<Option<Organization>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, slug, created_at, updated_at FROM organizations WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -168,7 +168,9 @@ pub async fn import_many(
          SELECT external_id FROM inserted",
     )
     .bind(org)
-    .bind(column(&|r| Some(r.ticket.requester_email.as_str().to_owned())))
+    .bind(column(&|r| {
+        Some(r.ticket.requester_email.as_str().to_owned())
+    }))
     .bind(column(&|r| Some(r.ticket.subject.as_str().to_owned())))
     .bind(column(&|r| Some(r.ticket.body.as_str().to_owned())))
     .bind(column(&|r| Some(r.status.as_str().to_owned())))

@@ -431,3 +431,139 @@ async fn keyset_pagination_neither_repeats_nor_skips_under_concurrent_inserts(
         );
     }
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn history_imports_are_idempotent_and_name_every_bad_row(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-imp").await;
+    let admin = api.token(a.admin);
+    sqlx::query("UPDATE organization_settings SET teams = '{Billing}', categories = '{refund}' WHERE organization_id = $1")
+        .bind(a.org)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    let path = format!("/api/orgs/{}/imports/", a.org);
+    let csv = "subject,body,team,category,priority,status,created_at,external_id\n\
+               Refund please,I want my money back,Billing,refund,low,resolved,2026-10-01,h-1\n\
+               Login broken,I cannot sign in,Accounts,login,high,resolved,2026-10-02T09:00:00Z,h-2\n\
+               ,no subject,Billing,refund,low,resolved,,h-3\n\
+               Still open,please help,Billing,,medium,open,,h-4\n";
+
+    // Viewers and agents cannot import; unknown media types and parameters are refused.
+    let r = api
+        .upload(&path, &api.token(a.agent), "text/csv", csv)
+        .await;
+    assert_eq!(r.status, 403);
+    let r = api.upload(&path, &admin, "application/json", csv).await;
+    assert_eq!(
+        (r.status, r.json["field"].as_str()),
+        (400, Some("content-type"))
+    );
+    let r = api
+        .upload(&format!("{path}?add_labels=maybe"), &admin, "text/csv", csv)
+        .await;
+    assert_eq!(
+        (r.status, r.json["field"].as_str()),
+        (422, Some("add_labels"))
+    );
+
+    // Without add_labels, a row with a team the org lacks is refused, by line.
+    let r = api.upload(&path, &admin, "text/csv", csv).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        (&r.json["rows"], &r.json["created"], &r.json["existing"]),
+        (&json!(4), &json!(2), &json!(0))
+    );
+    let errors: Vec<(u64, &str)> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, vec![(3, "team"), (4, "subject")]);
+
+    // Again with add_labels: the known rows are not duplicated, the refused one now lands.
+    let r = api
+        .upload(&format!("{path}?add_labels=true"), &admin, "text/csv", csv)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        (
+            &r.json["created"],
+            &r.json["existing"],
+            &r.json["teams_added"],
+            &r.json["categories_added"]
+        ),
+        (
+            &json!(1),
+            &json!(2),
+            &json!(["Accounts"]),
+            &json!(["login"])
+        )
+    );
+    assert_eq!(count(&api, "SELECT count(*) FROM tickets").await, 3);
+    let (status, priority, created, resolved): (String, String, String, bool) = sqlx::query_as(
+        "SELECT status, priority, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                resolved_at IS NOT NULL
+         FROM tickets WHERE external_id = 'h-2'",
+    )
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            status.as_str(),
+            priority.as_str(),
+            created.as_str(),
+            resolved
+        ),
+        ("resolved", "high", "2026-10-02 09:00", true)
+    );
+    // One ticket_created event per imported ticket, by the admin; the labels are now due
+    // for training.
+    assert_eq!(
+        count(&api, "SELECT count(*) FROM ticket_events WHERE event_type = 'ticket_created' AND payload->>'source' = 'import' AND actor_type = 'user'").await,
+        3
+    );
+    assert_eq!(
+        count(
+            &api,
+            "SELECT count(*) FROM organization_settings WHERE labels_changed_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &api,
+            "SELECT n FROM ticket_status_counts WHERE status = 'resolved'"
+        )
+        .await,
+        2,
+        "h-4 was imported open"
+    );
+
+    // JSON lines: the same rules.
+    let jsonl = "{\"subject\":\"Refund again\",\"team\":\"Billing\",\"category\":\"refund\",\"external_id\":\"h-5\"}\n\
+                 {\"subject\":\"Typo\",\"teams\":\"Billing\"}\n";
+    let r = api
+        .upload(&path, &admin, "application/x-ndjson", jsonl)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        (&r.json["created"], &r.json["errors"][0]["line"]),
+        (&json!(1), &json!(2))
+    );
+    let list = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/?category=refund", a.org),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(list.json["items"].as_array().unwrap().len(), 2);
+}

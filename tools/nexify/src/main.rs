@@ -7,11 +7,15 @@
 //! - `nexify gateway`: locally, serves the console and routes `/api/` to the functions by
 //!   `template.yaml`, as API Gateway would.
 //!
-//! `migrate` and `seed` read `DATABASE_URL`, which must name the schema owner.
+//! - `nexify import FILE --org SLUG [--add-labels]`: an org's labelled history (CSV or JSON
+//!   lines), as the import API takes it.
+//!
+//! `migrate`, `seed` and `import` read `DATABASE_URL`, which must name the schema owner.
 
 mod bridge;
 mod eval;
 mod gateway;
+mod import;
 mod seed;
 
 use anyhow::{Context, bail};
@@ -81,8 +85,17 @@ async fn main() -> anyhow::Result<()> {
             let summary = seed::run(&pool).await?;
             println!("{summary}");
         }
+        Some("import") => {
+            let file = args.get(1).filter(|a| !a.starts_with("--"));
+            let org = flag("--org", "");
+            let (Some(file), false) = (file, org.is_empty()) else {
+                bail!("usage: nexify import FILE --org SLUG [--add-labels]");
+            };
+            let add_labels = args.iter().any(|a| a == "--add-labels");
+            import::run(&pool, std::path::Path::new(file), &org, add_labels).await?;
+        }
         _ => bail!(
-            "usage: nexify migrate [--local-app-login] | nexify seed | nexify sqs-bridge [--queue-url URL] [--invoke URL]"
+            "usage: nexify migrate [--local-app-login] | nexify seed | nexify import FILE --org SLUG [--add-labels] | nexify sqs-bridge [--queue-url URL] [--invoke URL]"
         ),
     }
     Ok(())
