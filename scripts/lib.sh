@@ -243,13 +243,13 @@ stop_what_we_start() {
 
 # --- the functions, locally -------------------------------------------------------------
 # cargo lambda watch serves every function; the SQS bridge feeds the worker (and runs the
-# sweeper) as Lambda's event source and schedule would; the gateway serves the console and
+# sweeper and the trainer, each on its own task) as Lambda's event source and schedules would; the gateway serves the console and
 # routes /api/ to the functions by template.yaml. Each runs in its own process group so it
 # can be stopped with its children; output goes to .local/logs/.
 INVOKE_PORT="${NEXIFY_INVOKE_PORT:-9000}"
 GATEWAY_PORT="${NEXIFY_GATEWAY_PORT:-8080}"
 RUN_DIR="$STATE/run"
-FUNCTION_PACKAGES=(health auth tickets settings webhooks triage-api kb triage-worker triage-sweeper)
+FUNCTION_PACKAGES=(health auth tickets settings webhooks triage-api kb triage-worker triage-sweeper triage-trainer)
 
 # What every function reads at start-up, as it would from its Lambda configuration.
 write_functions_env() {

@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 const RUNS: usize = 21;
 
 /// Every function, in the template's order.
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 10] = [
     "health",
     "auth",
     "tickets",
@@ -39,6 +39,7 @@ pub const FUNCTIONS: [&str; 9] = [
     "kb",
     "triage-worker",
     "triage-sweeper",
+    "triage-trainer",
 ];
 
 /// One pending invocation and when its answer came.
@@ -219,12 +220,12 @@ async fn time_all(targets: &[Target<'_>]) -> anyhow::Result<Vec<Startup>> {
 /// default `hashing` and again with `minilm`, whose 87 MB of weights they must not read
 /// before they need them.
 fn holds_embedder(name: &str) -> bool {
-    matches!(name, "kb" | "triage-worker" | "triage-sweeper")
+    matches!(name, "kb" | "triage-worker" | "triage-trainer")
 }
 
 /// The functions whose first answer needs a Postgres round trip.
 fn needs_database(name: &str) -> bool {
-    matches!(name, "health" | "triage-sweeper")
+    matches!(name, "health" | "triage-sweeper" | "triage-trainer")
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -292,6 +293,7 @@ pub async fn run() -> anyhow::Result<()> {
         ),
         ("triage-worker", r#"{"Records":[]}"#.to_owned()),
         ("triage-sweeper", "{}".to_owned()),
+        ("triage-trainer", "{}".to_owned()),
     ];
     // The two floors first, then every function, all timed round by round.
     let mut targets = vec![

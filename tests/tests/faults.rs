@@ -238,11 +238,7 @@ async fn localstack_restart_with_jobs_queued_ends_with_every_job_succeeded() {
     assert_eq!(undispatched, 2, "the sends made while it was down failed");
 
     // The sweep re-sends all four: two never sent, two sent and lost.
-    let sweeper = triage_sweeper::App::new(
-        api.db.app.clone(),
-        api.dispatcher.clone(),
-        api.embedder.clone(),
-    );
+    let sweeper = triage_sweeper::App::new(api.db.app.clone(), api.dispatcher.clone());
     let stranding = Stranding {
         unsent_seconds: 0,
         lost_seconds: 0,

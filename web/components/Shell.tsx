@@ -18,7 +18,10 @@ export function Shell({ children }: { children: ReactNode }) {
           <Link className="text-sm text-slate-700 hover:text-slate-900" href="/kb/">Knowledge base</Link>
           <Link className="text-sm text-slate-700 hover:text-slate-900" href="/models/">Models</Link>
           {org?.role === "admin" && (
-            <Link className="text-sm text-slate-700 hover:text-slate-900" href="/settings/">Settings</Link>
+            <>
+              <Link className="text-sm text-slate-700 hover:text-slate-900" href="/import/">Import</Link>
+              <Link className="text-sm text-slate-700 hover:text-slate-900" href="/settings/">Settings</Link>
+            </>
           )}
           <div className="ml-auto flex items-center gap-3">
             <label className="text-sm text-slate-600" htmlFor="org-switcher">Organization</label>

@@ -189,6 +189,8 @@ async function refreshAccess(tokens: Tokens, fetcher: typeof fetch): Promise<Tok
 export interface RequestOptions {
   method?: string;
   body?: unknown;
+  /** A text body sent as it is (a file upload); name its content-type in `headers`. */
+  raw?: string;
   headers?: Record<string, string>;
   fetcher?: typeof fetch;
 }
@@ -205,7 +207,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
         ...(access ? { authorization: `Bearer ${access}` } : {}),
         ...options.headers,
       },
-      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      body: options.raw !== undefined ? options.raw : options.body !== undefined ? JSON.stringify(options.body) : undefined,
     });
   let response = await send(tokens?.access);
   if (response.status === 401 && tokens) {
@@ -279,6 +281,8 @@ export interface ModelOverview {
     models_trained_at: string | null;
     training_seconds: number | null;
     training_now: boolean;
+    labelled_tickets: number;
+    embedded_tickets: number;
   };
 }
 export interface WhatIf {

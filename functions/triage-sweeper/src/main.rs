@@ -9,8 +9,7 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let sweeper =
-        triage_sweeper::App::new(pool, SqsDispatcher::from_env()?, nexify_embed::from_env()?);
+    let sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env()?);
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event| sweeper.handle(event))).await
 }

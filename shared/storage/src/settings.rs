@@ -259,6 +259,10 @@ pub struct TrainingStatus {
     pub models_trained_at: Option<DateTime<Utc>>,
     pub training_seconds: Option<f32>,
     pub training_now: bool,
+    /// The org's labelled tickets, and how many of them have an embedding (training makes
+    /// the missing ones first): the progress of a large import.
+    pub labelled_tickets: i64,
+    pub embedded_tickets: i64,
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
@@ -266,11 +270,16 @@ pub async fn training_status(
     conn: &mut PgConnection,
     org: OrgId,
 ) -> Result<TrainingStatus, StorageError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(sql!(
         "SELECT labels_changed_at, models_trained_at, training_seconds,
-                coalesce(training_lease_until > now(), false) AS training_now
+                coalesce(training_lease_until > now(), false) AS training_now,
+                (SELECT count(*) FROM tickets t
+                 WHERE t.organization_id = $1 AND {}) AS labelled_tickets,
+                (SELECT count(DISTINCT e.ticket_id) FROM ticket_embeddings e
+                 WHERE e.organization_id = $1 AND e.labelled) AS embedded_tickets
          FROM organization_settings WHERE organization_id = $1",
-    )
+        crate::tickets::LABELLED
+    ))
     .bind(org)
     .fetch_one(conn)
     .await?)

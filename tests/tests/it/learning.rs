@@ -883,3 +883,66 @@ async fn the_model_page_reads_each_head_its_outcomes_and_asks_for_retraining(
             .contains(&a.org)
     );
 }
+
+/// The deployed embedder, slowed down: a long training's stand-in (a large imported history
+/// embedded with MiniLM).
+struct Slow(Arc<dyn Embedder>, Duration);
+
+impl Embedder for Slow {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        std::thread::sleep(self.1);
+        self.0.embed(texts)
+    }
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_triage_job_finishes_while_a_long_training_of_its_org_runs(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = labelled_org(&api, "learn-long", 20).await;
+    labels_changed(&api, a.org, 2.0).await;
+    let trainer = triage_trainer::App::new(
+        api.db.app.clone(),
+        Arc::new(Slow(api.embedder.clone(), Duration::from_secs(6))),
+    );
+    let training = tokio::spawn(async move { trainer.train_due(Deadline::NONE).await.unwrap() });
+    // Wait until the trainer holds the org (it then embeds the history, slowly).
+    let claimed = Instant::now();
+    loop {
+        let held: bool = sqlx::query_scalar(
+            "SELECT training_lease_until IS NOT NULL FROM organization_settings WHERE organization_id = $1",
+        )
+        .bind(a.org)
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+        if held {
+            break;
+        }
+        assert!(claimed.elapsed() < Duration::from_secs(10), "never claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (_, s) = api
+        .triage_new_ticket(
+            a.org,
+            &api.token(a.agent),
+            "Duplicate charge",
+            "You charged my card twice this month",
+            &api.worker(),
+        )
+        .await;
+    assert_eq!(s["status"], "pending", "the suggestion is written: {s}");
+    assert!(
+        !training.is_finished(),
+        "the triage job did not wait for the training"
+    );
+    let run = training.await.unwrap();
+    assert_eq!(run.trained, 1);
+}

@@ -1,8 +1,9 @@
 //! `nexify sqs-bridge`: the local stand-in for Lambda's SQS event source and the sweep's
 //! schedule. It long-polls the triage queue, invokes the worker with batches of up to ten
 //! through the Lambda Invoke API that `cargo lambda watch` serves, deletes only the messages
-//! that succeeded, and invokes the sweeper every 30 seconds on a task of its own, as
-//! EventBridge would: a sweep that trains for minutes never holds up the queue.
+//! that succeeded, and invokes the sweeper and the trainer every 30 seconds, each on a task
+//! of its own, as EventBridge would: a training of minutes holds up neither the queue nor
+//! the sweeper's re-sends.
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub struct BridgeConfig {
     pub invoke_base: String,
     pub worker: String,
     pub sweeper: String,
+    pub trainer: String,
 }
 
 async fn invoke(
@@ -74,11 +76,13 @@ pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
         .next()
         .unwrap_or("nexify-triage");
     let arn = format!("arn:aws:sqs:{region}:000000000000:{name}");
-    tokio::spawn(schedule(
-        http.clone(),
-        config.invoke_base.clone(),
-        config.sweeper.clone(),
-    ));
+    for function in [&config.sweeper, &config.trainer] {
+        tokio::spawn(schedule(
+            http.clone(),
+            config.invoke_base.clone(),
+            function.clone(),
+        ));
+    }
     tracing::info!(queue = %config.queue_url, "sqs bridge polling");
     loop {
         let messages = match bridge::receive(&sqs, &config.queue_url, 10, 2).await {

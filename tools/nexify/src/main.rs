@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             invoke_base: flag("--invoke", "http://127.0.0.1:9000"),
             worker: flag("--worker", "triage-worker"),
             sweeper: flag("--sweeper", "triage-sweeper"),
+            trainer: flag("--trainer", "triage-trainer"),
         })
         .await;
     }
