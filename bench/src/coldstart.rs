@@ -253,7 +253,7 @@ pub async fn run() -> anyhow::Result<()> {
         .cloned()
         .collect();
     minilm_env.push(("NEXIFY_EMBEDDER".to_owned(), "minilm".to_owned()));
-    let functions: [(&str, String); 9] = [
+    let functions: [(&str, String); 10] = [
         ("health", http_event("GET", "/api/health/")),
         ("auth", http_event("GET", "/api/me/")),
         (

@@ -115,6 +115,16 @@ pub struct ImportReport {
     pub categories_added: Vec<String>,
 }
 
+/// A file's rows checked into tickets, each with its line, and the rows that could not be.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<(usize, ImportedTicket)>,
+    pub errors: Vec<RowError>,
+}
+
+/// Rows as read, each with its line, and the rows that could not be read.
+type Read = (Vec<(usize, RawRow)>, Vec<RowError>);
+
 /// Why a whole request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -130,11 +140,7 @@ pub enum ImportError {
 
 /// Reads the rows with their line numbers; a row that cannot be read at all is an error of
 /// its own, and the others still count.
-fn read(
-    format: Format,
-    text: &str,
-    max_rows: Option<usize>,
-) -> Result<(Vec<(usize, RawRow)>, Vec<RowError>), ImportError> {
+fn read(format: Format, text: &str, max_rows: Option<usize>) -> Result<Read, ImportError> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     match format {
@@ -305,30 +311,20 @@ fn check(line: usize, raw: &RawRow) -> Result<ImportedTicket, RowError> {
 /// The rows of one request checked into tickets (at most [`MAX_ROWS`]), and the errors of
 /// those that could not be. A repeated `external_id` within the file is an error of the
 /// later row.
-pub fn parse(
-    format: Format,
-    text: &str,
-) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
+pub fn parse(format: Format, text: &str) -> Result<Parsed, ImportError> {
     parse_rows(format, text, Some(MAX_ROWS))
 }
 
 /// [`parse`] for a whole file of any length (`nexify import`), to import in batches of
 /// [`BATCH`] with the file's own line numbers.
-pub fn parse_file(
-    format: Format,
-    text: &str,
-) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
+pub fn parse_file(format: Format, text: &str) -> Result<Parsed, ImportError> {
     parse_rows(format, text, None)
 }
 
 /// Rows per transaction when a whole file is imported.
 pub const BATCH: usize = 500;
 
-fn parse_rows(
-    format: Format,
-    text: &str,
-    max_rows: Option<usize>,
-) -> Result<(Vec<(usize, ImportedTicket)>, Vec<RowError>), ImportError> {
+fn parse_rows(format: Format, text: &str, max_rows: Option<usize>) -> Result<Parsed, ImportError> {
     let (raw, mut errors) = read(format, text, max_rows)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
@@ -352,7 +348,7 @@ fn parse_rows(
         }
     }
     errors.sort_by_key(|e| e.line);
-    Ok((rows, errors))
+    Ok(Parsed { rows, errors })
 }
 
 /// Labels the rows use that `known` lacks, in the order first used.
@@ -375,11 +371,14 @@ fn missing<'a>(
 pub async fn import_in_tx(
     conn: &mut PgConnection,
     org: OrgId,
-    parsed: (Vec<(usize, ImportedTicket)>, Vec<RowError>),
+    parsed: Parsed,
     add_labels: bool,
     actor: Actor,
 ) -> Result<ImportReport, ServiceError> {
-    let (mut rows, mut errors) = parsed;
+    let Parsed {
+        mut rows,
+        mut errors,
+    } = parsed;
     let total = rows.len() + errors.len();
     let current = settings::get_for_update(conn, org).await?;
     let teams_added = missing(&rows, &current.teams, |r| r.ticket.assigned_team.as_ref());
@@ -486,7 +485,7 @@ mod tests {
                     Again,dup,Billing,refund,low,resolved,,r-1\n\
                     When,never,Billing,refund,low,resolved,yesterday,r-5\n\
                     Short,row\n";
-        let (rows, errors) = parse(Format::Csv, text).unwrap();
+        let Parsed { rows, errors } = parse(Format::Csv, text).unwrap();
         assert_eq!(rows.len(), 1);
         let (line, first) = &rows[0];
         assert_eq!(*line, 2);
@@ -521,7 +520,7 @@ mod tests {
         let text = "{\"subject\":\"A\",\"team\":\"Billing\",\"external_id\":\"j-1\"}\n\n\
                     {\"subject\":\"B\",\"teams\":\"Billing\"}\n\
                     not json\n";
-        let (rows, errors) = parse(Format::JsonLines, text).unwrap();
+        let Parsed { rows, errors } = parse(Format::JsonLines, text).unwrap();
         assert_eq!(rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1]);
         assert_eq!(
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),

@@ -24,7 +24,7 @@ pub async fn run(pool: &PgPool, file: &Path, slug: &str, add_labels: bool) -> an
         .await?
         .with_context(|| format!("no organization has the slug '{slug}'"))?;
     drop(conn);
-    let (rows, errors) = imports::parse_file(format, &text)?;
+    let imports::Parsed { rows, errors } = imports::parse_file(format, &text)?;
     let mut total = ImportReport {
         rows: rows.len() + errors.len(),
         created: 0,
