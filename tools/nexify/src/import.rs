@@ -42,7 +42,10 @@ pub async fn run(pool: &PgPool, file: &Path, slug: &str, add_labels: bool) -> an
         let report = imports::import_in_tx(
             &mut tx,
             org.id,
-            (batch, Vec::new()),
+            imports::Parsed {
+                rows: batch,
+                errors: Vec::new(),
+            },
             add_labels,
             Actor::System,
         )
