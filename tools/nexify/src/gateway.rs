@@ -374,7 +374,7 @@ mod tests {
     fn the_template_routes_every_api_path_to_one_function() {
         let template = include_str!("../../../template.yaml");
         let routes = routes_from_template(template);
-        assert_eq!(routes.len(), 24, "{routes:#?}");
+        assert_eq!(routes.len(), 28, "{routes:#?}");
         let route = |m: &str, p: &str| {
             let found: Vec<&Route> = routes
                 .iter()
@@ -402,6 +402,22 @@ mod tests {
         assert_eq!(
             route("POST", &format!("/api/webhooks/{org}/tickets/")),
             "webhooks"
+        );
+        assert_eq!(
+            route("POST", &format!("/api/orgs/{org}/imports/")),
+            "tickets"
+        );
+        assert_eq!(
+            route("GET", &format!("/api/orgs/{org}/models/")),
+            "triage-api"
+        );
+        assert_eq!(
+            route("GET", &format!("/api/orgs/{org}/models/outcomes/")),
+            "triage-api"
+        );
+        assert_eq!(
+            route("POST", &format!("/api/orgs/{org}/models/retrain/")),
+            "triage-api"
         );
         assert_eq!(route("GET", "/api/health/"), "health");
         assert_eq!(route("GET", "/api/openapi.json"), "health");
