@@ -94,7 +94,10 @@ async fn embed_and_store(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let texts = rows.iter().map(|r| ticket_text(r)).collect();
+    let texts = rows
+        .iter()
+        .map(|r| nexify_triage::embedding_text(&r.subject, &r.body))
+        .collect();
     let vectors = crate::knowledge::embed_blocking(embedder, texts).await?;
     let new: Vec<(TicketId, Vector)> = rows
         .iter()

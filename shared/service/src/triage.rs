@@ -579,7 +579,8 @@ impl<E: TriageEngine> Worker<E> {
             .await
             .map_err(|e| e.to_string())?;
         let query = format!("{}\n{}", ticket.subject, ticket.body);
-        let vector = crate::knowledge::embed_blocking(&self.embedder, vec![query.clone()])
+        let embedded = nexify_triage::embedding_text(&ticket.subject, &ticket.body);
+        let vector = crate::knowledge::embed_blocking(&self.embedder, vec![embedded])
             .await
             .map_err(|e| e.to_string())?
             .pop()

@@ -17,6 +17,22 @@ pub use rules::RuleEngine;
 use nexify_domain::Priority;
 use serde::Serialize;
 
+/// The most characters of a ticket (its subject, then its body) that its embedding reads. A
+/// sentence encoder's cost grows faster than the text's length, and a ticket's opening
+/// carries its topic; the hashed text features still read all of it. Shorter tickets are
+/// embedded whole (every BANKING77 text is).
+pub const EMBED_CHARS: usize = 480;
+
+/// What a ticket's embedding is made from: the first [`EMBED_CHARS`] characters of its
+/// subject and body. The worker, training and the eval all embed this.
+pub fn embedding_text(subject: &str, body: &str) -> String {
+    let full = format!("{subject}\n{body}");
+    match full.char_indices().nth(EMBED_CHARS) {
+        Some((end, _)) => full[..end].to_owned(),
+        None => full,
+    }
+}
+
 /// The labels an org allows; triage never suggests anything outside them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrgLabels {
@@ -125,4 +141,19 @@ pub trait TriageEngine: Send + Sync {
     fn name(&self) -> &str;
 
     fn triage(&self, input: &TriageInput) -> Result<Triage, TriageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_is_embedded_from_its_opening_characters() {
+        assert_eq!(embedding_text("Refund", "please"), "Refund\nplease");
+        // Multi-byte characters count as one each and are never split.
+        let body = "ü".repeat(EMBED_CHARS * 2);
+        let text = embedding_text("Rückerstattung", &body);
+        assert_eq!(text.chars().count(), EMBED_CHARS);
+        assert!(text.starts_with("Rückerstattung\nüü"));
+    }
 }

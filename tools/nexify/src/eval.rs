@@ -443,7 +443,7 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             Some(embedder) => {
                 let texts: Vec<String> = test
                     .iter()
-                    .map(|r| format!("{}\n{}", r.subject, r.body))
+                    .map(|r| nexify_triage::embedding_text(&r.subject, &r.body))
                     .collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
                 embedder
