@@ -556,6 +556,20 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 c.threshold, c.coverage, c.accuracy
             );
         }
+        // Per-field auto-apply: each field at its own confidence.
+        println!(
+            "\n| field: at its own confidence ≥ | 0.6 covered / accuracy | 0.8 covered / accuracy | 0.9 covered / accuracy |\n|---|---|---|---|"
+        );
+        for head in [&category, &team, &priority] {
+            if head.scored.is_empty() {
+                continue;
+            }
+            let cells: Vec<String> = coverage_at(&head.scored, &[0.6, 0.8, 0.9])
+                .iter()
+                .map(|c| format!("{:.3} / {:.4}", c.coverage, c.accuracy))
+                .collect();
+            println!("| {} | {} |", head.name, cells.join(" | "));
+        }
         pool.close().await;
         Ok::<_, anyhow::Error>(())
     }
