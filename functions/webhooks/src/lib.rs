@@ -77,9 +77,13 @@ impl App {
         let body: WebhookTicket = parse_json(&req)?;
         let external_id = body.external_id.map(|e| e.trim().to_owned());
         if let Some(e) = &external_id
-            && (e.is_empty() || e.chars().count() > 200)
+            && (e.is_empty() || e.chars().count() > 200 || e.chars().any(char::is_control))
         {
-            return Err(InvalidInput::new("external_id", "must be 1 to 200 characters").into());
+            return Err(InvalidInput::new(
+                "external_id",
+                "must be 1 to 200 characters, without control characters",
+            )
+            .into());
         }
         let new = NewTicket {
             requester_email: Email::parse("requester_email", &body.requester_email)?,

@@ -284,11 +284,11 @@ fn check(line: usize, raw: &RawRow) -> Result<ImportedTicket, RowError> {
             .map_err(invalid)
     };
     let external_id = match present(&raw.external_id) {
-        Some(e) if e.chars().count() > 200 => {
+        Some(e) if e.chars().count() > 200 || e.chars().any(char::is_control) => {
             return Err(RowError::new(
                 line,
                 Some("external_id"),
-                "must be at most 200 characters",
+                "must be at most 200 characters, without control characters",
             ));
         }
         e => e.map(str::to_owned),
@@ -519,13 +519,16 @@ mod tests {
     fn json_lines_refuse_unknown_fields_and_skip_blank_lines() {
         let text = "{\"subject\":\"A\",\"team\":\"Billing\",\"external_id\":\"j-1\"}\n\n\
                     {\"subject\":\"B\",\"teams\":\"Billing\"}\n\
-                    not json\n";
+                    not json\n\
+                    {\"subject\":\"C\",\"external_id\":\"a\\u0000b\"}\n";
         let Parsed { rows, errors } = parse(Format::JsonLines, text).unwrap();
         assert_eq!(rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1]);
         assert_eq!(
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),
-            vec![3, 4]
+            vec![3, 4, 5]
         );
+        // Postgres refuses a NUL in text: the row is refused here, not with a 500.
+        assert_eq!(errors[2].field.as_deref(), Some("external_id"));
         assert!(errors[0].reason.contains("teams"), "{:?}", errors[0]);
     }
 

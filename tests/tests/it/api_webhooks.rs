@@ -36,6 +36,17 @@ async fn signed_tickets_are_created_once_per_external_id(_o: PgPoolOptions, c: P
             .await
             .unwrap();
     assert_eq!(event, ("ticket_created".into(), "webhook".into()));
+
+    // An external id Postgres could not store (a NUL) is a named 422, not a 500.
+    let nul =
+        json!({"external_id": "mail\u{0}2", "requester_email": "c@example.com", "subject": "Help"});
+    let refused = api.send(signed(a.org, &secret, &nul, now)).await;
+    assert_eq!(
+        (refused.status, refused.json["field"].as_str()),
+        (422, Some("external_id")),
+        "{}",
+        refused.json
+    );
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
