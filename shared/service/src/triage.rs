@@ -443,6 +443,21 @@ pub async fn reject(
     Ok(decided)
 }
 
+/// What the engine needs, read before it runs.
+struct Gathered {
+    ticket_id: TicketId,
+    ticket_vector: Vector,
+    input: TriageInput,
+    embed_ms: f64,
+    retrieval_ms: f64,
+}
+
+/// The engine's result, ready to record.
+struct Decided {
+    new: NewSuggestion,
+    ticket_vector: Vector,
+}
+
 /// What became of one delivery of a job message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -565,32 +580,40 @@ impl<E: TriageEngine> Worker<E> {
         Ok(())
     }
 
-    /// Retrieval, the engine, and the one transaction that records the result.
+    /// A claimed job in three steps: gather what the engine needs (short reads), decide
+    /// (embedding, the engine and the drafter, with no transaction and no connection held:
+    /// an LLM call may take tens of seconds), and record the result in one transaction.
     async fn run(&self, job: &JobRun) -> Result<Outcome, String> {
+        let started = std::time::Instant::now();
+        let gathered = self.gather(job).await.map_err(|e| e.to_string())?;
+        let decided = self.decide(job, gathered, started).await?;
+        self.record(job, decided, started)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reads the ticket, the org's settings and labelled priorities, embeds the ticket (no
+    /// transaction open meanwhile), then reads its nearest labelled tickets, the knowledge
+    /// base's best passages and the org's models.
+    async fn gather(&self, job: &JobRun) -> Result<Gathered, ServiceError> {
         let org = job.organization_id;
         let started = std::time::Instant::now();
-        let mut tx = begin_tenant(&self.pool, org, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let ticket = tickets::get(&mut tx, org, job.ticket_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let org_settings = settings::get(&mut tx, org)
-            .await
-            .map_err(|e| e.to_string())?;
-        let query = format!("{}\n{}", ticket.subject, ticket.body);
+        let mut tx = begin_tenant(&self.pool, org, None).await?;
+        let ticket = tickets::get(&mut tx, org, job.ticket_id).await?;
+        let org_settings = settings::get(&mut tx, org).await?;
+        let priorities_used = tickets::labelled_priorities(&mut tx, org).await?;
+        tx.commit().await?;
+
         let embedded = nexify_triage::embedding_text(&ticket.subject, &ticket.body);
         let vector = crate::knowledge::embed_blocking(&self.embedder, vec![embedded])
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .pop()
-            .ok_or("the embedder returned nothing")?;
+            .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let ticket_vector = Vector::from(vector.clone());
-        let embedding = TextEmbedding {
-            embedder: self.embedder.name().to_owned(),
-            vector,
-        };
+
+        let query = format!("{}\n{}", ticket.subject, ticket.body);
+        let mut tx = begin_tenant(&self.pool, org, None).await?;
         let similar = ticket_embeddings::nearest_labelled(
             &mut tx,
             org,
@@ -599,8 +622,7 @@ impl<E: TriageEngine> Worker<E> {
             ticket.id,
             SIMILAR_TICKETS,
         )
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .map(|n| SimilarTicket {
             ticket_id: n.ticket_id.0,
@@ -614,8 +636,9 @@ impl<E: TriageEngine> Worker<E> {
         .collect();
         let hits =
             crate::knowledge::retrieve_by_vector(&mut tx, org, &ticket_vector, &query, PASSAGES)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
+        let models = self.models.get(&mut tx, org).await?;
+        tx.commit().await?;
         let passages: Vec<Passage> = hits
             .into_iter()
             .map(|hit| Passage {
@@ -629,14 +652,6 @@ impl<E: TriageEngine> Worker<E> {
             })
             .collect();
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let models = self
-            .models
-            .get(&mut tx, org)
-            .await
-            .map_err(|e| e.to_string())?;
-        let priorities_used = tickets::labelled_priorities(&mut tx, org)
-            .await
-            .map_err(|e| e.to_string())?;
         let input = TriageInput {
             subject: ticket.subject.clone(),
             body: ticket.body.clone(),
@@ -650,10 +665,31 @@ impl<E: TriageEngine> Worker<E> {
             },
             passages,
             models,
-            embedding: Some(embedding),
+            embedding: Some(TextEmbedding {
+                embedder: self.embedder.name().to_owned(),
+                vector,
+            }),
             similar,
         };
-        let mut triage = self.engine.triage(&input).map_err(|e| e.to_string())?;
+        Ok(Gathered {
+            ticket_id: ticket.id,
+            ticket_vector,
+            input,
+            embed_ms,
+            retrieval_ms,
+        })
+    }
+
+    /// The engine's triage, and the drafter's reply when one is configured. Holds no
+    /// connection.
+    async fn decide(
+        &self,
+        job: &JobRun,
+        gathered: Gathered,
+        started: std::time::Instant,
+    ) -> Result<Decided, String> {
+        let input = &gathered.input;
+        let mut triage = self.engine.triage(input).map_err(|e| e.to_string())?;
         let mut draft_writer = serde_json::json!("extractive");
         if let Some(drafter) = &self.drafter
             && !input.passages.is_empty()
@@ -680,11 +716,15 @@ impl<E: TriageEngine> Worker<E> {
             m.insert("embedder".into(), serde_json::json!(self.embedder.name()));
             m.insert(
                 "timings_ms".into(),
-                serde_json::json!({ "embedding": embed_ms, "retrieval": retrieval_ms, "total": started.elapsed().as_secs_f64() * 1000.0 }),
+                serde_json::json!({
+                    "embedding": gathered.embed_ms,
+                    "retrieval": gathered.retrieval_ms,
+                    "total": started.elapsed().as_secs_f64() * 1000.0,
+                }),
             );
         }
         let new = NewSuggestion {
-            ticket_id: ticket.id,
+            ticket_id: gathered.ticket_id,
             job_run_id: job.id,
             suggested_priority: triage.priority,
             suggested_team: triage.team.clone(),
@@ -699,17 +739,35 @@ impl<E: TriageEngine> Worker<E> {
             },
             metadata,
         };
+        Ok(Decided {
+            new,
+            ticket_vector: gathered.ticket_vector,
+        })
+    }
+
+    /// One transaction: the suggestion (unique per job), its `ai_triage_ran` event, the
+    /// ticket's embedding, the job's success and any auto-apply, by the org's settings as
+    /// they are now.
+    async fn record(
+        &self,
+        job: &JobRun,
+        decided: Decided,
+        started: std::time::Instant,
+    ) -> Result<Outcome, ServiceError> {
+        let org = job.organization_id;
+        let Decided { new, ticket_vector } = decided;
+        let mut tx = begin_tenant(&self.pool, org, None).await?;
         let suggestion = match suggestions::insert(&mut tx, org, &new).await {
             Ok(s) => s,
             // A racing delivery recorded this job's suggestion first.
             Err(StorageError::Conflict { .. }) => return Ok(Outcome::AlreadyDone),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         events::insert(
             &mut tx,
             org,
             &NewEvent {
-                ticket_id: ticket.id,
+                ticket_id: new.ticket_id,
                 job_run_id: Some(job.id),
                 event_type: "ai_triage_ran",
                 actor: Actor::Ai,
@@ -722,38 +780,33 @@ impl<E: TriageEngine> Worker<E> {
                 }),
             },
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         // Kept for training and for later tickets' nearest neighbours.
         ticket_embeddings::upsert_many(
             &mut tx,
             org,
             self.embedder.name(),
-            &[(ticket.id, ticket_vector)],
+            &[(new.ticket_id, ticket_vector)],
         )
-        .await
-        .map_err(|e| e.to_string())?;
-        jobs::mark_succeeded(&mut tx, org, job.id)
-            .await
-            .map_err(|e| e.to_string())?;
+        .await?;
+        jobs::mark_succeeded(&mut tx, org, job.id).await?;
+        let org_settings = settings::get(&mut tx, org).await?;
         let auto_apply = org_settings
             .auto_apply_threshold
             .is_some_and(|t| suggestion.confidence >= t);
         let suggestion = if auto_apply {
-            accept_in_tx(&mut tx, org, suggestion.id, Actor::Ai, None)
-                .await
-                .map_err(|e| e.to_string())?
+            accept_in_tx(&mut tx, org, suggestion.id, Actor::Ai, None).await?
         } else {
             apply_confident_fields(&mut tx, org, suggestion, &org_settings.auto_apply_fields)
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
         };
-        tx.commit().await.map_err(|e| e.to_string())?;
+        tx.commit().await?;
         tracing::info!(
             suggestion_id = %suggestion.id,
             confidence = suggestion.confidence,
             auto_applied = auto_apply,
             auto_applied_fields = ?suggestion.auto_applied_fields,
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
             "triage suggestion recorded"
         );
         Ok(Outcome::Suggested(Box::new(suggestion)))

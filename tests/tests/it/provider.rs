@@ -17,9 +17,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHAT_ANSWER: &str = "Hello! Refunds take five to ten business days [1]. See also [7].";
 
+type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
+
 /// Serves `/v1/embeddings` (hashing vectors of the inputs) and `/v1/chat/completions`
 /// (a fixed answer); records `(path, authorization, body)` of every request.
-async fn fake_provider() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
+async fn fake_provider() -> (String, Seen) {
+    let (url, seen, _) = fake_provider_watching(None).await;
+    (url, seen)
+}
+
+/// [`fake_provider`], which, while answering a chat request, also counts the function
+/// role's connections of `probe`'s database that sit in an open transaction.
+async fn fake_provider_watching(
+    probe: Option<sqlx::PgPool>,
+) -> (String, Seen, Arc<Mutex<Vec<i64>>>) {
+    let open_during_chat = Arc::new(Mutex::new(Vec::new()));
+    let open_log = open_during_chat.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -30,6 +43,7 @@ async fn fake_provider() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
                 return;
             };
             let log = log.clone();
+            let (probe, open_log) = (probe.clone(), open_log.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
@@ -76,6 +90,17 @@ async fn fake_provider() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
                         .collect();
                     json!({ "data": data })
                 } else {
+                    if let Some(probe) = &probe {
+                        let open: i64 = sqlx::query_scalar(
+                            "SELECT count(*) FROM pg_stat_activity
+                             WHERE datname = current_database() AND usename = 'nexify_app'
+                               AND state LIKE 'idle in transaction%'",
+                        )
+                        .fetch_one(probe)
+                        .await
+                        .unwrap();
+                        open_log.lock().unwrap().push(open);
+                    }
                     json!({ "choices": [{ "message": { "role": "assistant", "content": CHAT_ANSWER } }] })
                 };
                 log.lock().unwrap().push((path, auth, request));
@@ -88,7 +113,7 @@ async fn fake_provider() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
             });
         }
     });
-    (url, seen)
+    (url, seen, open_during_chat)
 }
 
 fn config(base_url: String) -> OpenAiConfig {
@@ -130,7 +155,7 @@ async fn a_chat_written_draft_cites_only_retrieved_passages(
 ) {
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "chat-a").await;
-    let (url, seen) = fake_provider().await;
+    let (url, seen, open_during_chat) = fake_provider_watching(Some(api.db.owner.clone())).await;
     let documents = format!("/api/orgs/{}/documents/", a.org);
     let doc = api
         .call(
@@ -177,4 +202,6 @@ async fn a_chat_written_draft_cites_only_retrieved_passages(
         "the ticket is in the prompt"
     );
     assert!(prompt.contains("[1] Refunds: Refunds go back"), "{prompt}");
+    // The worker holds no transaction open while the model writes.
+    assert_eq!(*open_during_chat.lock().unwrap(), vec![0]);
 }
