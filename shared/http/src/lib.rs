@@ -37,7 +37,14 @@ where
 {
     let meta = RequestMeta::from_request(&req);
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // A metric dimension and log field from the route pattern, never the raw path: paths
+    // are the caller's to invent, and each new dimension value is a new CloudWatch metric.
+    let route = request::route_key(&req).unwrap_or_else(|| {
+        format!(
+            "{method} {}",
+            nexify_telemetry::metrics::route_of(req.uri().path())
+        )
+    });
     let started = std::time::Instant::now();
     let response = match handler(req, meta.clone()).await {
         Ok(response) => response,
@@ -45,18 +52,17 @@ where
     };
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(method = %method, path = %path, status, latency_ms, "request served");
-    emit_request_metrics(&method, &path, status, latency_ms);
+    tracing::info!(method = %method, route = %route, status, latency_ms, "request served");
+    emit_request_metrics(&route, status, latency_ms);
     Ok(response)
 }
 
 /// ApiLatency, ApiRequests and ApiErrors5xx by route and status class, as EMF lines.
-fn emit_request_metrics(method: &Method, path: &str, status: u16, latency_ms: f64) {
-    use nexify_telemetry::metrics::{Metric, emit, route_of};
-    let route = format!("{method} {}", route_of(path));
+fn emit_request_metrics(route: &str, status: u16, latency_ms: f64) {
+    use nexify_telemetry::metrics::{Metric, emit};
     let class = format!("{}xx", status / 100);
     emit(
-        &[("Route", &route), ("StatusClass", &class)],
+        &[("Route", route), ("StatusClass", &class)],
         &[
             Metric {
                 name: "ApiLatency",
@@ -83,5 +89,67 @@ pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::MethodNotAllowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    use nexify_telemetry::metrics::{capture, take_captured};
+
+    use super::*;
+
+    fn request(path: &str, route_key: Option<&str>) -> Request {
+        let req = lambda_http::http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .body(Body::Empty)
+            .unwrap();
+        match route_key {
+            Some(key) => {
+                let mut ctx = ApiGatewayV2httpRequestContext::default();
+                ctx.route_key = Some(key.to_owned());
+                req.with_request_context(RequestContext::ApiGatewayV2(ctx))
+            }
+            None => req,
+        }
+    }
+
+    async fn route_emitted(req: Request) -> Vec<String> {
+        serve(req, |_, _| async {
+            Err::<Response<Body>, _>(ApiError::NotFound)
+        })
+        .await
+        .unwrap();
+        take_captured()
+            .iter()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                v["Route"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn metrics_name_the_route_pattern_never_the_raw_path() {
+        capture();
+        // Through API Gateway (and the local gateway): its route key.
+        let routed = request(
+            "/api/orgs/x1/tickets/",
+            Some("GET /api/orgs/{org}/tickets/"),
+        );
+        assert_eq!(
+            route_emitted(routed).await,
+            vec!["GET /api/orgs/{org}/tickets/"]
+        );
+        // Invoked directly: the path's shape, with whatever is not a route word as an id.
+        for path in ["/api/orgs/x1/tickets/", "/api/orgs/x2/tickets/"] {
+            assert_eq!(
+                route_emitted(request(path, None)).await,
+                vec!["GET /api/orgs/{id}/tickets/"]
+            );
+        }
     }
 }

@@ -1,6 +1,16 @@
 use std::collections::HashMap;
 
+use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+
+/// API Gateway's route key (`GET /api/orgs/{org}/tickets/`) for the route that matched, when
+/// the request came through an HTTP API (the local gateway sends it too).
+pub fn route_key(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.route_key.clone().filter(|k| k != "$default"),
+        _ => None,
+    }
+}
 
 /// What every handler knows about the request it serves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

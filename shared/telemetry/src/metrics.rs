@@ -89,15 +89,55 @@ pub fn take_captured() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `/api/orgs/0b7c…/tickets/9f1e…/` → `/api/orgs/{id}/tickets/{id}/`: a route, not a path,
-/// so metrics keep a small set of dimension values.
+/// The literal path segments of the API's routes (template.yaml; a test in the gateway keeps
+/// them in step). Any other segment is an id, or noise.
+pub const ROUTE_WORDS: &[&str] = &[
+    "api",
+    "auth",
+    "token",
+    "refresh",
+    "me",
+    "orgs",
+    "tickets",
+    "events",
+    "triage",
+    "jobs",
+    "suggestions",
+    "accept",
+    "reject",
+    "settings",
+    "webhook-secret",
+    "webhooks",
+    "documents",
+    "kb",
+    "search",
+    "imports",
+    "models",
+    "outcomes",
+    "retrain",
+    "health",
+    "openapi.json",
+];
+
+/// The most segments a route has; a longer path is one dimension value, `{other}`.
+const MAX_ROUTE_SEGMENTS: usize = 8;
+
+/// `/api/orgs/0b7c…/tickets/x1/` → `/api/orgs/{id}/tickets/{id}/`: a route, not a path,
+/// so a metric's dimension values stay few whatever paths a caller invents. API Gateway's
+/// own route key is preferred where there is one (`nexify_http::serve`); this shapes the
+/// rest (direct invocations).
 pub fn route_of(path: &str) -> String {
-    path.split('/')
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.len() > MAX_ROUTE_SEGMENTS + 2 {
+        return "{other}".into();
+    }
+    segments
+        .into_iter()
         .map(|segment| {
-            if segment.len() == 36 && segment.chars().filter(|c| *c == '-').count() == 4 {
-                "{id}"
-            } else {
+            if segment.is_empty() || ROUTE_WORDS.contains(&segment) {
                 segment
+            } else {
+                "{id}"
             }
         })
         .collect::<Vec<_>>()
@@ -215,5 +255,10 @@ mod tests {
             "/api/orgs/{id}/tickets/{id}/"
         );
         assert_eq!(route_of("/api/health/"), "/api/health/");
+        // Made-up segments never become dimension values of their own.
+        assert_eq!(route_of("/api/orgs/x1/tickets/"), "/api/orgs/{id}/tickets/");
+        assert_eq!(route_of("/api/orgs/x2/tickets/"), "/api/orgs/{id}/tickets/");
+        assert_eq!(route_of("/wp-admin/setup.php"), "/{id}/{id}");
+        assert_eq!(route_of(&"/a".repeat(50)), "{other}");
     }
 }

@@ -427,6 +427,24 @@ mod tests {
         );
     }
 
+    /// A path shaped without API Gateway's route key (a direct invocation) keeps every
+    /// literal segment of the template's routes, so it names the same route.
+    #[test]
+    fn every_literal_route_segment_is_a_route_word_of_the_metrics() {
+        let template = include_str!("../../../template.yaml");
+        for route in routes_from_template(template) {
+            for segment in route.path.split('/') {
+                let literal = !segment.is_empty() && !segment.starts_with('{');
+                assert!(
+                    !literal || nexify_telemetry::metrics::ROUTE_WORDS.contains(&segment),
+                    "'{segment}' of {} {}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
+
     /// The OpenAPI document and the template name exactly the same operations.
     #[test]
     fn the_openapi_document_describes_every_route_and_no_other() {
