@@ -48,73 +48,86 @@ pub struct EvalArgs {
     pub embedder: Option<String>,
 }
 
-impl EvalArgs {
-    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let flag = |name: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1))
-                .cloned()
+/// `nexify eval`'s flags, as typed.
+#[derive(Debug, clap::Args)]
+pub struct EvalFlags {
+    /// A folder with train.csv and test.csv (columns text and category).
+    #[arg(long, conflicts_with_all = ["train", "test"], required_unless_present = "train")]
+    dataset: Option<PathBuf>,
+    /// The training CSV (with --test).
+    #[arg(long, requires = "test")]
+    train: Option<PathBuf>,
+    /// The test CSV (with --train).
+    #[arg(long, requires = "train")]
+    test: Option<PathBuf>,
+    /// One column holding the whole text (the default `text` without subject and body).
+    #[arg(long)]
+    text_column: Option<String>,
+    #[arg(long)]
+    subject_column: Option<String>,
+    #[arg(long)]
+    body_column: Option<String>,
+    /// The category label's column.
+    #[arg(long)]
+    label_column: Option<String>,
+    #[arg(long)]
+    team_column: Option<String>,
+    #[arg(long)]
+    priority_column: Option<String>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    lr: Option<f32>,
+    #[arg(long)]
+    l2: Option<f32>,
+    #[arg(long)]
+    dense_weight: Option<f32>,
+    /// The training seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How the models are calibrated (default: by the label counts).
+    #[arg(long, value_parser = ["cross-fit", "hold-out"])]
+    calibration: Option<String>,
+    /// Measure on a fifth of the training split; the test file is never read.
+    #[arg(long)]
+    validation: bool,
+    /// hashing or minilm: join that embedder's vectors to the text features (none: text
+    /// features alone).
+    #[arg(long, value_parser = ["none", "hashing", "minilm", "openai"])]
+    embedder: Option<String>,
+}
+
+impl From<EvalFlags> for EvalArgs {
+    fn from(f: EvalFlags) -> Self {
+        let (train, test) = match f.dataset {
+            Some(dir) => (dir.join("train.csv"), dir.join("test.csv")),
+            // clap requires --train and --test together when --dataset is absent.
+            None => (f.train.unwrap_or_default(), f.test.unwrap_or_default()),
         };
-        let (train, test) = match flag("--dataset") {
-            Some(dir) => (
-                PathBuf::from(&dir).join("train.csv"),
-                PathBuf::from(&dir).join("test.csv"),
-            ),
-            None => (
-                PathBuf::from(
-                    flag("--train").context("--dataset DIR or --train FILE is required")?,
-                ),
-                PathBuf::from(flag("--test").context("--test FILE is required with --train")?),
-            ),
-        };
-        let subject_column = flag("--subject-column");
-        let body_column = flag("--body-column");
-        let text_column = flag("--text-column").or_else(|| {
-            (subject_column.is_none() && body_column.is_none()).then(|| "text".to_owned())
+        let text_column = f.text_column.or_else(|| {
+            (f.subject_column.is_none() && f.body_column.is_none()).then(|| "text".to_owned())
         });
         let defaults = TrainConfig::default();
-        Ok(Self {
+        Self {
             train,
             test,
             text_column,
-            subject_column,
-            body_column,
-            label_column: flag("--label-column"),
-            team_column: flag("--team-column"),
-            priority_column: flag("--priority-column"),
+            subject_column: f.subject_column,
+            body_column: f.body_column,
+            label_column: f.label_column,
+            team_column: f.team_column,
+            priority_column: f.priority_column,
             config: TrainConfig {
-                epochs: flag("--epochs")
-                    .map(|e| e.parse())
-                    .transpose()?
-                    .unwrap_or(defaults.epochs),
-                learning_rate: flag("--lr")
-                    .map(|e| e.parse())
-                    .transpose()?
-                    .unwrap_or(defaults.learning_rate),
-                l2: flag("--l2")
-                    .map(|e| e.parse())
-                    .transpose()?
-                    .unwrap_or(defaults.l2),
-                dense_weight: flag("--dense-weight")
-                    .map(|e| e.parse())
-                    .transpose()?
-                    .unwrap_or(defaults.dense_weight),
-                seed: flag("--seed")
-                    .map(|e| e.parse())
-                    .transpose()?
-                    .unwrap_or(defaults.seed),
-                calibration: flag("--calibration")
-                    .map(|name| {
-                        Calibration::from_name(&name).with_context(|| {
-                            format!("--calibration is cross-fit or hold-out, not {name}")
-                        })
-                    })
-                    .transpose()?,
+                epochs: f.epochs.unwrap_or(defaults.epochs),
+                learning_rate: f.lr.unwrap_or(defaults.learning_rate),
+                l2: f.l2.unwrap_or(defaults.l2),
+                dense_weight: f.dense_weight.unwrap_or(defaults.dense_weight),
+                seed: f.seed.unwrap_or(defaults.seed),
+                calibration: f.calibration.as_deref().and_then(Calibration::from_name),
             },
-            validation: args.iter().any(|a| a == "--validation"),
-            embedder: flag("--embedder").filter(|e| e != "none"),
-        })
+            validation: f.validation,
+            embedder: f.embedder.filter(|e| e != "none"),
+        }
     }
 }
 
@@ -586,10 +599,16 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
 mod tests {
     use nexify_triage::model::{Calibration, TrainConfig};
 
+    use clap::Parser;
+
     use super::{EvalArgs, as_ticket};
 
-    fn args(line: &str) -> anyhow::Result<EvalArgs> {
-        EvalArgs::parse(&line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+    fn args(line: &str) -> Result<EvalArgs, clap::Error> {
+        let cli = crate::Cli::try_parse_from(std::iter::once("nexify").chain(line.split(' ')))?;
+        match cli.command {
+            crate::Command::Eval(flags) => Ok((*flags).into()),
+            _ => panic!("not an eval"),
+        }
     }
 
     #[test]
@@ -606,7 +625,21 @@ mod tests {
             .config;
         assert_eq!(cross.calibration, Some(Calibration::CrossFit));
         let err = args("eval --dataset d --calibration both").err().unwrap();
-        assert!(err.to_string().contains("cross-fit or hold-out"), "{err}");
+        assert!(err.to_string().contains("cross-fit, hold-out"), "{err}");
+    }
+
+    #[test]
+    fn unknown_flags_and_half_a_split_are_refused() {
+        assert!(args("eval --dataset d --sed 3").is_err(), "a misspelt flag");
+        assert!(args("eval --train a.csv").is_err(), "--train needs --test");
+        assert!(args("eval --dataset d --train a.csv --test b.csv").is_err());
+        assert!(args("eval").is_err(), "a data set is required");
+        let split = args("eval --train a.csv --test b.csv --subject-column s").unwrap();
+        assert_eq!(
+            (split.train.to_str(), split.text_column),
+            (Some("a.csv"), None),
+            "subject and body columns replace the text column"
+        );
     }
 
     #[test]

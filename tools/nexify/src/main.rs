@@ -1,16 +1,5 @@
-//! `nexify`: operator and developer commands.
-//!
-//! - `nexify migrate [--local-app-login]`: applies `migrations/` as the schema owner; with the
-//!   flag, lets the `nexify_app` role log in with the local development password.
-//! - `nexify seed`: loads the demo organizations, users, tickets and knowledge base (once).
-//! - `nexify sqs-bridge`: locally, feeds the triage queue to the worker as Lambda would.
-//! - `nexify gateway`: locally, serves the console and routes `/api/` to the functions by
-//!   `template.yaml`, as API Gateway would.
-//!
-//! - `nexify import FILE --org SLUG [--add-labels]`: an org's labelled history (CSV or JSON
-//!   lines), as the import API takes it.
-//!
-//! `migrate`, `seed` and `import` read `DATABASE_URL`, which must name the schema owner.
+//! `nexify`: operator and developer commands (`nexify --help` lists them; clap parses the
+//! flags, so a mistyped one is an error rather than silently ignored).
 
 mod bridge;
 mod eval;
@@ -18,60 +7,132 @@ mod gateway;
 mod import;
 mod seed;
 
-use anyhow::{Context, bail};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 use nexify_storage::{DbConfig, MIGRATOR};
 use sqlx::postgres::PgPoolOptions;
 
 /// The local-development password of the function role; never used outside a laptop or CI.
 const LOCAL_APP_PASSWORD: &str = "nexify_app";
 
+/// Nexify's operator and developer commands. `migrate`, `seed`, `import` and `eval` read
+/// DATABASE_URL, which must name the schema owner.
+#[derive(Debug, Parser)]
+#[command(name = "nexify", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Applies migrations/ as the schema owner.
+    Migrate {
+        /// Lets the nexify_app role log in with the local development password.
+        #[arg(long)]
+        local_app_login: bool,
+    },
+    /// Loads the demo organizations, users, tickets and knowledge base (once).
+    Seed,
+    /// Imports an org's labelled history from a CSV or JSON-lines file.
+    Import {
+        /// A .csv, .jsonl or .ndjson file.
+        file: PathBuf,
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        /// Add the teams and categories the rows use to the org's settings.
+        #[arg(long)]
+        add_labels: bool,
+    },
+    /// Measures triage on a labelled CSV data set, in a scratch database.
+    Eval(Box<eval::EvalFlags>),
+    /// Locally: feeds the triage queue to the worker as Lambda's event source would, and
+    /// runs the sweeper and the trainer on their schedule.
+    SqsBridge {
+        #[arg(long, env = "TRIAGE_QUEUE_URL")]
+        queue_url: String,
+        /// cargo lambda's Invoke API.
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        invoke: String,
+        #[arg(long, default_value = "triage-worker")]
+        worker: String,
+        #[arg(long, default_value = "triage-sweeper")]
+        sweeper: String,
+        #[arg(long, default_value = "triage-trainer")]
+        trainer: String,
+    },
+    /// Locally: serves the console and routes /api/ to the functions by template.yaml, as API
+    /// Gateway would.
+    Gateway {
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        invoke: String,
+        #[arg(long, default_value = "web/out")]
+        web: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-            .unwrap_or_else(|| default.to_owned())
+    // Parsed before anything else, so --help and a mistyped flag need no database.
+    let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Gateway {
+            template,
+            invoke,
+            web,
+            listen,
+        } => {
+            nexify_telemetry::init();
+            return gateway::run(gateway::GatewayConfig {
+                template,
+                invoke_base: invoke,
+                web_root: web,
+                listen,
+            })
+            .await;
+        }
+        Command::SqsBridge {
+            queue_url,
+            invoke,
+            worker,
+            sweeper,
+            trainer,
+        } => {
+            nexify_telemetry::init();
+            return bridge::run(bridge::BridgeConfig {
+                queue_url,
+                invoke_base: invoke,
+                worker,
+                sweeper,
+                trainer,
+            })
+            .await;
+        }
+        Command::Eval(flags) => {
+            nexify_telemetry::init_for_tests();
+            return eval::run(&(*flags).into()).await;
+        }
+        other => other,
     };
-    if args.first().map(String::as_str) == Some("gateway") {
-        nexify_telemetry::init();
-        return gateway::run(gateway::GatewayConfig {
-            template: flag("--template", "template.yaml").into(),
-            invoke_base: flag("--invoke", "http://127.0.0.1:9000"),
-            web_root: flag("--web", "web/out").into(),
-            listen: flag("--listen", "127.0.0.1:8080").parse()?,
-        })
-        .await;
-    }
-    if args.first().map(String::as_str) == Some("sqs-bridge") {
-        nexify_telemetry::init();
-        return bridge::run(bridge::BridgeConfig {
-            queue_url: flag(
-                "--queue-url",
-                &std::env::var("TRIAGE_QUEUE_URL").unwrap_or_default(),
-            ),
-            invoke_base: flag("--invoke", "http://127.0.0.1:9000"),
-            worker: flag("--worker", "triage-worker"),
-            sweeper: flag("--sweeper", "triage-sweeper"),
-            trainer: flag("--trainer", "triage-trainer"),
-        })
-        .await;
-    }
     nexify_telemetry::init_for_tests();
-    if args.first().map(String::as_str) == Some("eval") {
-        return eval::run(&eval::EvalArgs::parse(&args)?).await;
-    }
     let config = DbConfig::from_env()?;
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect_with(config.connect_options.clone())
         .await
         .context("connecting to DATABASE_URL")?;
-    match args.first().map(String::as_str) {
-        Some("migrate") => {
+    match command {
+        Command::Migrate { local_app_login } => {
             MIGRATOR.run(&pool).await.context("applying migrations")?;
-            if args.iter().any(|a| a == "--local-app-login") {
+            if local_app_login {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "ALTER ROLE {} LOGIN PASSWORD '{LOCAL_APP_PASSWORD}'",
                     nexify_storage::APP_ROLE
@@ -82,22 +143,18 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("migrations applied");
         }
-        Some("seed") => {
+        Command::Seed => {
             let summary = seed::run(&pool).await?;
             println!("{summary}");
         }
-        Some("import") => {
-            let file = args.get(1).filter(|a| !a.starts_with("--"));
-            let org = flag("--org", "");
-            let (Some(file), false) = (file, org.is_empty()) else {
-                bail!("usage: nexify import FILE --org SLUG [--add-labels]");
-            };
-            let add_labels = args.iter().any(|a| a == "--add-labels");
-            import::run(&pool, std::path::Path::new(file), &org, add_labels).await?;
+        Command::Import {
+            file,
+            org,
+            add_labels,
+        } => import::run(&pool, &file, &org, add_labels).await?,
+        Command::Gateway { .. } | Command::SqsBridge { .. } | Command::Eval(_) => {
+            unreachable!("handled before connecting")
         }
-        _ => bail!(
-            "usage: nexify migrate [--local-app-login] | nexify seed | nexify import FILE --org SLUG [--add-labels] | nexify sqs-bridge [--queue-url URL] [--invoke URL]"
-        ),
     }
     Ok(())
 }
