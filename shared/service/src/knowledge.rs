@@ -7,7 +7,8 @@ use nexify_embed::{ChunkConfig, Embedder, chunk_text};
 use nexify_storage::documents::{self, Chunk, Document, NewChunk, NewDocument, SearchHit};
 use nexify_storage::{PgConnection, PgPool, Vector};
 
-use crate::tickets::{Cursor, MAX_PAGE, keyset_page};
+pub use crate::embedding::embed_blocking;
+use crate::paging::{Cursor, MAX_PAGE, keyset_page};
 use crate::{ServiceError, access};
 
 /// Splits a document body into chunks with exact character offsets and embeds them.
@@ -202,22 +203,6 @@ pub async fn retrieve_by_vector(
     k: i64,
 ) -> Result<Vec<SearchHit>, ServiceError> {
     Ok(documents::hybrid_search(conn, org, vector, query, k).await?)
-}
-
-/// Embeds texts on a blocking thread: a model embedder is CPU-bound for milliseconds to
-/// seconds, which must not stall the async workers.
-pub async fn embed_blocking(
-    embedder: &Arc<dyn Embedder>,
-    texts: Vec<String>,
-) -> Result<Vec<Vec<f32>>, ServiceError> {
-    let embedder = embedder.clone();
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("embedding task failed: {e}")))?
-    .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]

@@ -7,10 +7,12 @@
 pub mod access;
 pub mod accounts;
 pub mod drafting;
+pub mod embedding;
 mod error;
 pub mod imports;
 pub mod knowledge;
 pub mod model_cache;
+pub mod paging;
 pub mod quality;
 pub mod settings;
 pub mod tickets;

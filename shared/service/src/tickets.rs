@@ -1,7 +1,6 @@
 //! Tickets: listing with filters and keyset pagination, creation, reading, changing, and
 //! the audit trail. Every change writes its TicketEvent in the same transaction.
 
-use chrono::{DateTime, Utc};
 use nexify_domain::{Label, OrgId, Role, TicketEventId, TicketId, TicketStatus, UserId};
 use nexify_storage::events::{self, Actor, NewEvent, TicketEvent};
 use nexify_storage::tickets::{self, NewTicket, Ticket, TicketChanges, TicketFilter, TicketOrder};
@@ -10,62 +9,8 @@ use serde::Serialize;
 
 use crate::{ServiceError, access};
 
-pub const DEFAULT_PAGE: i64 = 25;
-pub const MAX_PAGE: i64 = 100;
-
-/// An opaque position in a list: the sort key and id of the last row served. It names its
-/// order, so a cursor from one order is refused by another.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub order: String,
-    pub at: DateTime<Utc>,
-    pub id: uuid::Uuid,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        hex::encode(format!(
-            "v1|{}|{}|{}",
-            self.order,
-            self.at.timestamp_micros(),
-            self.id
-        ))
-    }
-
-    pub fn decode(raw: &str) -> Result<Self, nexify_domain::InvalidInput> {
-        let bad = || nexify_domain::InvalidInput::new("cursor", "is not a cursor this API issued");
-        let text = String::from_utf8(hex::decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
-        let parts: Vec<&str> = text.split('|').collect();
-        let [version, order, micros, id] = parts.as_slice() else {
-            return Err(bad());
-        };
-        if *version != "v1" {
-            return Err(bad());
-        }
-        let at =
-            DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
-        Ok(Self {
-            order: (*order).to_owned(),
-            at,
-            id: id.parse().map_err(|_| bad())?,
-        })
-    }
-}
-
-/// Cuts a page fetched with one extra row (`limit + 1`) down to `limit`, and issues the
-/// cursor for the next page from the last row kept; `None` on the last page.
-pub(crate) fn keyset_page<T>(
-    mut items: Vec<T>,
-    limit: i64,
-    cursor_of: impl Fn(&T) -> Cursor,
-) -> (Vec<T>, Option<String>) {
-    if items.len() as i64 <= limit {
-        return (items, None);
-    }
-    items.truncate(limit as usize);
-    let next = items.last().map(|last| cursor_of(last).encode());
-    (items, next)
-}
+use crate::paging::keyset_page;
+pub use crate::paging::{Cursor, DEFAULT_PAGE, MAX_PAGE};
 
 pub fn order_name(order: TicketOrder) -> &'static str {
     match order {
@@ -243,7 +188,7 @@ pub(crate) async fn record_created(
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
-pub async fn create<D: crate::triage::Dispatch>(
+pub async fn create<D: crate::triage::jobs::Dispatch>(
     pool: &PgPool,
     dispatcher: &D,
     user: UserId,
@@ -256,11 +201,11 @@ pub async fn create<D: crate::triage::Dispatch>(
     }
     let ticket = insert_with_event(&mut tx, org, new, Actor::User(caller.user), "api").await?;
     let auto = settings::get(&mut tx, org).await?.auto_triage_api;
-    let job = crate::triage::auto_triage(&mut tx, org, &ticket, auto).await?;
+    let job = crate::triage::jobs::auto_triage(&mut tx, org, &ticket, auto).await?;
     tx.commit().await?;
     tracing::info!(ticket_id = %ticket.id, auto_triage = auto, "ticket created");
     if let Some(job) = job {
-        crate::triage::dispatch(pool, dispatcher, &job).await;
+        crate::triage::jobs::dispatch(pool, dispatcher, &job).await;
     }
     Ok(ticket)
 }
@@ -413,18 +358,6 @@ pub async fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let c = Cursor {
-            order: "-created_at".into(),
-            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
-            id: uuid::Uuid::new_v4(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        assert_eq!(Cursor::decode("zz").unwrap_err().field, "cursor");
-        assert!(Cursor::decode(&hex::encode("v2|x|1|y")).is_err());
-    }
 
     #[test]
     fn orders_parse_by_name() {

@@ -98,7 +98,7 @@ async fn embed_and_store(
         .iter()
         .map(|r| nexify_triage::embedding_text(&r.subject, &r.body))
         .collect();
-    let vectors = crate::knowledge::embed_blocking(embedder, texts).await?;
+    let vectors = crate::embedding::embed_blocking(embedder, texts).await?;
     let new: Vec<(TicketId, Vector)> = rows
         .iter()
         .zip(vectors)

@@ -40,7 +40,7 @@ pub async fn authenticate(
 /// says whether it was created now. Concurrent duplicates are settled by the unique
 /// constraint, and only the creating call writes the `ticket_created` event.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn create_ticket<D: crate::triage::Dispatch>(
+pub async fn create_ticket<D: crate::triage::jobs::Dispatch>(
     pool: &PgPool,
     dispatcher: &D,
     org: OrgId,
@@ -57,12 +57,12 @@ pub async fn create_ticket<D: crate::triage::Dispatch>(
     if created {
         record_created(&mut tx, org, &ticket, Actor::Webhook, "webhook").await?;
         let auto = settings::get(&mut tx, org).await?.auto_triage_webhook;
-        job = crate::triage::auto_triage(&mut tx, org, &ticket, auto).await?;
+        job = crate::triage::jobs::auto_triage(&mut tx, org, &ticket, auto).await?;
     }
     tx.commit().await?;
     tracing::info!(ticket_id = %ticket.id, created, "webhook ticket");
     if let Some(job) = job {
-        crate::triage::dispatch(pool, dispatcher, &job).await;
+        crate::triage::jobs::dispatch(pool, dispatcher, &job).await;
     }
     Ok((ticket, created))
 }
