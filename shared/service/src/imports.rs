@@ -3,7 +3,7 @@
 //! with its line number and a reason, and the good rows of a request land in one
 //! transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use nexify_domain::{
@@ -351,18 +351,29 @@ fn parse_rows(format: Format, text: &str, max_rows: Option<usize>) -> Result<Par
     Ok(Parsed { rows, errors })
 }
 
-/// Labels the rows use that `known` lacks, in the order first used.
-fn missing<'a>(
-    rows: &'a [(usize, ImportedTicket)],
+/// Spells each row's label as the org already does, or as its first row did: labels that
+/// differ only in case are one label (settings refuse two such), so "billing" in a file
+/// is the org's "Billing". Returns the labels the org lacks, in the order first used.
+fn canonical_labels(
+    rows: &mut [(usize, ImportedTicket)],
     known: &[String],
-    pick: impl Fn(&'a ImportedTicket) -> Option<&'a String>,
+    pick: impl Fn(&mut ImportedTicket) -> &mut Option<String>,
 ) -> Vec<String> {
-    let mut seen = HashSet::new();
-    rows.iter()
-        .filter_map(|(_, r)| pick(r))
-        .filter(|l| !known.contains(l) && seen.insert(*l))
-        .cloned()
-        .collect()
+    let mut spellings: HashMap<String, String> = known
+        .iter()
+        .map(|l| (l.to_lowercase(), l.clone()))
+        .collect();
+    let mut missing = Vec::new();
+    for (_, row) in rows.iter_mut() {
+        if let Some(label) = pick(row) {
+            let spelling = spellings.entry(label.to_lowercase()).or_insert_with(|| {
+                missing.push(label.clone());
+                label.clone()
+            });
+            *label = spelling.clone();
+        }
+    }
+    missing
 }
 
 /// Imports the checked rows on the caller's transaction (which has the org's tenancy set).
@@ -381,8 +392,9 @@ pub async fn import_in_tx(
     } = parsed;
     let total = rows.len() + errors.len();
     let current = settings::get_for_update(conn, org).await?;
-    let teams_added = missing(&rows, &current.teams, |r| r.ticket.assigned_team.as_ref());
-    let categories_added = missing(&rows, &current.categories, |r| r.ticket.category.as_ref());
+    let teams_added = canonical_labels(&mut rows, &current.teams, |r| &mut r.ticket.assigned_team);
+    let categories_added =
+        canonical_labels(&mut rows, &current.categories, |r| &mut r.ticket.category);
     let (teams_added, categories_added) = if add_labels {
         let mut update = SettingsUpdate {
             teams: current.teams.clone(),

@@ -447,7 +447,7 @@ async fn history_imports_are_idempotent_and_name_every_bad_row(
         .unwrap();
     let path = format!("/api/orgs/{}/imports/", a.org);
     let csv = "subject,body,team,category,priority,status,created_at,external_id\n\
-               Refund please,I want my money back,Billing,refund,low,resolved,2026-10-01,h-1\n\
+               Refund please,I want my money back,billing,Refund,low,resolved,2026-10-01,h-1\n\
                Login broken,I cannot sign in,Accounts,login,high,resolved,2026-10-02T09:00:00Z,h-2\n\
                ,no subject,Billing,refund,low,resolved,,h-3\n\
                Still open,please help,Billing,,medium,open,,h-4\n";
@@ -505,6 +505,13 @@ async fn history_imports_are_idempotent_and_name_every_bad_row(
         )
     );
     assert_eq!(count(&api, "SELECT count(*) FROM tickets").await, 3);
+    // "billing" and "Refund" in the file are the org's "Billing" and "refund".
+    let (team, category): (String, String) =
+        sqlx::query_as("SELECT assigned_team, category FROM tickets WHERE external_id = 'h-1'")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!((team.as_str(), category.as_str()), ("Billing", "refund"));
     let (status, priority, created, resolved): (String, String, String, bool) = sqlx::query_as(
         "SELECT status, priority, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
                 resolved_at IS NOT NULL
