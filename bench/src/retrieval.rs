@@ -171,7 +171,7 @@ async fn measure(
     // Two passes, ours first, then exact search for the same queries. Interleaved, each
     // exact search reads its org's whole heap (10,000-20,000 rows of 1.8 kB) between two
     // of ours and pushes the partition's HNSW pages out of shared buffers, which no
-    // production workload does (README, Benchmarks).
+    // production workload does (bench/README.md).
     let mut found = Vec::with_capacity(queries.len());
     let mut ours = Vec::with_capacity(QUERIES);
     for (q, (org, query)) in queries.iter().enumerate() {

@@ -278,7 +278,7 @@ pub const CROSS_FIT_FOLDS: usize = 5;
 /// label from at least 20 of its tickets. With a handful, a label's out-of-fold predictions
 /// come from a model that saw one fewer of them (none, for a single ticket), so they are
 /// underconfident and pull the temperature up, as out-of-fold calibration did for the demo's
-/// priority head (README, "Calibration"). A judgement, not a tuned value.
+/// priority head (docs/triage-model.md, "Calibration"). A judgement, not a tuned value.
 pub const CROSS_FIT_MIN_PER_LABEL: usize = 25;
 
 /// How [`LinearModel::fit`] fits the temperature.
