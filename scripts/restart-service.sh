@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case "${1:-}" in
 postgres-restart)
     [[ -z "$USER_DATABASE_URL" ]] || die "will not restart a Postgres this script did not start"
-    as_pg_user "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null
+    as_pg_user "$(pg_server_bin)/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null
     sleep "${2:-2}"
     pg_start >/dev/null
     ;;
