@@ -7,11 +7,13 @@
 
 mod chunk;
 mod hashing;
+#[cfg(feature = "minilm")]
 mod minilm;
 pub mod openai;
 
 pub use chunk::{Chunk, ChunkConfig, chunk_text};
 pub use hashing::HashingEmbedder;
+#[cfg(feature = "minilm")]
 pub use minilm::{LazyMiniLm, MAX_TOKENS, MiniLmEmbedder};
 
 /// Every embedder's output dimension (all-MiniLM-L6-v2's), matching `vector(384)`.
@@ -53,6 +55,11 @@ pub fn from_env() -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
 pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
     match choice {
         "hashing" => Ok(std::sync::Arc::new(HashingEmbedder)),
+        #[cfg(not(feature = "minilm"))]
+        "minilm" => Err(EmbedError::Load(
+            "NEXIFY_EMBEDDER=minilm, but this build has no MiniLM (the `minilm` feature)".into(),
+        )),
+        #[cfg(feature = "minilm")]
         "minilm" => {
             let dir = std::env::var("NEXIFY_MINILM_PATH").map_err(|_| {
                 EmbedError::Load("NEXIFY_EMBEDDER=minilm needs NEXIFY_MINILM_PATH".into())
