@@ -54,13 +54,26 @@ pub async fn run() -> anyhow::Result<()> {
     );
     let app = ::tickets::App::new(pool, issuer, dispatcher);
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
+    // Routed as API Gateway routes it: the route key and the path parameters.
+    let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
+    let (route, params) =
+        nexify_http::routing::choose(&routes, "GET", &format!("/api/orgs/{}/tickets/", org.id))
+            .expect("the ticket list route");
+    let mut context =
+        lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route.key());
     let request = || {
+        use lambda_http::RequestExt;
         lambda_http::http::Request::builder()
             .method("GET")
             .uri(&path)
             .header("authorization", format!("Bearer {token}"))
             .body(lambda_http::Body::Empty)
             .unwrap()
+            .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(
+                context.clone(),
+            ))
+            .with_path_parameters(params.clone())
     };
 
     for _ in 0..200 {

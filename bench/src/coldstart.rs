@@ -51,14 +51,21 @@ struct Runtime {
     answered: Option<Instant>,
 }
 
+/// An HTTP API event for `method` and `path`, routed as API Gateway routes it: the template
+/// route's key and the path parameters.
 fn http_event(method: &str, path: &str) -> String {
+    let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
+    let (route, params) =
+        nexify_http::routing::choose(&routes, method, path).expect("a template route");
+    let key = route.key();
     serde_json::json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path,
+        "version": "2.0", "routeKey": key, "rawPath": path,
         "rawQueryString": "", "headers": { "host": "bench.local" },
+        "pathParameters": params,
         "requestContext": {
             "accountId": "000000000000", "apiId": "bench", "domainName": "bench.local",
             "domainPrefix": "bench", "requestId": "bench-request",
-            "routeKey": format!("{method} {path}"), "stage": "$default",
+            "routeKey": key, "stage": "$default",
             "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 0,
             "http": { "method": method, "path": path, "protocol": "HTTP/1.1",
                       "sourceIp": "127.0.0.1", "userAgent": "nexify-bench" }

@@ -50,6 +50,7 @@ export interface Job {
   attempt_count: number;
   last_attempt_at: string | null;
   last_error: string | null;
+  last_error_code: string | null;
 }
 export interface Citation {
   document_id: string;

@@ -6,9 +6,7 @@
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
-use nexify_http::{
-    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, require_method,
-};
+use nexify_http::{ApiError, Body, Request, Response, json, parse_json};
 use nexify_service::accounts;
 use nexify_storage::PgPool;
 use serde::Deserialize;
@@ -41,28 +39,27 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if PathMatch::new("/api/auth/token/", &path).is_some() {
-            require_method(&req, Method::POST)?;
-            let body: TokenRequest = parse_json(&req)?;
-            let email = Email::parse("email", &body.email)?;
-            let tokens =
-                accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
-            Ok(json(StatusCode::OK, &tokens))
-        } else if PathMatch::new("/api/auth/token/refresh/", &path).is_some() {
-            require_method(&req, Method::POST)?;
-            let body: RefreshRequest = parse_json(&req)?;
-            let access = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
-            Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({ "access": access, "expires_in": nexify_auth::ACCESS_TTL.as_secs() }),
-            ))
-        } else if PathMatch::new("/api/me/", &path).is_some() {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            Ok(json(StatusCode::OK, &accounts::me(&self.pool, user).await?))
-        } else {
-            Err(ApiError::NotFound)
+        match nexify_http::route(&req)? {
+            "POST /api/auth/token/" => {
+                let body: TokenRequest = parse_json(&req)?;
+                let email = Email::parse("email", &body.email)?;
+                let tokens =
+                    accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
+                Ok(json(StatusCode::OK, &tokens))
+            }
+            "POST /api/auth/token/refresh/" => {
+                let body: RefreshRequest = parse_json(&req)?;
+                let access = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
+                Ok(json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "access": access, "expires_in": nexify_auth::ACCESS_TTL.as_secs() }),
+                ))
+            }
+            "GET /api/me/" => {
+                let user = nexify_http::authenticate(&req, &self.issuer)?;
+                Ok(json(StatusCode::OK, &accounts::me(&self.pool, user).await?))
+            }
+            _ => Err(ApiError::NotFound),
         }
     }
 }

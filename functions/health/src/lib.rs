@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lambda_http::http::StatusCode;
-use nexify_http::{ApiError, Body, Method, PathMatch, Request, Response};
+use nexify_http::{ApiError, Body, Request, Response};
 use nexify_storage::PgPool;
 
 /// How long the database may take to answer before we call it down.
@@ -25,23 +25,20 @@ impl Health {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path();
-        if path == "/api/openapi.json" {
-            nexify_http::require_method(&req, Method::GET)?;
-            return Ok(nexify_http::json_text(
+        match nexify_http::route(&req)? {
+            "GET /api/openapi.json" => Ok(nexify_http::json_text(
                 StatusCode::OK,
                 nexify_http::OPENAPI_JSON,
-            ));
+            )),
+            "GET /api/health/" => {
+                self.check_database().await?;
+                Ok(nexify_http::json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "status": "ok", "database": "ok" }),
+                ))
+            }
+            _ => Err(ApiError::NotFound),
         }
-        if PathMatch::new("/api/health/", path).is_none() {
-            return Err(ApiError::NotFound);
-        }
-        nexify_http::require_method(&req, Method::GET)?;
-        self.check_database().await?;
-        Ok(nexify_http::json(
-            StatusCode::OK,
-            &serde_json::json!({ "status": "ok", "database": "ok" }),
-        ))
     }
 
     #[tracing::instrument(skip_all, err)]

@@ -6,11 +6,10 @@
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::{DocumentId, OrgId, parse_limit};
+use nexify_domain::{DocumentId, parse_limit};
 use nexify_embed::Embedder;
 use nexify_http::{
-    ApiError, Body, Method, PathMatch, Request, Response, empty, json, parse_json, path_id,
-    query_params, require_method,
+    ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
 use nexify_service::knowledge::{self, DocumentInput};
 use nexify_service::tickets::Cursor;
@@ -48,65 +47,56 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if let Some(m) = PathMatch::new("/api/orgs/{org}/documents/", &path) {
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            match *req.method() {
-                Method::POST => {
-                    let body: DocumentBody = parse_json(&req)?;
-                    let input = DocumentInput::parse(
-                        &body.title,
-                        &body.body,
-                        body.content_type.as_deref(),
-                        body.source_url.as_deref(),
-                    )?;
-                    let created =
-                        knowledge::create(&self.pool, &self.embedder, user, org, &input).await?;
-                    Ok(json(StatusCode::CREATED, &created))
-                }
-                Method::GET => {
-                    let params = query_params(&req);
-                    let cursor = params
-                        .get("cursor")
-                        .map(|c| Cursor::decode(c))
-                        .transpose()?;
-                    let limit = parse_limit(params.get("limit").map(String::as_str), 25, 100)?;
-                    let (items, next_cursor) =
-                        knowledge::list(&self.pool, user, org, cursor, limit).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
-                    ))
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+        let route = nexify_http::route(&req)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        match route {
+            "POST /api/orgs/{org}/documents/" => {
+                let body: DocumentBody = parse_json(&req)?;
+                let input = DocumentInput::parse(
+                    &body.title,
+                    &body.body,
+                    body.content_type.as_deref(),
+                    body.source_url.as_deref(),
+                )?;
+                let created =
+                    knowledge::create(&self.pool, &self.embedder, user, org, &input).await?;
+                Ok(json(StatusCode::CREATED, &created))
             }
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/documents/{id}/", &path) {
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let id: DocumentId = path_id(m.get("id"))?;
-            match *req.method() {
-                Method::GET => Ok(json(
+            "GET /api/orgs/{org}/documents/" => {
+                let params = query_params(&req);
+                let cursor = params
+                    .get("cursor")
+                    .map(|c| Cursor::decode(c))
+                    .transpose()?;
+                let limit = parse_limit(params.get("limit").map(String::as_str), 25, 100)?;
+                let (items, next_cursor) =
+                    knowledge::list(&self.pool, user, org, cursor, limit).await?;
+                Ok(json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+                ))
+            }
+            "GET /api/orgs/{org}/documents/{id}/" => {
+                let id: DocumentId = path_param(&req, "id")?;
+                Ok(json(
                     StatusCode::OK,
                     &knowledge::get(&self.pool, user, org, id).await?,
-                )),
-                Method::DELETE => {
-                    knowledge::delete(&self.pool, user, org, id).await?;
-                    Ok(empty(StatusCode::NO_CONTENT))
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+                ))
             }
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/kb/search/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let params = query_params(&req);
-            let q = params.get("q").map(String::as_str).unwrap_or("");
-            let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
-            let hits = knowledge::search(&self.pool, &self.embedder, user, org, q, limit).await?;
-            Ok(json(StatusCode::OK, &serde_json::json!({ "items": hits })))
-        } else {
-            Err(ApiError::NotFound)
+            "DELETE /api/orgs/{org}/documents/{id}/" => {
+                let id: DocumentId = path_param(&req, "id")?;
+                knowledge::delete(&self.pool, user, org, id).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            "GET /api/orgs/{org}/kb/search/" => {
+                let params = query_params(&req);
+                let q = params.get("q").map(String::as_str).unwrap_or("");
+                let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
+                let hits =
+                    knowledge::search(&self.pool, &self.embedder, user, org, q, limit).await?;
+                Ok(json(StatusCode::OK, &serde_json::json!({ "items": hits })))
+            }
+            _ => Err(ApiError::NotFound),
         }
     }
 }

@@ -5,10 +5,7 @@
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::OrgId;
-use nexify_http::{
-    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, require_method,
-};
+use nexify_http::{ApiError, Body, OrgCaller, Request, Response, json, parse_json};
 use nexify_service::settings;
 use nexify_storage::PgPool;
 use serde::Deserialize;
@@ -57,46 +54,39 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if let Some(m) = PathMatch::new("/api/orgs/{org}/settings/", &path) {
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            match *req.method() {
-                Method::GET => Ok(json(
+        let route = nexify_http::route(&req)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        match route {
+            "GET /api/orgs/{org}/settings/" => Ok(json(
+                StatusCode::OK,
+                &settings::get(&self.pool, user, org).await?,
+            )),
+            "PUT /api/orgs/{org}/settings/" => {
+                let body: SettingsBody = parse_json(&req)?;
+                let update = settings::parse_update(
+                    &body.teams,
+                    &body.categories,
+                    body.default_team.as_deref(),
+                    body.default_category.as_deref(),
+                    body.auto_triage_webhook,
+                    body.auto_triage_api,
+                    settings::AutoApply {
+                        whole: body.auto_apply_threshold,
+                        priority: body.auto_apply_fields.priority,
+                        team: body.auto_apply_fields.team,
+                        category: body.auto_apply_fields.category,
+                    },
+                )?;
+                Ok(json(
                     StatusCode::OK,
-                    &settings::get(&self.pool, user, org).await?,
-                )),
-                Method::PUT => {
-                    let body: SettingsBody = parse_json(&req)?;
-                    let update = settings::parse_update(
-                        &body.teams,
-                        &body.categories,
-                        body.default_team.as_deref(),
-                        body.default_category.as_deref(),
-                        body.auto_triage_webhook,
-                        body.auto_triage_api,
-                        settings::AutoApply {
-                            whole: body.auto_apply_threshold,
-                            priority: body.auto_apply_fields.priority,
-                            team: body.auto_apply_fields.team,
-                            category: body.auto_apply_fields.category,
-                        },
-                    )?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &settings::replace(&self.pool, user, org, &update).await?,
-                    ))
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+                    &settings::replace(&self.pool, user, org, &update).await?,
+                ))
             }
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/settings/webhook-secret/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let rotated = settings::rotate_webhook_secret(&self.pool, user, org).await?;
-            Ok(json(StatusCode::OK, &rotated))
-        } else {
-            Err(ApiError::NotFound)
+            "POST /api/orgs/{org}/settings/webhook-secret/" => {
+                let rotated = settings::rotate_webhook_secret(&self.pool, user, org).await?;
+                Ok(json(StatusCode::OK, &rotated))
+            }
+            _ => Err(ApiError::NotFound),
         }
     }
 }

@@ -10,16 +10,14 @@ use std::collections::HashMap;
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::{
-    Email, InvalidInput, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus, parse_limit,
-};
+use nexify_domain::{InvalidInput, Priority, TicketId, TicketStatus, parse_limit};
 use nexify_http::{
-    ApiError, Body, Method, PathMatch, Request, Response, json, parse_json, path_id, query_params,
-    require_method, text_body,
+    ApiError, Body, OrgCaller, Request, Response, json, parse_json, path_param, query_params,
+    text_body,
 };
 use nexify_queue::SqsDispatcher;
 use nexify_service::imports;
-use nexify_service::tickets::{self as service, Cursor, TicketQuery};
+use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
 use serde::{Deserialize, Deserializer};
@@ -116,98 +114,86 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/", &path) {
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            match *req.method() {
-                Method::GET => {
-                    let query = parse_list_query(&query_params(&req))?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &service::list(&self.pool, user, org, &query).await?,
-                    ))
-                }
-                Method::POST => {
-                    let body: CreateBody = parse_json(&req)?;
-                    let new = NewTicket {
-                        requester_email: Email::parse("requester_email", &body.requester_email)?,
-                        subject: Subject::parse(&body.subject)?,
-                        body: TicketBody::parse(&body.body)?,
-                        priority: body.priority.unwrap_or(Priority::Medium),
-                        assigned_team: body.assigned_team,
-                        external_id: None,
-                        category: None,
-                    };
-                    let ticket =
-                        service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
-                    Ok(json(StatusCode::CREATED, &ticket))
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+        let route = nexify_http::route(&req)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        match route {
+            "GET /api/orgs/{org}/tickets/" => {
+                let query = parse_list_query(&query_params(&req))?;
+                Ok(json(
+                    StatusCode::OK,
+                    &service::list(&self.pool, user, org, &query).await?,
+                ))
             }
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/", &path) {
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let id: TicketId = path_id(m.get("id"))?;
-            match *req.method() {
-                Method::GET => Ok(json(
+            "POST /api/orgs/{org}/tickets/" => {
+                let body: CreateBody = parse_json(&req)?;
+                let new = NewTicket {
+                    assigned_team: body.assigned_team,
+                    ..NewTicket::try_from(TicketFields {
+                        requester_email: body.requester_email,
+                        subject: body.subject,
+                        body: body.body,
+                        priority: body.priority,
+                    })?
+                };
+                let ticket = service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
+                Ok(json(StatusCode::CREATED, &ticket))
+            }
+            "GET /api/orgs/{org}/tickets/{id}/" => {
+                let id: TicketId = path_param(&req, "id")?;
+                Ok(json(
                     StatusCode::OK,
                     &service::get(&self.pool, user, org, id).await?,
-                )),
-                Method::PATCH => {
-                    let body: PatchBody = parse_json(&req)?;
-                    let changes = TicketChanges {
-                        status: body.status,
-                        priority: body.priority,
-                        assigned_team: body.assigned_team,
-                        category: body.category,
-                    };
-                    if changes.is_empty() {
-                        return Err(ApiError::validation(
-                            "body",
-                            "name at least one of status, priority, assigned_team, category",
-                        ));
-                    }
-                    Ok(json(
-                        StatusCode::OK,
-                        &service::update(&self.pool, user, org, id, &changes).await?,
-                    ))
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+                ))
             }
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/events/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let id: TicketId = path_id(m.get("id"))?;
-            let params = query_params(&req);
-            let cursor = params
-                .get("cursor")
-                .map(|c| Cursor::decode(c))
-                .transpose()?;
-            let limit = parse_limit(
-                params.get("limit").map(String::as_str),
-                50,
-                service::MAX_PAGE,
-            )?;
-            let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
-            Ok(json(StatusCode::OK, &page))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/imports/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let add_labels = parse_import_query(&query_params(&req))?;
-            let (text, media_type) = text_body(&req, imports::MAX_BYTES)?;
-            let format = imports::Format::from_media_type(&media_type).ok_or_else(|| {
-                ApiError::BadRequest {
-                    field: Some("content-type".into()),
-                    detail: "send text/csv or application/x-ndjson (JSON lines)".into(),
+            "PATCH /api/orgs/{org}/tickets/{id}/" => {
+                let id: TicketId = path_param(&req, "id")?;
+                let body: PatchBody = parse_json(&req)?;
+                let changes = TicketChanges {
+                    status: body.status,
+                    priority: body.priority,
+                    assigned_team: body.assigned_team,
+                    category: body.category,
+                };
+                if changes.is_empty() {
+                    return Err(ApiError::validation(
+                        "body",
+                        "name at least one of status, priority, assigned_team, category",
+                    ));
                 }
-            })?;
-            let report = imports::import(&self.pool, user, org, format, text, add_labels).await?;
-            Ok(json(StatusCode::OK, &report))
-        } else {
-            Err(ApiError::NotFound)
+                Ok(json(
+                    StatusCode::OK,
+                    &service::update(&self.pool, user, org, id, &changes).await?,
+                ))
+            }
+            "GET /api/orgs/{org}/tickets/{id}/events/" => {
+                let id: TicketId = path_param(&req, "id")?;
+                let params = query_params(&req);
+                let cursor = params
+                    .get("cursor")
+                    .map(|c| Cursor::decode(c))
+                    .transpose()?;
+                let limit = parse_limit(
+                    params.get("limit").map(String::as_str),
+                    50,
+                    service::MAX_PAGE,
+                )?;
+                let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
+                Ok(json(StatusCode::OK, &page))
+            }
+            "POST /api/orgs/{org}/imports/" => {
+                let add_labels = parse_import_query(&query_params(&req))?;
+                let (text, media_type) = text_body(&req, imports::MAX_BYTES)?;
+                let format = imports::Format::from_media_type(&media_type).ok_or_else(|| {
+                    ApiError::BadRequest {
+                        field: Some("content-type".into()),
+                        detail: "send text/csv or application/x-ndjson (JSON lines)".into(),
+                    }
+                })?;
+                let report =
+                    imports::import(&self.pool, user, org, format, text, add_labels).await?;
+                Ok(json(StatusCode::OK, &report))
+            }
+            _ => Err(ApiError::NotFound),
         }
     }
 }

@@ -11,10 +11,10 @@
 
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
-use nexify_domain::{JobRunId, OrgId, SuggestionId, TicketId};
+use nexify_domain::{IdempotencyKey, JobRunId, SuggestionId, TicketId};
 use nexify_http::{
-    ApiError, Body, Method, PathMatch, Request, Response, json, parse_optional_json, path_id,
-    query_params, require_method,
+    ApiError, Body, OrgCaller, Request, Response, json, parse_optional_json, path_param,
+    query_params,
 };
 use nexify_queue::SqsDispatcher;
 use nexify_service::{quality, triage};
@@ -55,109 +55,79 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/triage/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let org: OrgId = path_id(m.get("org"))?;
-            let ticket: TicketId = path_id(m.get("id"))?;
-            let key = req
-                .headers()
-                .get("idempotency-key")
-                .map(|v| {
-                    v.to_str().map_err(|_| {
-                        ApiError::validation("Idempotency-Key", "must be visible ASCII")
+        let route = nexify_http::route(&req)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        match route {
+            "POST /api/orgs/{org}/tickets/{id}/triage/" => {
+                let ticket: TicketId = path_param(&req, "id")?;
+                let key = req
+                    .headers()
+                    .get("idempotency-key")
+                    .map(|v| {
+                        v.to_str()
+                            .map_err(|_| {
+                                ApiError::validation("Idempotency-Key", "must be visible ASCII")
+                            })
+                            .and_then(|k| Ok(IdempotencyKey::parse(k)?))
                     })
-                })
-                .transpose()?;
-            let (job, created) =
-                triage::enqueue(&self.pool, &self.dispatcher, user, org, ticket, key).await?;
-            let status = if created {
-                StatusCode::ACCEPTED
-            } else {
-                StatusCode::OK
-            };
-            Ok(json(status, &job))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/jobs/{id}/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let job = triage::get_job(
-                &self.pool,
-                user,
-                path_id(m.get("org"))?,
-                path_id::<JobRunId>(m.get("id"))?,
-            )
-            .await?;
-            Ok(json(StatusCode::OK, &job))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/tickets/{id}/suggestions/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let items = triage::list_suggestions(
-                &self.pool,
-                user,
-                path_id(m.get("org"))?,
-                path_id(m.get("id"))?,
-            )
-            .await?;
-            Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/suggestions/{id}/accept/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let body: AcceptBody = parse_optional_json(&req)?.unwrap_or_default();
-            let id: SuggestionId = path_id(m.get("id"))?;
-            let decided = triage::accept(
-                &self.pool,
-                user,
-                path_id(m.get("org"))?,
-                id,
-                body.draft_reply.as_deref(),
-            )
-            .await?;
-            Ok(json(StatusCode::OK, &decided))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/suggestions/{id}/reject/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let body: RejectBody = parse_optional_json(&req)?.unwrap_or_default();
-            if body
-                .reason
-                .as_ref()
-                .is_some_and(|r| r.chars().count() > 2000)
-            {
-                return Err(ApiError::validation(
-                    "reason",
-                    "must be at most 2000 characters",
-                ));
+                    .transpose()?;
+                let (job, created) =
+                    triage::enqueue(&self.pool, &self.dispatcher, user, org, ticket, key).await?;
+                let status = if created {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                };
+                Ok(json(status, &job))
             }
-            let id: SuggestionId = path_id(m.get("id"))?;
-            let decided = triage::reject(
-                &self.pool,
-                user,
-                path_id(m.get("org"))?,
-                id,
-                body.reason.as_deref(),
-            )
-            .await?;
-            Ok(json(StatusCode::OK, &decided))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let overview = quality::overview(&self.pool, user, path_id(m.get("org"))?).await?;
-            Ok(json(StatusCode::OK, &overview))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/outcomes/", &path) {
-            require_method(&req, Method::GET)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let days = parse_days(&query_params(&req))?;
-            let outcomes =
-                quality::outcomes(&self.pool, user, path_id(m.get("org"))?, days).await?;
-            Ok(json(StatusCode::OK, &outcomes))
-        } else if let Some(m) = PathMatch::new("/api/orgs/{org}/models/retrain/", &path) {
-            require_method(&req, Method::POST)?;
-            let user = nexify_http::authenticate(&req, &self.issuer)?;
-            let status =
-                quality::request_retraining(&self.pool, user, path_id(m.get("org"))?).await?;
-            Ok(json(StatusCode::ACCEPTED, &status))
-        } else {
-            Err(ApiError::NotFound)
+            "GET /api/orgs/{org}/jobs/{id}/" => {
+                let id: JobRunId = path_param(&req, "id")?;
+                let job = triage::get_job(&self.pool, user, org, id).await?;
+                Ok(json(StatusCode::OK, &job))
+            }
+            "GET /api/orgs/{org}/tickets/{id}/suggestions/" => {
+                let ticket: TicketId = path_param(&req, "id")?;
+                let items = triage::list_suggestions(&self.pool, user, org, ticket).await?;
+                Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+            }
+            "POST /api/orgs/{org}/suggestions/{id}/accept/" => {
+                let id: SuggestionId = path_param(&req, "id")?;
+                let body: AcceptBody = parse_optional_json(&req)?.unwrap_or_default();
+                let decided =
+                    triage::accept(&self.pool, user, org, id, body.draft_reply.as_deref()).await?;
+                Ok(json(StatusCode::OK, &decided))
+            }
+            "POST /api/orgs/{org}/suggestions/{id}/reject/" => {
+                let id: SuggestionId = path_param(&req, "id")?;
+                let body: RejectBody = parse_optional_json(&req)?.unwrap_or_default();
+                if body
+                    .reason
+                    .as_ref()
+                    .is_some_and(|r| r.chars().count() > 2000)
+                {
+                    return Err(ApiError::validation(
+                        "reason",
+                        "must be at most 2000 characters",
+                    ));
+                }
+                let decided =
+                    triage::reject(&self.pool, user, org, id, body.reason.as_deref()).await?;
+                Ok(json(StatusCode::OK, &decided))
+            }
+            "GET /api/orgs/{org}/models/" => {
+                let overview = quality::overview(&self.pool, user, org).await?;
+                Ok(json(StatusCode::OK, &overview))
+            }
+            "GET /api/orgs/{org}/models/outcomes/" => {
+                let days = parse_days(&query_params(&req))?;
+                let outcomes = quality::outcomes(&self.pool, user, org, days).await?;
+                Ok(json(StatusCode::OK, &outcomes))
+            }
+            "POST /api/orgs/{org}/models/retrain/" => {
+                let status = quality::request_retraining(&self.pool, user, org).await?;
+                Ok(json(StatusCode::ACCEPTED, &status))
+            }
+            _ => Err(ApiError::NotFound),
         }
     }
 }

@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 
 use nexify_embed::Embedder;
-use nexify_service::triage::{JobMessage, Outcome, Worker};
+use nexify_service::triage::{JobError, JobMessage, Outcome, Worker};
 use nexify_storage::PgPool;
 use nexify_triage::TriageEngine;
 
@@ -16,6 +16,28 @@ pub const DEFAULT_MAX_RECEIVES: u32 = 3;
 /// A claim older than this is presumed abandoned by a dead worker: above the function's
 /// 60-second timeout.
 pub const DEFAULT_LEASE_SECONDS: i64 = 90;
+
+/// Why one message was not processed.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("the message has no body")]
+    Empty,
+    #[error("the message is not a triage job")]
+    Malformed(#[source] serde_json::Error),
+    #[error(transparent)]
+    Job(#[from] JobError),
+}
+
+impl MessageError {
+    /// Whether SQS should deliver the message again: not when the job already failed for
+    /// good (a malformed message is redelivered until it lands in the DLQ, for a person).
+    fn redeliver(&self) -> bool {
+        match self {
+            MessageError::Job(e) => e.redeliver(),
+            _ => true,
+        }
+    }
+}
 
 pub struct App<E> {
     worker: Worker<E>,
@@ -52,7 +74,7 @@ impl<E: TriageEngine> App<E> {
         let results = futures::future::join_all(records.iter().map(|m| self.process(m))).await;
         let mut response = SqsBatchResponse::default();
         for (message, result) in records.iter().zip(results) {
-            if result.is_err() {
+            if result.as_ref().is_err_and(MessageError::redeliver) {
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = message.message_id.clone().unwrap_or_default();
                 response.batch_item_failures.push(failure);
@@ -66,7 +88,7 @@ impl<E: TriageEngine> App<E> {
         Ok(response)
     }
 
-    async fn process(&self, message: &SqsMessage) -> Result<Option<Outcome>, String> {
+    async fn process(&self, message: &SqsMessage) -> Result<Option<Outcome>, MessageError> {
         let receive_count = message
             .attributes
             .get("ApproximateReceiveCount")
@@ -75,13 +97,13 @@ impl<E: TriageEngine> App<E> {
         let parsed = message
             .body
             .as_deref()
-            .ok_or_else(|| "empty message".to_owned())
-            .and_then(|b| serde_json::from_str::<JobMessage>(b).map_err(|e| e.to_string()));
+            .ok_or(MessageError::Empty)
+            .and_then(|b| serde_json::from_str::<JobMessage>(b).map_err(MessageError::Malformed));
         let job = match parsed {
             Ok(job) => job,
             Err(error) => {
                 // Never succeeds; failing it sends it to the DLQ after maxReceiveCount receives.
-                tracing::error!(%error, message_id = ?message.message_id, "malformed triage message");
+                tracing::error!(error = %nexify_telemetry::error_chain(&error), message_id = ?message.message_id, "malformed triage message");
                 return Err(error);
             }
         };
@@ -97,7 +119,7 @@ impl<E: TriageEngine> App<E> {
             started.elapsed().as_secs_f64() * 1000.0,
             queue_age_ms,
         );
-        result.map(Some).map_err(|e| e.to_string())
+        Ok(Some(result?))
     }
 }
 

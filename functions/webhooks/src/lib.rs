@@ -5,12 +5,10 @@
 use lambda_http::http::StatusCode;
 use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use nexify_domain::{Email, InvalidInput, OrgId, Priority, Subject, TicketBody};
-use nexify_http::{
-    ApiError, Body, MAX_BODY_BYTES, Method, PathMatch, Request, Response, json, parse_json,
-    path_id, require_method,
-};
+use nexify_domain::{ExternalId, OrgId, Priority};
+use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
 use nexify_queue::SqsDispatcher;
+use nexify_service::tickets::TicketFields;
 use nexify_service::webhooks;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
@@ -47,11 +45,9 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let path = req.uri().path().to_owned();
-        let Some(m) = PathMatch::new("/api/webhooks/{org}/tickets/", &path) else {
+        if nexify_http::route(&req)? != "POST /api/webhooks/{org}/tickets/" {
             return Err(ApiError::NotFound);
-        };
-        require_method(&req, Method::POST)?;
+        }
         if req.body().len() > MAX_BODY_BYTES {
             return Err(ApiError::BadRequest {
                 field: None,
@@ -59,7 +55,7 @@ impl App {
             });
         }
         // Unknown or malformed org ids fail the signature check like any other, revealing nothing.
-        let org: OrgId = path_id(m.get("org")).map_err(|_| {
+        let org: OrgId = nexify_http::path_param(&req, "org").map_err(|_| {
             ApiError::Unauthorized(
                 "the webhook signature is missing, stale or does not match".into(),
             )
@@ -75,24 +71,18 @@ impl App {
         )
         .await?;
         let body: WebhookTicket = parse_json(&req)?;
-        let external_id = body.external_id.map(|e| e.trim().to_owned());
-        if let Some(e) = &external_id
-            && (e.is_empty() || e.chars().count() > 200 || e.chars().any(char::is_control))
-        {
-            return Err(InvalidInput::new(
-                "external_id",
-                "must be 1 to 200 characters, without control characters",
-            )
-            .into());
-        }
         let new = NewTicket {
-            requester_email: Email::parse("requester_email", &body.requester_email)?,
-            subject: Subject::parse(&body.subject)?,
-            body: TicketBody::parse(&body.body)?,
-            priority: body.priority.unwrap_or(Priority::Medium),
-            assigned_team: None,
-            external_id,
-            category: None,
+            external_id: body
+                .external_id
+                .as_deref()
+                .map(ExternalId::parse)
+                .transpose()?,
+            ..NewTicket::try_from(TicketFields {
+                requester_email: body.requester_email,
+                subject: body.subject,
+                body: body.body,
+                priority: body.priority,
+            })?
         };
         let (ticket, created) =
             webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;

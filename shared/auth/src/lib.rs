@@ -42,6 +42,15 @@ pub enum AuthError {
     StaleTimestamp,
 }
 
+impl nexify_domain::Classify for AuthError {
+    fn class(&self) -> nexify_domain::ErrorClass {
+        match self {
+            AuthError::Config(_) | AuthError::Hashing => nexify_domain::ErrorClass::Internal,
+            other => nexify_domain::ErrorClass::Unauthorized(other.to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenType {

@@ -280,3 +280,88 @@ mod tests {
         }
     }
 }
+
+/// The longest external id (another system's id for a ticket), in characters.
+pub const EXTERNAL_ID_MAX_CHARS: usize = 200;
+
+/// Another system's id for a ticket, unique per org: trimmed, 1 to
+/// [`EXTERNAL_ID_MAX_CHARS`] characters, no control characters (NUL among them, which
+/// Postgres text cannot hold).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalId(String);
+text_newtype!(ExternalId);
+
+impl ExternalId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let id = raw.trim();
+        if id.is_empty()
+            || id.chars().count() > EXTERNAL_ID_MAX_CHARS
+            || id.chars().any(char::is_control)
+        {
+            return Err(InvalidInput::new(
+                "external_id",
+                format!(
+                    "must be 1 to {EXTERNAL_ID_MAX_CHARS} characters, without control characters"
+                ),
+            ));
+        }
+        Ok(Self(id.to_owned()))
+    }
+}
+
+/// The longest idempotency key, in bytes (it is visible ASCII).
+pub const IDEMPOTENCY_KEY_MAX_BYTES: usize = 255;
+
+/// A client's name for one request to triage, so that repeating it makes no second job:
+/// trimmed, 1 to [`IDEMPOTENCY_KEY_MAX_BYTES`] visible ASCII characters (it arrives as an
+/// HTTP header).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+text_newtype!(IdempotencyKey);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let key = raw.trim();
+        if key.is_empty()
+            || key.len() > IDEMPOTENCY_KEY_MAX_BYTES
+            || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        {
+            return Err(InvalidInput::new(
+                "Idempotency-Key",
+                format!("must be 1 to {IDEMPOTENCY_KEY_MAX_BYTES} visible ASCII characters"),
+            ));
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// A key Nexify makes itself (never from a client).
+    pub fn internal(key: String) -> Self {
+        Self(key)
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn external_ids_are_trimmed_and_refuse_control_characters_and_length() {
+        assert_eq!(ExternalId::parse("  j-1 ").unwrap().as_str(), "j-1");
+        for bad in ["", "   ", "a\u{0}b", "a\nb", &"x".repeat(201)] {
+            assert!(ExternalId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            ExternalId::parse(&"é".repeat(200)).is_ok(),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_of_bounded_length() {
+        assert_eq!(IdempotencyKey::parse(" k-1 ").unwrap().as_str(), "k-1");
+        for bad in ["", "é", "a\tb", &"k".repeat(256)] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+    }
+}

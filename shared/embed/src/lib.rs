@@ -19,12 +19,34 @@ pub use minilm::{LazyMiniLm, MAX_TOKENS, MiniLmEmbedder};
 /// Every embedder's output dimension (all-MiniLM-L6-v2's), matching `vector(384)`.
 pub const DIM: usize = 384;
 
+/// Any error, kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
-    #[error("embedding model could not be loaded: {0}")]
-    Load(String),
-    #[error("embedding failed: {0}")]
-    Inference(String),
+    /// The environment names no usable embedder (the message says which setting).
+    #[error("embedder misconfigured: {0}")]
+    Config(String),
+    #[error("embedding model could not be loaded from {what}")]
+    Load {
+        what: String,
+        #[source]
+        source: BoxError,
+    },
+    /// A lazily loaded model failed to load, on this or an earlier use.
+    #[error("embedding model could not be loaded")]
+    LoadFailed(#[source] std::sync::Arc<EmbedError>),
+    #[error("embedding failed")]
+    Inference(#[source] BoxError),
+    #[error("the embedding provider failed")]
+    Provider(#[from] openai::ProviderError),
+}
+
+impl EmbedError {
+    /// Whether trying again later may succeed: a provider that timed out or was busy.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EmbedError::Provider(p) if p.is_transient())
+    }
 }
 
 /// Turns texts into L2-normalised vectors of [`DIM`] floats, one per text, in order.
@@ -56,13 +78,13 @@ pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError>
     match choice {
         "hashing" => Ok(std::sync::Arc::new(HashingEmbedder)),
         #[cfg(not(feature = "minilm"))]
-        "minilm" => Err(EmbedError::Load(
+        "minilm" => Err(EmbedError::Config(
             "NEXIFY_EMBEDDER=minilm, but this build has no MiniLM (the `minilm` feature)".into(),
         )),
         #[cfg(feature = "minilm")]
         "minilm" => {
             let dir = std::env::var("NEXIFY_MINILM_PATH").map_err(|_| {
-                EmbedError::Load("NEXIFY_EMBEDDER=minilm needs NEXIFY_MINILM_PATH".into())
+                EmbedError::Config("NEXIFY_EMBEDDER=minilm needs NEXIFY_MINILM_PATH".into())
             })?;
             Ok(std::sync::Arc::new(LazyMiniLm::new(std::path::Path::new(
                 &dir,
@@ -70,13 +92,13 @@ pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError>
         }
         "openai" => {
             let config = openai::OpenAiConfig::from_env().ok_or_else(|| {
-                EmbedError::Load("NEXIFY_EMBEDDER=openai needs NEXIFY_OPENAI_BASE_URL".into())
+                EmbedError::Config("NEXIFY_EMBEDDER=openai needs NEXIFY_OPENAI_BASE_URL".into())
             })?;
             Ok(std::sync::Arc::new(openai::OpenAiEmbedder::new(
                 openai::OpenAiClient::new(config),
             )?))
         }
-        other => Err(EmbedError::Load(format!(
+        other => Err(EmbedError::Config(format!(
             "NEXIFY_EMBEDDER must be hashing, minilm or openai, not {other:?}"
         ))),
     }

@@ -37,12 +37,15 @@ impl std::fmt::Debug for MiniLmEmbedder {
     }
 }
 
-fn load_error(what: &str, e: impl std::fmt::Display) -> EmbedError {
-    EmbedError::Load(format!("{what}: {e}"))
+fn load_error(what: &str, e: impl Into<crate::BoxError>) -> EmbedError {
+    EmbedError::Load {
+        what: what.to_owned(),
+        source: e.into(),
+    }
 }
 
-fn inference(e: impl std::fmt::Display) -> EmbedError {
-    EmbedError::Inference(e.to_string())
+fn inference(e: impl Into<crate::BoxError>) -> EmbedError {
+    EmbedError::Inference(e.into())
 }
 
 impl MiniLmEmbedder {
@@ -198,7 +201,7 @@ const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetens
 #[derive(Debug)]
 pub struct LazyMiniLm {
     dir: std::path::PathBuf,
-    loaded: std::sync::OnceLock<Result<MiniLmEmbedder, String>>,
+    loaded: std::sync::OnceLock<Result<MiniLmEmbedder, std::sync::Arc<EmbedError>>>,
 }
 
 impl LazyMiniLm {
@@ -220,9 +223,9 @@ impl LazyMiniLm {
 
     fn model(&self) -> Result<&MiniLmEmbedder, EmbedError> {
         self.loaded
-            .get_or_init(|| MiniLmEmbedder::load(&self.dir).map_err(|e| e.to_string()))
+            .get_or_init(|| MiniLmEmbedder::load(&self.dir).map_err(std::sync::Arc::new))
             .as_ref()
-            .map_err(|e| EmbedError::Load(e.clone()))
+            .map_err(|e| EmbedError::LoadFailed(e.clone()))
     }
 }
 

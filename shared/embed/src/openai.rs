@@ -59,8 +59,37 @@ pub struct OpenAiClient {
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
-fn provider(e: impl std::fmt::Display) -> EmbedError {
-    EmbedError::Inference(format!("provider: {e}"))
+/// Why the provider gave no usable answer. Its error bodies are never kept: they can echo
+/// the request.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the provider did not answer in time")]
+    Timeout,
+    #[error("the provider answered HTTP {0}")]
+    Status(u16),
+    #[error("the request to the provider failed")]
+    Request(#[source] crate::BoxError),
+    #[error("the provider's answer is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the provider's answer is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the provider's embeddings have {got} dimensions, not {DIM}")]
+    Dimensions { got: usize },
+}
+
+impl ProviderError {
+    /// A timeout, a failed connection, throttling (429) or a server error (5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProviderError::Timeout | ProviderError::Request(_) => true,
+            ProviderError::Status(code) => *code == 429 || *code >= 500,
+            _ => false,
+        }
+    }
+}
+
+fn request_failed(e: impl Into<crate::BoxError>) -> ProviderError {
+    ProviderError::Request(e.into())
 }
 
 impl OpenAiClient {
@@ -89,22 +118,22 @@ impl OpenAiClient {
         }
         let request = request
             .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(provider)?;
+            .map_err(request_failed)?;
         let response = tokio::time::timeout(TIMEOUT, self.http.request(request))
             .await
-            .map_err(|_| provider("timed out"))?
-            .map_err(provider)?;
+            .map_err(|_| ProviderError::Timeout)?
+            .map_err(request_failed)?;
         let status = response.status();
         let bytes = tokio::time::timeout(TIMEOUT, response.into_body().collect())
             .await
-            .map_err(|_| provider("timed out reading the answer"))?
-            .map_err(provider)?
+            .map_err(|_| ProviderError::Timeout)?
+            .map_err(request_failed)?
             .to_bytes();
         if !status.is_success() {
             // The status only: an error body can echo the request.
-            return Err(provider(format!("HTTP {status}")));
+            return Err(ProviderError::Status(status.as_u16()).into());
         }
-        serde_json::from_slice(&bytes).map_err(provider)
+        Ok(serde_json::from_slice(&bytes).map_err(ProviderError::NotJson)?)
     }
 
     /// Unit-length embeddings of `texts`, in order.
@@ -117,28 +146,25 @@ impl OpenAiClient {
             .await?;
         let data = answer["data"]
             .as_array()
-            .ok_or_else(|| provider("no data in the answer"))?;
+            .ok_or(ProviderError::Malformed("no data in the answer"))?;
         let mut out = vec![Vec::new(); texts.len()];
         for (position, item) in data.iter().enumerate() {
             let index = item["index"].as_u64().map_or(position, |i| i as usize);
             let mut vector: Vec<f32> = item["embedding"]
                 .as_array()
-                .ok_or_else(|| provider("an item has no embedding"))?
+                .ok_or(ProviderError::Malformed("an item has no embedding"))?
                 .iter()
                 .map(|x| x.as_f64().unwrap_or(0.0) as f32)
                 .collect();
             if vector.len() != DIM {
-                return Err(provider(format!(
-                    "got {} dimensions, not {DIM}",
-                    vector.len()
-                )));
+                return Err(ProviderError::Dimensions { got: vector.len() }.into());
             }
             l2_normalize(&mut vector);
             *out.get_mut(index)
-                .ok_or_else(|| provider("index out of range"))? = vector;
+                .ok_or(ProviderError::Malformed("an index out of range"))? = vector;
         }
         if out.iter().any(Vec::is_empty) {
-            return Err(provider("some texts got no embedding"));
+            return Err(ProviderError::Malformed("some texts got no embedding").into());
         }
         Ok(out)
     }
@@ -161,7 +187,7 @@ impl OpenAiClient {
         answer["choices"][0]["message"]["content"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| provider("no message in the answer"))
+            .ok_or_else(|| ProviderError::Malformed("no message in the answer").into())
     }
 }
 
@@ -177,7 +203,7 @@ impl OpenAiEmbedder {
     /// Needs a Tokio runtime (the function's).
     pub fn new(client: OpenAiClient) -> Result<Self, EmbedError> {
         let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| EmbedError::Load("the openai embedder needs a Tokio runtime".into()))?;
+            .map_err(|_| EmbedError::Config("the openai embedder needs a Tokio runtime".into()))?;
         let name = format!("openai:{}", client.config().embedding_model);
         Ok(Self {
             client,

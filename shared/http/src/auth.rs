@@ -1,5 +1,3 @@
-use std::str::FromStr;
-
 use lambda_http::Request;
 use lambda_http::http::header;
 use nexify_auth::{TokenIssuer, TokenType};
@@ -28,12 +26,4 @@ pub fn authenticate(req: &Request, issuer: &TokenIssuer) -> Result<UserId, ApiEr
     issuer
         .verify(token, TokenType::Access)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))
-}
-
-/// An id taken from the path. One that does not parse cannot exist, so it is a 404 like any
-/// other id the caller cannot see.
-pub fn path_id<T: FromStr>(segment: Option<&str>) -> Result<T, ApiError> {
-    segment
-        .and_then(|s| s.parse().ok())
-        .ok_or(ApiError::NotFound)
 }

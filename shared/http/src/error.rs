@@ -1,8 +1,6 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
-use nexify_domain::InvalidInput;
-use nexify_service::ServiceError;
-use nexify_storage::StorageError;
+use nexify_domain::{Classify, ErrorClass};
 use serde::Serialize;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -159,96 +157,20 @@ impl ApiError {
     }
 }
 
-/// `outer: inner: innermost`, for logs.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+use nexify_telemetry::error_chain;
 
-impl From<InvalidInput> for ApiError {
-    fn from(err: InvalidInput) -> Self {
-        ApiError::Validation {
-            field: err.field.to_owned(),
-            detail: err.reason,
-        }
-    }
-}
-
-/// Constraint names that map to a field and a message a client can act on. Anything else
-/// still becomes a 409 or 422, with a generic message.
-fn describe_constraint(constraint: &str) -> (Option<&'static str>, &'static str) {
-    match constraint {
-        "tickets_org_external_id_unique" => (
-            Some("external_id"),
-            "a ticket with this external_id already exists",
-        ),
-        "job_runs_org_key_unique" => (
-            Some("idempotency_key"),
-            "a job with this idempotency key already exists",
-        ),
-        "suggestions_job_run_unique" => (None, "this job already has a suggestion"),
-        "users_email_unique" => (Some("email"), "a user with this email already exists"),
-        "organizations_slug_unique" => (Some("slug"), "an organization with this slug exists"),
-        "organization_settings_default_team_known" => {
-            (Some("default_team"), "must be one of the teams")
-        }
-        "organization_settings_default_category_known" => {
-            (Some("default_category"), "must be one of the categories")
-        }
-        c if c.starts_with("tickets_subject") => (Some("subject"), "is not an acceptable subject"),
-        c if c.starts_with("tickets_requester_email") => {
-            (Some("requester_email"), "is not an acceptable email")
-        }
-        c if c.starts_with("tickets_assigned_team") => {
-            (Some("assigned_team"), "is not an acceptable team")
-        }
-        c if c.starts_with("organization_settings_auto_apply_threshold") => {
-            (Some("auto_apply_threshold"), "must be between 0 and 1")
-        }
-        c if c.ends_with("_fk") || c.ends_with("_fkey") => {
-            (None, "refers to something that does not exist")
-        }
-        _ => (None, "the request conflicts with the data's rules"),
-    }
-}
-
-impl From<StorageError> for ApiError {
-    fn from(err: StorageError) -> Self {
-        match err {
-            StorageError::NotFound => ApiError::NotFound,
-            StorageError::Conflict { constraint } => {
-                let (_, detail) = describe_constraint(&constraint);
-                ApiError::Conflict(detail.to_owned())
-            }
-            StorageError::Constraint { constraint } => {
-                let (field, detail) = describe_constraint(&constraint);
-                ApiError::Validation {
-                    field: field.unwrap_or("body").to_owned(),
-                    detail: detail.to_owned(),
-                }
-            }
-            StorageError::Unavailable(e) => ApiError::Unavailable(Box::new(e)),
-            other => ApiError::Internal(Box::new(other)),
-        }
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(err: ServiceError) -> Self {
-        match err {
-            ServiceError::NotFound => ApiError::NotFound,
-            ServiceError::Forbidden(detail) => ApiError::Forbidden(detail.to_owned()),
-            ServiceError::Unauthorized(detail) => ApiError::Unauthorized(detail),
-            ServiceError::Invalid(invalid) => invalid.into(),
-            ServiceError::Conflict(detail) => ApiError::Conflict(detail),
-            ServiceError::Storage(storage) => storage.into(),
-            ServiceError::Internal(detail) => ApiError::Internal(detail.into()),
+/// Every error that knows its class becomes the matching problem; the 5xx ones keep the
+/// error itself as their cause, for the log.
+impl<E: Classify> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        match err.class() {
+            ErrorClass::NotFound => ApiError::NotFound,
+            ErrorClass::Unauthorized(detail) => ApiError::Unauthorized(detail),
+            ErrorClass::Forbidden(detail) => ApiError::Forbidden(detail),
+            ErrorClass::Invalid { field, detail } => ApiError::Validation { field, detail },
+            ErrorClass::Conflict(detail) => ApiError::Conflict(detail),
+            ErrorClass::Unavailable => ApiError::Unavailable(Box::new(err)),
+            ErrorClass::Internal => ApiError::Internal(Box::new(err)),
         }
     }
 }
@@ -256,6 +178,7 @@ impl From<ServiceError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nexify_storage::StorageError;
 
     fn body_json(resp: &Response<Body>) -> serde_json::Value {
         match resp.body() {

@@ -5,19 +5,22 @@
 //! - [`parse_json`]: request bodies with a size limit, a JSON content type and precise errors
 //!   that name the offending field (DTOs use `#[serde(deny_unknown_fields)]`).
 //! - [`RequestMeta`]: the Lambda request id, echoed in every problem and log line.
-//! - [`PathMatch`]: matching `/api/orgs/{org}/tickets/{id}/`-style routes.
+//! - [`route`], [`path_param`], [`OrgCaller`]: dispatch on API Gateway's route key and
+//!   path parameters, never on the raw path.
 
 mod auth;
 mod body;
 mod error;
 mod request;
 mod response;
+pub mod routing;
 
-pub use auth::{authenticate, path_id};
+pub use auth::authenticate;
 pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json, text_body};
 pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
-pub use request::{PathMatch, RequestMeta, query_params};
+pub use request::{RequestMeta, query_params};
 pub use response::{empty, json, json_text};
+pub use routing::{OrgCaller, path_param, route};
 
 /// The API's OpenAPI 3.1 document, written by hand beside this crate; a test checks that it
 /// names every route of `template.yaml` and nothing else.
@@ -39,12 +42,14 @@ where
     let method = req.method().clone();
     // A metric dimension and log field from the route pattern, never the raw path: paths
     // are the caller's to invent, and each new dimension value is a new CloudWatch metric.
-    let route = request::route_key(&req).unwrap_or_else(|| {
-        format!(
-            "{method} {}",
-            nexify_telemetry::metrics::route_of(req.uri().path())
-        )
-    });
+    let route = routing::route_key(&req)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            format!(
+                "{method} {}",
+                nexify_telemetry::metrics::route_of(req.uri().path())
+            )
+        });
     let started = std::time::Instant::now();
     let response = match handler(req, meta.clone()).await {
         Ok(response) => response,
@@ -81,15 +86,6 @@ fn emit_request_metrics(route: &str, status: u16, latency_ms: f64) {
             },
         ],
     );
-}
-
-/// 405 unless the request uses `method`.
-pub fn require_method(req: &Request, method: Method) -> Result<(), ApiError> {
-    if req.method() == method {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed)
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,28 @@ use std::time::Duration;
 use nexify_service::triage::{Dispatch, JobMessage};
 use tokio::sync::OnceCell;
 
+/// Why the queue did not take or give a message.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("TRIAGE_QUEUE_URL is not set")]
+    NoQueueUrl,
+    #[error("the message could not be encoded")]
+    Encode(#[source] serde_json::Error),
+    #[error("SQS {operation} failed")]
+    Sqs {
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn sqs_failed(operation: &'static str) -> impl FnOnce(aws_sdk_sqs::Error) -> QueueError {
+    move |e| QueueError::Sqs {
+        operation,
+        source: Box::new(e),
+    }
+}
+
 /// An SQS client from the environment's region, credentials and optional endpoint.
 pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -50,9 +72,8 @@ impl SqsDispatcher {
     }
 
     /// `TRIAGE_QUEUE_URL`; the client comes from the environment on the first send.
-    pub fn from_env() -> Result<Self, String> {
-        let url = std::env::var("TRIAGE_QUEUE_URL")
-            .map_err(|_| "TRIAGE_QUEUE_URL is not set".to_owned())?;
+    pub fn from_env() -> Result<Self, QueueError> {
+        let url = std::env::var("TRIAGE_QUEUE_URL").map_err(|_| QueueError::NoQueueUrl)?;
         Ok(Self {
             client: Arc::new(OnceCell::new()),
             queue_url: url,
@@ -69,8 +90,10 @@ impl SqsDispatcher {
 }
 
 impl Dispatch for SqsDispatcher {
-    async fn send(&self, message: &JobMessage) -> Result<(), String> {
-        let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    type Error = QueueError;
+
+    async fn send(&self, message: &JobMessage) -> Result<(), QueueError> {
+        let body = serde_json::to_string(message).map_err(QueueError::Encode)?;
         self.client()
             .await
             .send_message()
@@ -79,7 +102,7 @@ impl Dispatch for SqsDispatcher {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+            .map_err(|e| sqs_failed("SendMessage")(e.into()))
     }
 }
 
@@ -92,13 +115,15 @@ pub mod bridge {
 
     use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 
+    use super::{QueueError, sqs_failed};
+
     /// Receives up to `max` messages, waiting up to `wait_seconds` for the first.
     pub async fn receive(
         client: &aws_sdk_sqs::Client,
         queue_url: &str,
         max: i32,
         wait_seconds: i32,
-    ) -> Result<Vec<Message>, String> {
+    ) -> Result<Vec<Message>, QueueError> {
         client
             .receive_message()
             .queue_url(queue_url)
@@ -108,7 +133,7 @@ pub mod bridge {
             .send()
             .await
             .map(|out| out.messages.unwrap_or_default())
-            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+            .map_err(|e| sqs_failed("ReceiveMessage")(e.into()))
     }
 
     /// The SqsEvent JSON Lambda would deliver for `messages`.
@@ -162,7 +187,7 @@ pub mod bridge {
         queue_url: &str,
         messages: &[Message],
         failed: &HashSet<String>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, QueueError> {
         let mut deleted = 0;
         for m in messages {
             let id = m.message_id.as_deref().unwrap_or_default();
@@ -176,7 +201,7 @@ pub mod bridge {
                     .receipt_handle(handle)
                     .send()
                     .await
-                    .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| sqs_failed("DeleteMessage")(e.into()))?;
                 deleted += 1;
             }
         }

@@ -72,7 +72,7 @@ impl ChatDrafter {
             .client
             .chat(SYSTEM_PROMPT, &user)
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(ServiceError::Drafting)?;
         let citations = cited(&draft, passages);
         Ok((draft.trim().to_owned(), citations))
     }

@@ -18,7 +18,6 @@ pub async fn embed_blocking(
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         embedder.embed(&refs)
     })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("embedding task failed: {e}")))?
-    .map_err(|e| ServiceError::Internal(e.to_string()))
+    .await?
+    .map_err(ServiceError::from)
 }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use nexify_domain::{
-    Email, InvalidInput, Label, OrgId, Priority, Role, Subject, TicketBody, TicketStatus, UserId,
+    Email, ExternalId, InvalidInput, Label, OrgId, Priority, Role, Subject, TicketBody,
+    TicketStatus, UserId,
 };
 use nexify_storage::events::Actor;
 use nexify_storage::settings::{self, SettingsUpdate};
@@ -283,16 +284,10 @@ fn check(line: usize, raw: &RawRow) -> Result<ImportedTicket, RowError> {
             .transpose()
             .map_err(invalid)
     };
-    let external_id = match present(&raw.external_id) {
-        Some(e) if e.chars().count() > 200 || e.chars().any(char::is_control) => {
-            return Err(RowError::new(
-                line,
-                Some("external_id"),
-                "must be at most 200 characters, without control characters",
-            ));
-        }
-        e => e.map(str::to_owned),
-    };
+    let external_id = present(&raw.external_id)
+        .map(ExternalId::parse)
+        .transpose()
+        .map_err(invalid)?;
     Ok(ImportedTicket {
         ticket: NewTicket {
             requester_email,
@@ -326,7 +321,7 @@ pub const BATCH: usize = 500;
 
 fn parse_rows(format: Format, text: &str, max_rows: Option<usize>) -> Result<Parsed, ImportError> {
     let (raw, mut errors) = read(format, text, max_rows)?;
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<ExternalId, usize> = HashMap::new();
     let mut rows = Vec::new();
     for (line, row) in raw {
         match check(line, &row) {

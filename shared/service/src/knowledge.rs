@@ -189,7 +189,7 @@ pub async fn retrieve(
     let vector = embed_blocking(embedder, vec![query.to_owned()])
         .await?
         .pop()
-        .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
+        .ok_or(ServiceError::NoEmbedding)?;
     retrieve_by_vector(conn, org, &Vector::from(vector), query, k).await
 }
 

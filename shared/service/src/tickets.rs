@@ -12,6 +12,37 @@ use crate::{ServiceError, access};
 use crate::paging::keyset_page;
 pub use crate::paging::{Cursor, DEFAULT_PAGE, MAX_PAGE};
 
+/// The fields every way of creating a ticket shares (the API, webhooks), as a request names
+/// them; [`NewTicket::try_from`] checks them once for all. Each way adds its own fields to
+/// the result (a team, an external id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketFields {
+    pub requester_email: String,
+    pub subject: String,
+    pub body: String,
+    /// `medium` when not given.
+    pub priority: Option<nexify_domain::Priority>,
+}
+
+impl TryFrom<TicketFields> for NewTicket {
+    type Error = nexify_domain::InvalidInput;
+
+    fn try_from(fields: TicketFields) -> Result<Self, Self::Error> {
+        Ok(NewTicket {
+            requester_email: nexify_domain::Email::parse(
+                "requester_email",
+                &fields.requester_email,
+            )?,
+            subject: nexify_domain::Subject::parse(&fields.subject)?,
+            body: nexify_domain::TicketBody::parse(&fields.body)?,
+            priority: fields.priority.unwrap_or(nexify_domain::Priority::Medium),
+            assigned_team: None,
+            category: None,
+            external_id: None,
+        })
+    }
+}
+
 pub fn order_name(order: TicketOrder) -> &'static str {
     match order {
         TicketOrder::CreatedDesc => "-created_at",

@@ -624,9 +624,8 @@ pub async fn load(
     let mut loaded = OrgModels::default();
     for head in ["team", "category", "priority"] {
         if let Some(stored) = models::current(conn, org, head).await? {
-            let model = LinearModel::from_bytes(&stored.model).map_err(|e| {
-                ServiceError::Conflict(format!("stored {head} model is unreadable: {e}"))
-            })?;
+            let model = LinearModel::from_bytes(&stored.model)
+                .map_err(|source| ServiceError::Model { head, source })?;
             loaded.versions.push((head.to_owned(), stored.version));
             match head {
                 "team" => loaded.team = Some(model),

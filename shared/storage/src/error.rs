@@ -1,3 +1,4 @@
+use nexify_domain::ErrorClass;
 use sqlx::error::ErrorKind;
 
 /// What can go wrong in storage, classified so the HTTP layer can answer 404, 409, 422
@@ -63,5 +64,63 @@ impl StorageError {
     /// Whether retrying the same operation later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, StorageError::Unavailable(_))
+    }
+}
+
+impl nexify_domain::Classify for StorageError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StorageError::NotFound => ErrorClass::NotFound,
+            StorageError::Conflict { constraint } => {
+                ErrorClass::Conflict(describe_constraint(constraint).1.to_owned())
+            }
+            StorageError::Constraint { constraint } => {
+                let (field, detail) = describe_constraint(constraint);
+                ErrorClass::Invalid {
+                    field: field.unwrap_or("body").to_owned(),
+                    detail: detail.to_owned(),
+                }
+            }
+            StorageError::Unavailable(_) => ErrorClass::Unavailable,
+            StorageError::Config(_) | StorageError::Database(_) => ErrorClass::Internal,
+        }
+    }
+}
+
+/// Constraint names that map to a field and a message a client can act on. Anything else
+/// still becomes a 409 or 422, with a generic message.
+fn describe_constraint(constraint: &str) -> (Option<&'static str>, &'static str) {
+    match constraint {
+        "tickets_org_external_id_unique" => (
+            Some("external_id"),
+            "a ticket with this external_id already exists",
+        ),
+        "job_runs_org_key_unique" => (
+            Some("idempotency_key"),
+            "a job with this idempotency key already exists",
+        ),
+        "suggestions_job_run_unique" => (None, "this job already has a suggestion"),
+        "users_email_unique" => (Some("email"), "a user with this email already exists"),
+        "organizations_slug_unique" => (Some("slug"), "an organization with this slug exists"),
+        "organization_settings_default_team_known" => {
+            (Some("default_team"), "must be one of the teams")
+        }
+        "organization_settings_default_category_known" => {
+            (Some("default_category"), "must be one of the categories")
+        }
+        c if c.starts_with("tickets_subject") => (Some("subject"), "is not an acceptable subject"),
+        c if c.starts_with("tickets_requester_email") => {
+            (Some("requester_email"), "is not an acceptable email")
+        }
+        c if c.starts_with("tickets_assigned_team") => {
+            (Some("assigned_team"), "is not an acceptable team")
+        }
+        c if c.starts_with("organization_settings_auto_apply_threshold") => {
+            (Some("auto_apply_threshold"), "must be between 0 and 1")
+        }
+        c if c.ends_with("_fk") || c.ends_with("_fkey") => {
+            (None, "refers to something that does not exist")
+        }
+        _ => (None, "the request conflicts with the data's rules"),
     }
 }

@@ -15,7 +15,9 @@ pub struct JobRun {
     pub idempotency_key: String,
     pub attempt_count: i32,
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The last failed attempt's sentence and code (see [`Failure`]).
     pub last_error: Option<String>,
+    pub last_error_code: Option<String>,
     /// When SQS accepted the job's message; `None` until then (the outbox sweep's cue).
     pub dispatched_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -24,7 +26,7 @@ pub struct JobRun {
 }
 
 pub(crate) const COLUMNS: &str = "id, organization_id, ticket_id, status, idempotency_key,
-    attempt_count, last_attempt_at, last_error, dispatched_at, finished_at, created_at, updated_at";
+    attempt_count, last_attempt_at, last_error, last_error_code, dispatched_at, finished_at, created_at, updated_at";
 
 /// Creates a queued JobRun for `(org, key)`, or returns the one that already exists; the
 /// flag says whether it was created now. Concurrent callers with the same key get the same
@@ -123,13 +125,21 @@ pub async fn mark_succeeded(
     id: JobRunId,
 ) -> Result<JobRun, StorageError> {
     Ok(sqlx::query_as(sql!(
-        "UPDATE job_runs SET status = 'succeeded', last_error = NULL, finished_at = now()
+        "UPDATE job_runs SET status = 'succeeded', last_error = NULL, last_error_code = NULL, finished_at = now()
          WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}"
     ))
     .bind(org)
     .bind(id)
     .fetch_one(conn)
     .await?)
+}
+
+/// What a job's reader is told of a failed attempt: a stable code and a sentence that names
+/// no database, provider or ticket text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: &'static str,
 }
 
 /// Records a failed attempt. Not `last`: the job goes back to queued for the next delivery.
@@ -139,19 +149,20 @@ pub async fn record_failure(
     conn: &mut PgConnection,
     org: OrgId,
     id: JobRunId,
-    error: &str,
+    failure: &Failure,
     last: bool,
 ) -> Result<JobRun, StorageError> {
     Ok(sqlx::query_as(sql!(
         "UPDATE job_runs SET status = CASE WHEN $4 THEN 'failed' ELSE 'queued' END,
-             last_error = left($3, 2000),
+             last_error = $3, last_error_code = $5,
              finished_at = CASE WHEN $4 THEN now() ELSE NULL END
          WHERE organization_id = $1 AND id = $2 AND status <> 'succeeded' RETURNING {COLUMNS}"
     ))
     .bind(org)
     .bind(id)
-    .bind(error)
+    .bind(failure.message)
     .bind(last)
+    .bind(failure.code)
     .fetch_one(conn)
     .await?)
 }

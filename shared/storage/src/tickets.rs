@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
-use nexify_domain::{Email, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus};
+use nexify_domain::{
+    Email, ExternalId, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus,
+};
 use serde::Serialize;
 use sqlx::PgConnection;
 
@@ -33,7 +35,7 @@ pub struct NewTicket {
     pub priority: Priority,
     pub assigned_team: Option<String>,
     pub category: Option<String>,
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
 }
 
 /// The fields a person may change on a ticket. `None` leaves a field as it is; for the team,
@@ -75,7 +77,7 @@ pub async fn insert(
     .bind(ticket.body.as_str())
     .bind(ticket.priority)
     .bind(&ticket.assigned_team)
-    .bind(&ticket.external_id)
+    .bind(ticket.external_id.as_ref().map(ExternalId::as_str))
     .bind(&ticket.category)
     .fetch_one(conn)
     .await?)
@@ -89,7 +91,7 @@ pub async fn insert_or_get_by_external_id(
     conn: &mut PgConnection,
     org: OrgId,
     ticket: &NewTicket,
-    external_id: &str,
+    external_id: &ExternalId,
 ) -> Result<(Ticket, bool), StorageError> {
     let inserted: Option<Ticket> = sqlx::query_as(sql!(
         "INSERT INTO tickets (organization_id, requester_email, subject, body, priority,
@@ -104,7 +106,7 @@ pub async fn insert_or_get_by_external_id(
     .bind(ticket.body.as_str())
     .bind(ticket.priority)
     .bind(&ticket.assigned_team)
-    .bind(external_id)
+    .bind(external_id.as_str())
     .bind(&ticket.category)
     .fetch_optional(&mut *conn)
     .await?;
@@ -115,7 +117,7 @@ pub async fn insert_or_get_by_external_id(
         "SELECT {COLUMNS} FROM tickets WHERE organization_id = $1 AND external_id = $2"
     ))
     .bind(org)
-    .bind(external_id)
+    .bind(external_id.as_str())
     .fetch_one(conn)
     .await?;
     Ok((existing, false))
@@ -177,7 +179,9 @@ pub async fn import_many(
     .bind(column(&|r| Some(r.ticket.priority.as_str().to_owned())))
     .bind(column(&|r| r.ticket.assigned_team.clone()))
     .bind(column(&|r| r.ticket.category.clone()))
-    .bind(column(&|r| r.ticket.external_id.clone()))
+    .bind(column(&|r| {
+        r.ticket.external_id.as_ref().map(|e| e.as_str().to_owned())
+    }))
     .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
     .bind(actor.actor_type())
     .bind(actor.user_id())

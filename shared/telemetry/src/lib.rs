@@ -45,3 +45,15 @@ pub fn init_for_tests() {
             .try_init();
     }
 }
+
+/// `outer: inner: innermost`: an error and its sources on one line, for logs.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

@@ -144,13 +144,35 @@ pub fn route_of(path: &str) -> String {
         .join("/")
 }
 
+/// Why a line is not valid EMF.
+#[derive(Debug, thiserror::Error)]
+pub enum EmfError {
+    #[error("not JSON")]
+    NotJson(#[source] serde_json::Error),
+    /// The rule of the specification the line breaks.
+    #[error("{0}")]
+    Rule(std::borrow::Cow<'static, str>),
+}
+
+impl From<&'static str> for EmfError {
+    fn from(rule: &'static str) -> Self {
+        EmfError::Rule(rule.into())
+    }
+}
+
+impl From<String> for EmfError {
+    fn from(rule: String) -> Self {
+        EmfError::Rule(rule.into())
+    }
+}
+
 /// Checks a line against the EMF specification's rules (for tests, here and elsewhere).
-pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
+pub fn check_emf(line: &str) -> Result<serde_json::Value, EmfError> {
     const UNITS: [&str; 5] = ["Milliseconds", "Count", "None", "Seconds", "Percent"];
-    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(line).map_err(EmfError::NotJson)?;
     let aws = &v["_aws"];
     if !aws["Timestamp"].is_u64() {
-        return Err("_aws.Timestamp must be epoch milliseconds".into());
+        return Err(EmfError::from("_aws.Timestamp must be epoch milliseconds"));
     }
     let directives = aws["CloudWatchMetrics"]
         .as_array()
@@ -158,7 +180,7 @@ pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
         .ok_or("_aws.CloudWatchMetrics must be a non-empty array")?;
     for d in directives {
         if d["Namespace"].as_str().is_none_or(|n| n.is_empty()) {
-            return Err("Namespace must be a non-empty string".into());
+            return Err(EmfError::from("Namespace must be a non-empty string"));
         }
         for set in d["Dimensions"]
             .as_array()
@@ -166,12 +188,14 @@ pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
         {
             let set = set.as_array().ok_or("a dimension set must be an array")?;
             if set.len() > 30 {
-                return Err("at most 30 dimensions".into());
+                return Err(EmfError::from("at most 30 dimensions"));
             }
             for key in set {
                 let key = key.as_str().ok_or("dimension names are strings")?;
                 if !v[key].is_string() {
-                    return Err(format!("dimension {key} must be a string at the root"));
+                    return Err(EmfError::from(format!(
+                        "dimension {key} must be a string at the root"
+                    )));
                 }
             }
         }
@@ -182,10 +206,12 @@ pub fn check_emf(line: &str) -> Result<serde_json::Value, String> {
         for m in metrics {
             let name = m["Name"].as_str().ok_or("a metric needs a Name")?;
             if !v[name].is_number() {
-                return Err(format!("metric {name} must be a number at the root"));
+                return Err(EmfError::from(format!(
+                    "metric {name} must be a number at the root"
+                )));
             }
             if !UNITS.contains(&m["Unit"].as_str().unwrap_or("None")) {
-                return Err(format!("metric {name} has an unknown unit"));
+                return Err(EmfError::from(format!("metric {name} has an unknown unit")));
             }
         }
     }

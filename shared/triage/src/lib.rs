@@ -132,8 +132,12 @@ pub struct Triage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
-    #[error("triage engine failed: {0}")]
-    Engine(String),
+    /// The engine cannot triage this input, and never will.
+    #[error("triage engine failed")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Something the engine relies on (a remote model, say) is down or slow: try again later.
+    #[error("triage engine unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub trait TriageEngine: Send + Sync {

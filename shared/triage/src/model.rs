@@ -548,9 +548,24 @@ fn put_f32s(out: &mut Vec<u8>, xs: &[f32]) {
     }
 }
 
-fn take_f32s(bytes: &[u8], at: &mut usize, n: usize) -> Result<Vec<f32>, String> {
+/// Why stored bytes are not a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a Nexify model")]
+    NotAModel,
+    #[error("the model's bytes are truncated")]
+    Truncated,
+    #[error("the model's header is unreadable")]
+    Header(#[source] serde_json::Error),
+    #[error("the model has no hash buckets")]
+    NoBuckets,
+    #[error("trailing bytes after the model")]
+    TrailingBytes,
+}
+
+fn take_f32s(bytes: &[u8], at: &mut usize, n: usize) -> Result<Vec<f32>, ModelError> {
     let end = *at + n * 4;
-    let chunk = bytes.get(*at..end).ok_or("model bytes are truncated")?;
+    let chunk = bytes.get(*at..end).ok_or(ModelError::Truncated)?;
     *at = end;
     Ok(chunk
         .chunks_exact(4)
@@ -584,25 +599,24 @@ impl LinearModel {
         out
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
-            return Err("not a Nexify model".into());
+            return Err(ModelError::NotAModel);
         }
         let mut at = MAGIC.len();
         let len_bytes: [u8; 4] = bytes
             .get(at..at + 4)
-            .ok_or("truncated")?
-            .try_into()
-            .map_err(|_| "truncated")?;
+            .and_then(|b| b.try_into().ok())
+            .ok_or(ModelError::Truncated)?;
         at += 4;
         let len = u32::from_le_bytes(len_bytes) as usize;
         let header: Header =
-            serde_json::from_slice(bytes.get(at..at + len).ok_or("truncated header")?)
-                .map_err(|e| e.to_string())?;
+            serde_json::from_slice(bytes.get(at..at + len).ok_or(ModelError::Truncated)?)
+                .map_err(ModelError::Header)?;
         at += len;
         let k = header.labels.len();
         if header.buckets == 0 {
-            return Err("the model has no hash buckets".into());
+            return Err(ModelError::NoBuckets);
         }
         let idf = Idf {
             weights: take_f32s(bytes, &mut at, 2 * header.buckets)?,
@@ -610,7 +624,7 @@ impl LinearModel {
         let weights = take_f32s(bytes, &mut at, (idf.dim() + header.dense_dim) * k)?;
         let bias = take_f32s(bytes, &mut at, k)?;
         if at != bytes.len() {
-            return Err("trailing bytes after the model".into());
+            return Err(ModelError::TrailingBytes);
         }
         Ok(Self {
             labels: header.labels,

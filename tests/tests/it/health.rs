@@ -4,12 +4,18 @@ use health::Health;
 use lambda_http::{Body, Request};
 use sqlx::PgPool;
 
-fn get(path: &str) -> Request {
-    lambda_http::http::Request::builder()
-        .method("GET")
+/// A request as API Gateway hands it to the function: with its route key and parameters.
+fn routed(method: &str, path: &str) -> Request {
+    let req = lambda_http::http::Request::builder()
+        .method(method)
         .uri(path)
         .body(Body::Empty)
-        .unwrap()
+        .unwrap();
+    nexify_tests::api::routed(req).expect("a template route").0
+}
+
+fn get(path: &str) -> Request {
+    routed("GET", path)
 }
 
 fn json(resp: &lambda_http::Response<Body>) -> serde_json::Value {
@@ -40,17 +46,24 @@ async fn health_is_503_problem_json_when_the_database_is_down() {
 }
 
 #[tokio::test]
-async fn unknown_paths_and_methods_are_problems_too() {
+async fn unrouted_requests_and_other_methods_are_problems_too() {
     let config = nexify_storage::DbConfig::from_url("postgres://nobody@127.0.0.1:1/none").unwrap();
     let health = Health::new(nexify_storage::connect_lazy(&config));
-    assert_eq!(
-        health.handle(get("/api/nope/")).await.unwrap().status(),
-        404
-    );
-    let post = lambda_http::http::Request::builder()
-        .method("POST")
+    // Invoked directly, without a route key: no route, whatever the path says.
+    let direct = lambda_http::http::Request::builder()
+        .method("GET")
         .uri("/api/health/")
         .body(Body::Empty)
         .unwrap();
-    assert_eq!(health.handle(post).await.unwrap().status(), 405);
+    let resp = health.handle(direct).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        health
+            .handle(routed("POST", "/api/health/"))
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
 }

@@ -26,13 +26,13 @@ async fn a_triage_round_emits_valid_emf_metrics(_o: PgPoolOptions, c: PgConnectO
         .collect();
     let find = |pred: &dyn Fn(&serde_json::Value) -> bool| lines.iter().find(|v| pred(v)).cloned();
 
-    let created = find(&|v| v["Route"] == "POST /api/orgs/{id}/tickets/")
+    let created = find(&|v| v["Route"] == "POST /api/orgs/{org}/tickets/")
         .expect("an API line for the ticket creation");
     assert_eq!(created["StatusClass"], "2xx");
     assert_eq!(created["ApiRequests"], 1.0);
     assert_eq!(created["ApiErrors5xx"], 0.0);
     assert!(created["ApiLatency"].as_f64().unwrap() > 0.0);
-    assert!(find(&|v| v["Route"] == "POST /api/orgs/{id}/tickets/{id}/triage/").is_some());
+    assert!(find(&|v| v["Route"] == "POST /api/orgs/{org}/tickets/{id}/triage/").is_some());
 
     let job = find(&|v| v["Outcome"] == "succeeded").expect("a triage job line");
     assert!(job["TriageDuration"].as_f64().unwrap() > 0.0);

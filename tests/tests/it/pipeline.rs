@@ -12,10 +12,12 @@ use nexify_triage::{RuleEngine, Triage, TriageEngine, TriageError, TriageInput};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-/// Fails its first `failures` calls, then behaves like the rule engine.
+/// Fails its first `failures` calls, then behaves like the rule engine. Its failures are
+/// an unavailable dependency (worth retrying), or with `broken`, a permanent failure.
 struct Flaky {
     failures: usize,
     calls: AtomicUsize,
+    permanent: bool,
 }
 
 impl Flaky {
@@ -23,6 +25,14 @@ impl Flaky {
         Self {
             failures,
             calls: AtomicUsize::new(0),
+            permanent: false,
+        }
+    }
+
+    fn broken() -> Self {
+        Self {
+            permanent: true,
+            ..Self::new(usize::MAX)
         }
     }
 }
@@ -34,7 +44,12 @@ impl TriageEngine for Flaky {
 
     fn triage(&self, input: &TriageInput) -> Result<Triage, TriageError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(TriageError::Engine("injected failure".into()));
+            let cause = "injected failure: secret-provider-text".into();
+            return Err(if self.permanent {
+                TriageError::Engine(cause)
+            } else {
+                TriageError::Unavailable(cause)
+            });
         }
         RuleEngine.triage(input)
     }
@@ -381,8 +396,8 @@ async fn an_error_after_the_claim_is_retried_and_then_succeeds(
         first["batchItemFailures"],
         json!([{"itemIdentifier": "m1"}])
     );
-    let (status, attempts, error): (String, i32, Option<String>) =
-        sqlx::query_as("SELECT status, attempt_count, last_error FROM job_runs")
+    let (status, attempts, error, code): (String, i32, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT status, attempt_count, last_error, last_error_code FROM job_runs")
             .fetch_one(&api.db.owner)
             .await
             .unwrap();
@@ -391,7 +406,9 @@ async fn an_error_after_the_claim_is_retried_and_then_succeeds(
         ("queued", 1),
         "retryable after a failed attempt"
     );
-    assert!(error.unwrap().contains("injected failure"));
+    // A code and a safe sentence: the provider's text stays in the logs.
+    assert_eq!(code.as_deref(), Some("engine_unavailable"));
+    assert_eq!(error.as_deref(), Some("The triage engine was unavailable."));
 
     let second = api
         .invoke_worker(&worker, json!({"Records": [record("m1", &body, 2)]}))
@@ -407,6 +424,70 @@ async fn an_error_after_the_claim_is_retried_and_then_succeeds(
         scalar_i64(&api, "SELECT count(*) FROM suggestions".into()).await,
         1
     );
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_permanent_failure_fails_the_job_at_once_and_its_message_is_not_redelivered(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "pl-permanent").await;
+    let ticket = ticket_fixture(&api.db.owner, a.org, "Breaks the engine").await;
+    let job = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+            Some(&api.token(a.agent)),
+            None,
+        )
+        .await;
+    let worker = api.worker_with(Flaky::broken());
+    let reply = api
+        .invoke_worker(
+            &worker,
+            json!({"Records": [record("m1", &job_body(&job.json), 1)]}),
+        )
+        .await;
+    assert_eq!(
+        reply["batchItemFailures"],
+        json!([]),
+        "acknowledged: another delivery would fail the same way"
+    );
+    let (status, attempts, error, code): (String, i32, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT status, attempt_count, last_error, last_error_code FROM job_runs")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("failed", 1));
+    assert_eq!(code.as_deref(), Some("engine_failed"));
+    assert!(!error.unwrap().contains("secret-provider-text"));
+    let payload: Value = sqlx::query_scalar(
+        "SELECT payload FROM ticket_events WHERE event_type = 'ai_triage_failed'",
+    )
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(payload["error_code"], "engine_failed");
+    assert!(
+        !payload.to_string().contains("secret-provider-text"),
+        "{payload}"
+    );
+    // What viewers read through the API: the code and the sentence.
+    let viewer = api
+        .call(
+            "GET",
+            &format!(
+                "/api/orgs/{}/jobs/{}/",
+                a.org,
+                job.json["id"].as_str().unwrap()
+            ),
+            Some(&api.token(a.viewer)),
+            None,
+        )
+        .await;
+    assert_eq!(viewer.status, 200, "{:?}", viewer.json);
+    assert_eq!(viewer.json["last_error_code"], "engine_failed");
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
@@ -542,7 +623,10 @@ async fn enqueue_with_a_failing_send(api: &Api, org_slug: &str) {
         Some(&api.token(a.agent)),
         None,
     );
-    let resp = triage_api.handle(req).await.unwrap();
+    let resp = triage_api
+        .handle(nexify_tests::api::routed(req).expect("a template route").0)
+        .await
+        .unwrap();
     assert_eq!(
         resp.status(),
         202,

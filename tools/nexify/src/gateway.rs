@@ -15,57 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-/// One HTTP route of the template: method, path pattern (`{name}` segments match anything)
-/// and the binary of the function that serves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub method: String,
-    pub path: String,
-    pub function: String,
-}
-
-impl Route {
-    fn matches_path(&self, path: &str) -> bool {
-        let want: Vec<&str> = self.path.trim_matches('/').split('/').collect();
-        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
-        want.len() == got.len()
-            && self.path.ends_with('/') == path.ends_with('/')
-            && want
-                .iter()
-                .zip(&got)
-                .all(|(w, g)| (w.starts_with('{') && !g.is_empty()) || w == g)
-    }
-}
-
-/// The `HttpApi` routes of a SAM template: every `Method`/`Path` pair under a function whose
-/// `Metadata.BuildProperties.Binary` names its binary. A small line reader, enough for the
-/// template's own layout (checked by a test).
-pub fn routes_from_template(template: &str) -> Vec<Route> {
-    let mut routes = Vec::new();
-    let mut binary: Option<String> = None;
-    let mut method: Option<String> = None;
-    for line in template.lines() {
-        let indent = line.len() - line.trim_start().len();
-        let text = line.trim();
-        if indent == 2 && text.ends_with(':') {
-            binary = None; // a new resource
-        }
-        if let Some(v) = text.strip_prefix("Binary:") {
-            binary = Some(v.trim().to_owned());
-        } else if let Some(v) = text.strip_prefix("Method:") {
-            method = Some(v.trim().to_uppercase());
-        } else if let Some(v) = text.strip_prefix("Path:")
-            && let (Some(function), Some(m)) = (&binary, method.take())
-        {
-            routes.push(Route {
-                method: m,
-                path: v.trim().to_owned(),
-                function: function.clone(),
-            });
-        }
-    }
-    routes
-}
+pub use nexify_http::routing::{TemplateRoute as Route, routes_from_template};
 
 pub struct GatewayConfig {
     pub template: PathBuf,
@@ -118,6 +68,7 @@ fn http_api_event(
     parts: &hyper::http::request::Parts,
     body: &[u8],
     route_key: &str,
+    path_parameters: &std::collections::HashMap<String, String>,
 ) -> serde_json::Value {
     use base64::Engine;
     let mut headers = serde_json::Map::new();
@@ -164,6 +115,7 @@ fn http_api_event(
         "cookies": cookies,
         "headers": headers,
         "queryStringParameters": query,
+        "pathParameters": path_parameters,
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",
@@ -255,17 +207,12 @@ impl Gateway {
     }
 
     async fn forward(&self, request: Request<Incoming>) -> anyhow::Result<Reply> {
-        let path = request.uri().path();
-        let candidates: Vec<&Route> = self
-            .routes
-            .iter()
-            .filter(|r| r.matches_path(path))
-            .collect();
-        let Some(route) = candidates
-            .iter()
-            .find(|r| r.method == request.method().as_str())
-            .or(candidates.first())
-        else {
+        let chosen = nexify_http::routing::choose(
+            &self.routes,
+            request.method().as_str(),
+            request.uri().path(),
+        );
+        let Some((route, path_parameters)) = chosen else {
             return Ok(problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -277,10 +224,9 @@ impl Gateway {
             self.invoke_base.trim_end_matches('/'),
             route.function,
         );
-        let route_key = format!("{} {}", route.method, route.path);
         let (parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();
-        let event = http_api_event(&parts, &body, &route_key);
+        let event = http_api_event(&parts, &body, &route.key(), &path_parameters);
         let invoke = Request::builder()
             .method("POST")
             .uri(target)
@@ -378,7 +324,7 @@ mod tests {
         let route = |m: &str, p: &str| {
             let found: Vec<&Route> = routes
                 .iter()
-                .filter(|r| r.method == m && r.matches_path(p))
+                .filter(|r| r.method == m && r.match_path(p).is_some())
                 .collect();
             assert_eq!(found.len(), 1, "{m} {p}: {found:?}");
             found[0].function.clone()
@@ -422,7 +368,7 @@ mod tests {
         assert_eq!(route("GET", "/api/health/"), "health");
         assert_eq!(route("GET", "/api/openapi.json"), "health");
         assert!(
-            !routes[0].matches_path("/api/health"),
+            routes[0].match_path("/api/health").is_none(),
             "trailing slashes matter"
         );
     }

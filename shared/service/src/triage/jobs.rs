@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use nexify_domain::{JobRunId, OrgId, Role, TicketId, UserId};
+use nexify_domain::{IdempotencyKey, JobRunId, OrgId, Role, TicketId, UserId};
 use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
 use nexify_storage::suggestions::{self, Suggestion};
@@ -22,7 +22,9 @@ pub struct JobMessage {
 
 /// Sends job messages to the triage queue (SQS in production and tests).
 pub trait Dispatch: Send + Sync {
-    fn send(&self, message: &JobMessage) -> impl Future<Output = Result<(), String>> + Send;
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    fn send(&self, message: &JobMessage) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// The default idempotency key: the ticket as it is now. Pressing "Run AI triage" twice on
@@ -87,7 +89,10 @@ pub async fn dispatch<D: Dispatch>(pool: &PgPool, dispatcher: &D, job: &JobRun) 
         organization_id: job.organization_id,
     };
     if let Err(error) = dispatcher.send(&message).await {
-        tracing::warn!(%error, "sending the triage message failed; the sweep will retry");
+        tracing::warn!(
+            error = %nexify_telemetry::error_chain(&error),
+            "sending the triage message failed; the sweep will retry"
+        );
         return false;
     }
     let marked = async {
@@ -111,22 +116,13 @@ pub async fn enqueue<D: Dispatch>(
     user: UserId,
     org: OrgId,
     ticket: TicketId,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> Result<(JobRun, bool), ServiceError> {
     let (mut tx, caller) = access::begin(pool, user, org, Role::Agent).await?;
     let found = tickets::get(&mut tx, org, ticket).await?;
-    let key = match idempotency_key.map(str::trim) {
-        Some(k) if k.is_empty() || k.len() > 255 => {
-            return Err(nexify_domain::InvalidInput::new(
-                "Idempotency-Key",
-                "must be 1 to 255 characters",
-            )
-            .into());
-        }
-        Some(k) => k.to_owned(),
-        None => default_key(&found),
-    };
-    let (job, created) = create_job(&mut tx, org, ticket, &key, Actor::User(caller.user)).await?;
+    let key = idempotency_key.unwrap_or_else(|| IdempotencyKey::internal(default_key(&found)));
+    let (job, created) =
+        create_job(&mut tx, org, ticket, key.as_str(), Actor::User(caller.user)).await?;
     tx.commit().await?;
     if created {
         dispatch(pool, dispatcher, &job).await;

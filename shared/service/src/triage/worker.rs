@@ -62,35 +62,34 @@ pub struct Worker<E> {
     pub drafter: Option<crate::drafting::ChatDrafter>,
 }
 
-/// Why one delivery failed; the message is then reported failed and redelivered.
+/// Why one delivery failed.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// Another delivery holds the job: report the message failed, so it comes back.
     #[error("another worker holds this job")]
     Busy,
-    #[error("{0}")]
-    Failed(String),
+    /// Worth another delivery (the database or a provider was down or slow): the job is
+    /// queued again, or failed if this was the last delivery.
+    #[error("triage failed; another delivery may succeed")]
+    Transient(#[source] ServiceError),
+    /// Would fail the same way again: the job is failed now, whatever the delivery count.
+    #[error("triage failed for good")]
+    Permanent(#[source] ServiceError),
+    /// The claim, or the record of a failure, could not be written.
+    #[error("the job's state could not be written")]
+    Storage(#[from] StorageError),
 }
 
-impl From<ServiceError> for JobError {
-    fn from(err: ServiceError) -> Self {
-        JobError::Failed(err.to_string())
+impl JobError {
+    /// Whether the queue should deliver the message again.
+    pub fn redeliver(&self) -> bool {
+        !matches!(self, JobError::Permanent(_))
     }
 }
 
 impl From<sqlx::Error> for JobError {
     fn from(err: sqlx::Error) -> Self {
-        StorageError::from(err).into()
-    }
-}
-
-impl From<StorageError> for JobError {
-    fn from(err: StorageError) -> Self {
-        JobError::Failed(format!(
-            "{err}: {}",
-            std::error::Error::source(&err)
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        ))
+        JobError::Storage(err.into())
     }
 }
 
@@ -124,17 +123,39 @@ impl<E: TriageEngine> Worker<E> {
         match self.run(&job).await {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
-                let last = receive_count >= self.max_receives;
+                let transient = error.is_transient();
+                let last = !transient || receive_count >= self.max_receives;
+                // The whole chain, for operators; the job and its event get only a code and
+                // a safe sentence, since anyone in the org can read them.
+                tracing::warn!(
+                    error = %nexify_telemetry::error_chain(&error),
+                    code = error.code(),
+                    transient,
+                    "triage attempt failed"
+                );
                 self.record_failure(&job, &error, last).await?;
-                Err(JobError::Failed(error))
+                Err(if transient {
+                    JobError::Transient(error)
+                } else {
+                    JobError::Permanent(error)
+                })
             }
         }
     }
 
-    async fn record_failure(&self, job: &JobRun, error: &str, last: bool) -> Result<(), JobError> {
+    async fn record_failure(
+        &self,
+        job: &JobRun,
+        error: &ServiceError,
+        last: bool,
+    ) -> Result<(), JobError> {
         let org = job.organization_id;
+        let failure = jobs::Failure {
+            code: error.code(),
+            message: error.safe_message(),
+        };
         let mut tx = begin_tenant(&self.pool, org, None).await?;
-        let recorded = jobs::record_failure(&mut tx, org, job.id, error, last).await;
+        let recorded = jobs::record_failure(&mut tx, org, job.id, &failure, last).await;
         match recorded {
             Ok(_) => {}
             // Succeeded meanwhile (a racing delivery): nothing to record.
@@ -150,26 +171,28 @@ impl<E: TriageEngine> Worker<E> {
                     job_run_id: Some(job.id),
                     event_type: "ai_triage_failed",
                     actor: Actor::System,
-                    payload: serde_json::json!({ "error": error, "attempts": job.attempt_count }),
+                    payload: serde_json::json!({
+                        "error": failure.message,
+                        "error_code": failure.code,
+                        "attempts": job.attempt_count,
+                    }),
                 },
             )
             .await?;
         }
         tx.commit().await?;
-        tracing::warn!(last, attempt = job.attempt_count, "triage attempt failed");
+        tracing::info!(last, attempt = job.attempt_count, "triage failure recorded");
         Ok(())
     }
 
     /// A claimed job in three steps: gather what the engine needs (short reads), decide
     /// (embedding, the engine and the drafter, with no transaction and no connection held:
     /// an LLM call may take tens of seconds), and record the result in one transaction.
-    async fn run(&self, job: &JobRun) -> Result<Outcome, String> {
+    async fn run(&self, job: &JobRun) -> Result<Outcome, ServiceError> {
         let started = std::time::Instant::now();
-        let gathered = self.gather(job).await.map_err(|e| e.to_string())?;
+        let gathered = self.gather(job).await?;
         let decided = self.decide(job, gathered, started).await?;
-        self.record(job, decided, started)
-            .await
-            .map_err(|e| e.to_string())
+        self.record(job, decided, started).await
     }
 
     /// Reads the ticket, the org's settings and labelled priorities, embeds the ticket (no
@@ -188,7 +211,7 @@ impl<E: TriageEngine> Worker<E> {
         let vector = crate::embedding::embed_blocking(&self.embedder, vec![embedded])
             .await?
             .pop()
-            .ok_or_else(|| ServiceError::Internal("the embedder returned nothing".into()))?;
+            .ok_or(ServiceError::NoEmbedding)?;
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let ticket_vector = Vector::from(vector.clone());
 
@@ -267,9 +290,9 @@ impl<E: TriageEngine> Worker<E> {
         job: &JobRun,
         gathered: Gathered,
         started: std::time::Instant,
-    ) -> Result<Decided, String> {
+    ) -> Result<Decided, ServiceError> {
         let input = &gathered.input;
-        let mut triage = self.engine.triage(input).map_err(|e| e.to_string())?;
+        let mut triage = self.engine.triage(input)?;
         let mut draft_writer = serde_json::json!("extractive");
         if let Some(drafter) = &self.drafter
             && !input.passages.is_empty()
@@ -310,7 +333,7 @@ impl<E: TriageEngine> Worker<E> {
             suggested_team: triage.team.clone(),
             classification: triage.classification.clone(),
             draft_reply: triage.draft_reply.clone(),
-            citations: serde_json::to_value(&triage.citations).map_err(|e| e.to_string())?,
+            citations: serde_json::to_value(&triage.citations)?,
             confidence: triage.confidence.clamp(0.0, 1.0),
             field_confidence: FieldConfidences {
                 priority: triage.fields.priority.map(|c| c.clamp(0.0, 1.0)),
