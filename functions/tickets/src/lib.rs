@@ -125,15 +125,22 @@ impl App {
                 ))
             }
             "POST /api/orgs/{org}/tickets/" => {
-                let body: CreateBody = parse_json(&req)?;
+                let CreateBody {
+                    requester_email,
+                    subject,
+                    body,
+                    priority,
+                    assigned_team,
+                } = parse_json(&req)?;
+                let fields = TicketFields {
+                    requester_email,
+                    subject,
+                    body,
+                    priority,
+                };
                 let new = NewTicket {
-                    assigned_team: body.assigned_team,
-                    ..NewTicket::try_from(TicketFields {
-                        requester_email: body.requester_email,
-                        subject: body.subject,
-                        body: body.body,
-                        priority: body.priority,
-                    })?
+                    assigned_team,
+                    ..fields.try_into()?
                 };
                 let ticket = service::create(&self.pool, &self.dispatcher, user, org, &new).await?;
                 Ok(json(StatusCode::CREATED, &ticket))

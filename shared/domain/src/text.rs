@@ -281,6 +281,18 @@ mod tests {
     }
 }
 
+/// `raw` trimmed, when it is not empty, at most `max` long as `len` measures, and every
+/// character passes `allowed`.
+fn bounded(
+    raw: &str,
+    len: impl Fn(&str) -> usize,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Option<&str> {
+    let s = raw.trim();
+    (!s.is_empty() && len(s) <= max && s.chars().all(allowed)).then_some(s)
+}
+
 /// The longest external id (another system's id for a ticket), in characters.
 pub const EXTERNAL_ID_MAX_CHARS: usize = 200;
 
@@ -293,19 +305,17 @@ text_newtype!(ExternalId);
 
 impl ExternalId {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let id = raw.trim();
-        if id.is_empty()
-            || id.chars().count() > EXTERNAL_ID_MAX_CHARS
-            || id.chars().any(char::is_control)
-        {
-            return Err(InvalidInput::new(
-                "external_id",
-                format!(
-                    "must be 1 to {EXTERNAL_ID_MAX_CHARS} characters, without control characters"
-                ),
-            ));
-        }
-        Ok(Self(id.to_owned()))
+        let chars = |s: &str| s.chars().count();
+        bounded(raw, chars, EXTERNAL_ID_MAX_CHARS, |c| !c.is_control())
+            .map(|id| Self(id.to_owned()))
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "external_id",
+                    format!(
+                        "must be 1 to {EXTERNAL_ID_MAX_CHARS} characters, without control characters"
+                    ),
+                )
+            })
     }
 }
 
@@ -321,17 +331,15 @@ text_newtype!(IdempotencyKey);
 
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let key = raw.trim();
-        if key.is_empty()
-            || key.len() > IDEMPOTENCY_KEY_MAX_BYTES
-            || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        {
-            return Err(InvalidInput::new(
-                "Idempotency-Key",
-                format!("must be 1 to {IDEMPOTENCY_KEY_MAX_BYTES} visible ASCII characters"),
-            ));
-        }
-        Ok(Self(key.to_owned()))
+        let visible = |c: char| c.is_ascii_graphic() || c == ' ';
+        bounded(raw, str::len, IDEMPOTENCY_KEY_MAX_BYTES, visible)
+            .map(|key| Self(key.to_owned()))
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "Idempotency-Key",
+                    format!("must be 1 to {IDEMPOTENCY_KEY_MAX_BYTES} visible ASCII characters"),
+                )
+            })
     }
 
     /// A key Nexify makes itself (never from a client).

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use nexify_queue::SqsDispatcher;
 use nexify_service::triage::Stranding;
-use nexify_tests::api::Api;
-use nexify_tests::{eventually, org_fixture, ticket_fixture};
+use nexify_tests::api::{Api, Reply};
+use nexify_tests::{OrgFixture, eventually, org_fixture, ticket_fixture};
 use nexify_triage::{RuleEngine, Triage, TriageEngine, TriageError, TriageInput};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -96,6 +96,26 @@ fn record(message_id: &str, body: &str, receive_count: u32) -> Value {
         "messageAttributes": {}, "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:test", "awsRegion": "us-east-1"
     })
+}
+
+/// An org with one ticket whose triage its agent has asked for: the org, the ticket and the
+/// API's reply.
+async fn requested_triage(
+    api: &Api,
+    slug: &str,
+    subject: &str,
+) -> (OrgFixture, nexify_storage::tickets::Ticket, Reply) {
+    let a = org_fixture(&api.db.owner, slug).await;
+    let ticket = ticket_fixture(&api.db.owner, a.org, subject).await;
+    let reply = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
+            Some(&api.token(a.agent)),
+            None,
+        )
+        .await;
+    (a, ticket, reply)
 }
 
 fn job_body(job: &Value) -> String {
@@ -322,16 +342,7 @@ async fn the_same_message_delivered_three_times_gives_one_suggestion(
     c: PgConnectOptions,
 ) {
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-dup").await;
-    let ticket = ticket_fixture(&api.db.owner, a.org, "Password reset").await;
-    let job = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
-            Some(&api.token(a.agent)),
-            None,
-        )
-        .await;
+    let (_, ticket, job) = requested_triage(&api, "pl-dup", "Password reset").await;
     let body = job_body(&job.json);
     let worker = api.worker();
     // Three deliveries: two at once, then one late.
@@ -376,16 +387,7 @@ async fn an_error_after_the_claim_is_retried_and_then_succeeds(
     c: PgConnectOptions,
 ) {
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-retry").await;
-    let ticket = ticket_fixture(&api.db.owner, a.org, "Sync stuck").await;
-    let job = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
-            Some(&api.token(a.agent)),
-            None,
-        )
-        .await;
+    let (_, _, job) = requested_triage(&api, "pl-retry", "Sync stuck").await;
     let worker = api.worker_with(Flaky::new(1));
     let body = job_body(&job.json);
 
@@ -432,16 +434,7 @@ async fn a_permanent_failure_fails_the_job_at_once_and_its_message_is_not_redeli
     c: PgConnectOptions,
 ) {
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-permanent").await;
-    let ticket = ticket_fixture(&api.db.owner, a.org, "Breaks the engine").await;
-    let job = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
-            Some(&api.token(a.agent)),
-            None,
-        )
-        .await;
+    let (a, _, job) = requested_triage(&api, "pl-permanent", "Breaks the engine").await;
     let worker = api.worker_with(Flaky::broken());
     let reply = api
         .invoke_worker(
@@ -496,16 +489,7 @@ async fn a_poison_message_reaches_the_dlq_after_three_receives_and_its_job_fails
     c: PgConnectOptions,
 ) {
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "pl-poison").await;
-    let ticket = ticket_fixture(&api.db.owner, a.org, "Always fails").await;
-    let job = api
-        .call(
-            "POST",
-            &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),
-            Some(&api.token(a.agent)),
-            None,
-        )
-        .await;
+    let (_, _, job) = requested_triage(&api, "pl-poison", "Always fails").await;
     assert_eq!(job.status, 202);
     let worker = api.worker_with(Flaky::new(usize::MAX));
 
