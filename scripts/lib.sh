@@ -156,7 +156,7 @@ pg_start() {
         # Without -l the server writes to pg_ctl's output, a file opened here, so the server's
         # user needs no access to this clone.
         as_pg_user "$bin/pg_ctl" -D "$PGDATA" -w -t 60 \
-            -o "-h 127.0.0.1 -p $PG_PORT -k '' -c max_connections=300 -c shared_buffers=256MB -c fsync=${NEXIFY_PG_FSYNC:-on}" \
+            -o "-h 127.0.0.1 -p $PG_PORT -k '' -c max_connections=300 -c shared_buffers=256MB -c fsync=${NEXIFY_PG_FSYNC:-on} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on" \
             start >>"$LOGS/postgres.log" 2>&1 || die "Postgres did not start; see $LOGS/postgres.log"
     fi
     psql_owner -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \

@@ -1,5 +1,6 @@
-//! - `nexify-bench api`: warm latency and throughput of the ticket-list handler (50 rows,
-//!   JWT verified, RLS transaction) beside `pgbench -S` at the same concurrency.
+//! - `nexify-bench api`: warm latency and throughput of the ticket-list handler (50 rows and
+//!   counts, JWT verified, RLS transaction) beside a pgbench script of the same statements at
+//!   the same concurrency; its database round trips and Postgres time per request.
 //! - `nexify-bench triage`: the worker's own throughput and end-to-end triage throughput
 //!   (enqueue through LocalStack SQS to suggestion) beside pgbench TPC-B.
 //! - `nexify-bench embed`: MiniLM throughput beside the naive batching loop.
@@ -19,8 +20,10 @@ mod api;
 mod coldstart;
 mod embed;
 mod pgbench;
+mod pgstat;
 mod report;
 mod retrieval;
+mod roundtrips;
 mod scratch;
 mod triage;
 

@@ -29,6 +29,28 @@ pub fn init(url: &str, scale: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the custom `script` (prepared statements, as sqlx runs them) with its `:variables`
+/// set from `defines`: the database's own floor for the same statements.
+pub fn run_script(
+    url: &str,
+    clients: u32,
+    seconds: u32,
+    script: &str,
+    defines: &[(&str, String)],
+) -> anyhow::Result<PgbenchResult> {
+    let path = std::env::temp_dir().join(format!("nexify-bench-{}.sql", std::process::id()));
+    std::fs::write(&path, script)?;
+    let path_arg = path.display().to_string();
+    let defines: Vec<String> = defines.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut extra = vec!["-M", "prepared", "-f", path_arg.as_str()];
+    for d in &defines {
+        extra.extend(["-D", d.as_str()]);
+    }
+    let result = run(url, clients, seconds, &extra);
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
 /// Runs pgbench with `extra` args (e.g. `-S` for select-only, none for TPC-B) for `seconds`.
 pub fn run(url: &str, clients: u32, seconds: u32, extra: &[&str]) -> anyhow::Result<PgbenchResult> {
     let clients_s = clients.to_string();

@@ -46,6 +46,11 @@ impl Scratch {
         Ok(db_url(&self.base, name))
     }
 
+    /// The URL of the run's database `name`, as the schema owner.
+    pub fn url(&self, name: &str) -> String {
+        db_url(&self.base, name)
+    }
+
     /// A fresh, migrated database: its owner pool and a lazy pool as the function role.
     pub async fn migrated(
         &mut self,

@@ -33,7 +33,9 @@ pub use config::{DbConfig, connect_lazy};
 pub use error::StorageError;
 pub use pgvector::Vector;
 pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-pub use tenancy::{begin_tenant, begin_tenant_relaxed, begin_user, set_tenant, transaction_start};
+pub use tenancy::{
+    begin_tenant, begin_tenant_relaxed, begin_user, scope_sql, set_tenant, transaction_start,
+};
 
 /// The schema, embedded so every binary migrates the same way.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -42,6 +42,10 @@ pub async fn upsert(
     .await?)
 }
 
+/// The statement [`role_of`] runs.
+pub const ROLE_OF_SQL: &str =
+    "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2";
+
 /// The user's role in the org, or `None` when they are not a member.
 #[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
 pub async fn role_of(
@@ -49,13 +53,11 @@ pub async fn role_of(
     org: OrgId,
     user: UserId,
 ) -> Result<Option<Role>, StorageError> {
-    Ok(sqlx::query_scalar(
-        "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2",
-    )
-    .bind(org)
-    .bind(user)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_scalar(ROLE_OF_SQL)
+        .bind(org)
+        .bind(user)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Every org the user belongs to, by name.

@@ -60,12 +60,18 @@ async fn begin_scoped(
     user: Option<UserId>,
     extra_settings: &'static str,
 ) -> Result<Transaction<'static, Postgres>, StorageError> {
-    let user = user.map(|u| u.to_string()).unwrap_or_default();
     Ok(pool
-        .begin_with(sqlx::AssertSqlSafe(format!(
-            "BEGIN; SELECT set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true){extra_settings}"
-        )))
+        .begin_with(sqlx::AssertSqlSafe(scope_sql(org, user, extra_settings)))
         .await?)
+}
+
+/// What [`begin_tenant`] sends: one simple query (one round trip) that begins the
+/// transaction and scopes it. Ids are typed, so their text is safe to inline.
+pub fn scope_sql(org: OrgId, user: Option<UserId>, extra_settings: &str) -> String {
+    let user = user.map(|u| u.to_string()).unwrap_or_default();
+    format!(
+        "BEGIN; SELECT set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true){extra_settings}"
+    )
 }
 
 /// Begins a transaction that sees only what a signed-in user may see across orgs: their own

@@ -342,6 +342,18 @@ pub async fn list(
     after: Option<(DateTime<Utc>, TicketId)>,
     limit: i64,
 ) -> Result<Vec<Ticket>, StorageError> {
+    let mut qb = list_query(org, filter, order, after, limit);
+    Ok(qb.build_query_as().fetch_all(conn).await?)
+}
+
+/// The statement [`list`] runs (its text, `qb.sql()`, is what the benchmarks replay).
+pub fn list_query(
+    org: OrgId,
+    filter: &TicketFilter,
+    order: TicketOrder,
+    after: Option<(DateTime<Utc>, TicketId)>,
+    limit: i64,
+) -> sqlx::QueryBuilder<sqlx::Postgres> {
     let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tickets"));
     push_filter(&mut qb, org, filter, true);
     let (column, cmp, dir) = if order.descending() {
@@ -358,8 +370,12 @@ pub async fn list(
     }
     qb.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
         .push_bind(limit);
-    Ok(qb.build_query_as().fetch_all(conn).await?)
+    qb
 }
+
+/// The org's ticket totals per status, as [`count_by_status`] reads them without a filter.
+pub const STATUS_TOTALS_SQL: &str =
+    "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1";
 
 /// How many of the org's tickets match `filter` (ignoring its status), per status. Without
 /// a priority, team or text filter these are the trigger-kept totals (migration 6), not a
@@ -375,12 +391,10 @@ pub async fn count_by_status(
         && filter.category.is_none()
         && filter.q.is_none()
     {
-        return Ok(sqlx::query_as(
-            "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1",
-        )
-        .bind(org)
-        .fetch_all(conn)
-        .await?);
+        return Ok(sqlx::query_as(STATUS_TOTALS_SQL)
+            .bind(org)
+            .fetch_all(conn)
+            .await?);
     }
     let mut qb = sqlx::QueryBuilder::new("SELECT status, count(*) FROM tickets");
     push_filter(&mut qb, org, filter, false);
