@@ -10,6 +10,9 @@ pg_start
 localstack_start
 migrate
 export PGBENCH="${PGBENCH:-$(pg_bin)/pgbench}"
+# django-helpdesk, for the side-by-side in the api benchmark.
+export NEXIFY_DJANGO_VENV="$STATE/django-venv"
+ensure_venv "$NEXIFY_DJANGO_VENV" "$ROOT/bench/django/requirements.txt"
 cargo build --quiet --profile perf -p nexify-bench
 write_functions_env
 export NEXIFY_ROOT="$ROOT"

@@ -247,5 +247,69 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "\nThe handler verifies the JWT, opens an RLS-scoped transaction, checks membership, reads 50 of {TICKETS} tickets and the per-status counts, and serializes JSON. The script runs the same statements, the same way (prepared, in one transaction), from pgbench; it sends BEGIN on its own, where the handler sends it with the scope in one round trip."
     );
+    match crate::django::venv() {
+        Some(venv) => {
+            let url = scratch.database("nexify_bench_django").await?;
+            let django =
+                crate::django::measure(&venv, &url, TICKETS, 30, CLIENTS as usize, 15).await?;
+            compare_with_django(p50, p99, rps, &django);
+        }
+        None => println!("\n(django-helpdesk comparison skipped: run it through scripts/bench.sh)"),
+    }
     scratch.drop_all().await
+}
+
+/// The handler beside django-helpdesk listing 50 of as many tickets, at equal concurrency.
+fn compare_with_django(p50: f64, p99: f64, rps: f64, django: &crate::django::DjangoFigures) {
+    println!(
+        "\n## Side by side: django-helpdesk (Django 5.2 + DRF, gunicorn, {} workers, same Postgres)\n",
+        django.workers
+    );
+    println!("| metric | nexify | django-helpdesk | ratio | goal |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| p50, 1 client (ms) | {p50:.3} | {:.1} | 1/{:.0} | - |",
+        django.p50_ms,
+        django.p50_ms / p50
+    );
+    println!(
+        "| p99, 1 client (ms) | {p99:.3} | {:.1} | 1/{:.0} | <= 1/150 |",
+        django.p99_ms,
+        django.p99_ms / p99
+    );
+    println!(
+        "| throughput, {CLIENTS} clients (req/s) | {rps:.0} | {:.2} | {:.0}x | >= 200x |",
+        django.rps,
+        rps / django.rps
+    );
+    println!(
+        "| SQL statements per request | - | {:.0} | - | - |",
+        django.statements
+    );
+    record(
+        Figure::new(
+            "api",
+            "ticket list p99, 1 client, beside django-helpdesk",
+            p99,
+            "ms",
+        )
+        .against("django-helpdesk p99", django.p99_ms)
+        .goal("≤ 1/150×", p99 * 150.0 <= django.p99_ms),
+    );
+    record(
+        Figure::new(
+            "api",
+            format!("ticket list throughput, {CLIENTS} clients, beside django-helpdesk"),
+            rps,
+            "req/s",
+        )
+        .against("django-helpdesk req/s", django.rps)
+        .goal("≥ 200×", rps >= 200.0 * django.rps),
+    );
+    record(Figure::new(
+        "api",
+        "django-helpdesk: SQL statements per list request",
+        django.statements,
+        "",
+    ));
 }

@@ -18,6 +18,7 @@
 
 mod api;
 mod coldstart;
+mod django;
 mod embed;
 mod pgbench;
 mod pgstat;
