@@ -38,10 +38,9 @@ impl App {
     /// ([`Self::handle`]) with thresholds a test chooses. Returns how many were sent.
     pub async fn sweep(&self, stranding: triage::Stranding) -> Result<usize, Error> {
         let mut conn = self.pool.acquire().await?;
-        // No training here: the worklist's training list is asked for empty.
-        let worklist = triage::sweep_worklist(&mut conn, stranding, BATCH, 0, 0).await?;
+        let stranded = triage::stranded_jobs(&mut conn, stranding, BATCH).await?;
         drop(conn);
-        Ok(triage::resend(&self.pool, &self.dispatcher, worklist.stranded).await?)
+        Ok(triage::resend(&self.pool, &self.dispatcher, stranded).await?)
     }
 
     /// The scheduled run, with the production thresholds.

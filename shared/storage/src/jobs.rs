@@ -167,51 +167,32 @@ pub async fn record_failure(
     .await?)
 }
 
-/// What the scheduled sweep has to do.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SweepWorklist {
-    /// Stranded queued jobs, oldest first.
-    pub stranded: Vec<(JobRunId, OrgId)>,
-    /// Orgs due for retraining, longest waiting first.
-    pub due_for_training: Vec<OrgId>,
-}
-
-/// The sweep's two lists in one round trip: the stranded jobs (queued jobs across orgs whose
-/// message SQS never accepted, older than `unsent_seconds`, or whose accepted message has gone
-/// unclaimed for `lost_seconds`, presumed lost) and the orgs
-/// due for retraining (as [`crate::settings::due_for_training`]), each in its own order.
+/// The stranded jobs, oldest first, at most `limit`: queued jobs across orgs whose message
+/// SQS never accepted, older than `unsent_seconds`, or whose accepted message has gone
+/// unclaimed for `lost_seconds`, presumed lost.
 ///
-/// Both statements go in one simple-protocol message (no Parse and Describe round trips per
-/// statement), because the sweeper runs this on a fresh connection at every cold start. Its
-/// text holds only numbers formatted from integers, never input.
+/// A simple-protocol query (no Parse and Describe round trip for a new statement), because
+/// the sweeper runs it on a fresh connection at every cold start. Its text holds only
+/// numbers formatted from integers, never input.
 #[tracing::instrument(skip_all, err)]
-pub async fn sweep_worklist(
+pub async fn stranded(
     conn: &mut PgConnection,
     unsent_seconds: i64,
     lost_seconds: i64,
     limit: i64,
-    quiet_seconds: i64,
-    train_limit: i64,
-) -> Result<SweepWorklist, StorageError> {
+) -> Result<Vec<(JobRunId, OrgId)>, StorageError> {
     use sqlx::Row;
     let sql = format!(
         "SELECT job_run_id, organization_id FROM stranded_job_runs(
              make_interval(secs => {unsent_seconds}), make_interval(secs => {lost_seconds}),
-             {limit});
-         SELECT organization_id FROM orgs_due_for_training(
-             make_interval(secs => {quiet_seconds}), {train_limit})"
+             {limit})"
     );
-    let mut worklist = SweepWorklist::default();
-    // The first statement's rows have two columns, the second's one.
+    let mut stranded = Vec::new();
     for row in sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .fetch_all(conn)
         .await?
     {
-        if row.len() == 2 {
-            worklist.stranded.push((row.try_get(0)?, row.try_get(1)?));
-        } else {
-            worklist.due_for_training.push(row.try_get(0)?);
-        }
+        stranded.push((row.try_get(0)?, row.try_get(1)?));
     }
-    Ok(worklist)
+    Ok(stranded)
 }

@@ -879,7 +879,7 @@ async fn an_urgency_cue_raises_only_to_a_priority_the_orgs_history_holds(
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
-async fn the_sweep_worklist_keeps_each_lists_order_and_limit(
+async fn stranded_jobs_and_orgs_due_for_training_keep_their_order_and_limit(
     _o: PgPoolOptions,
     c: PgConnectOptions,
 ) {
@@ -923,35 +923,40 @@ async fn the_sweep_worklist_keeps_each_lists_order_and_limit(
         unsent_seconds: 60,
         lost_seconds: 900,
     };
-    // As the function role, the way the sweeper reads it.
-    let mut conn = api.db.app.acquire().await.unwrap();
-    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 2, 60, 5)
-        .await
-        .unwrap();
+    // As the function role, the way the sweeper and the trainer read them.
+    let app = &api.db.app;
+    let stranded = |limit| async move {
+        let mut conn = app.acquire().await.unwrap();
+        nexify_service::triage::stranded_jobs(&mut conn, stranding, limit)
+            .await
+            .unwrap()
+    };
     let id_of = |age| {
         let (_, id, org) = jobs_by_age.iter().find(|(a, _, _)| *a == age).unwrap();
         (*id, *org)
     };
     assert_eq!(
-        worklist.stranded,
+        stranded(2).await,
         vec![id_of(400), id_of(300)],
         "the oldest first, at most the limit; the 10-second-old job is not stranded"
     );
-    assert_eq!(worklist.due_for_training, vec![b.org, a.org]);
-    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 10, 300, 1)
-        .await
-        .unwrap();
-    assert_eq!(worklist.stranded, vec![id_of(400), id_of(300), id_of(200)]);
+    assert_eq!(stranded(10).await, vec![id_of(400), id_of(300), id_of(200)]);
+    assert_eq!(stranded(1).await, vec![id_of(400)]);
+    let due = |quiet, limit| async move {
+        let mut conn = app.acquire().await.unwrap();
+        nexify_service::training::due_orgs(&mut conn, quiet, limit)
+            .await
+            .unwrap()
+    };
     assert_eq!(
-        worklist.due_for_training,
+        due(60, 5).await,
+        vec![b.org, a.org],
+        "longest waiting first"
+    );
+    assert_eq!(
+        due(300, 1).await,
         vec![b.org],
         "a is not yet quiet for 300 s"
     );
-    let worklist = nexify_service::triage::sweep_worklist(&mut conn, stranding, 1, 60, 1)
-        .await
-        .unwrap();
-    assert_eq!(
-        (worklist.stranded, worklist.due_for_training),
-        (vec![id_of(400)], vec![b.org])
-    );
+    assert_eq!(due(60, 1).await, vec![b.org]);
 }

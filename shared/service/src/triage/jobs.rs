@@ -139,24 +139,17 @@ pub struct Stranding {
     pub lost_seconds: i64,
 }
 
-/// The sweep's whole worklist in one round trip: the stranded queued jobs (see
-/// [`Stranding`]), at most `limit`, oldest first; and the orgs whose labels changed and then
-/// stayed quiet for `quiet_seconds`, at most `train_limit` (see
-/// [`crate::training::due_orgs`]).
-pub async fn sweep_worklist(
+/// The stranded queued jobs (see [`Stranding`]), at most `limit`, oldest first.
+pub async fn stranded_jobs(
     conn: &mut PgConnection,
     stranding: Stranding,
     limit: i64,
-    quiet_seconds: i64,
-    train_limit: i64,
-) -> Result<jobs::SweepWorklist, ServiceError> {
-    Ok(jobs::sweep_worklist(
+) -> Result<Vec<(JobRunId, OrgId)>, ServiceError> {
+    Ok(jobs::stranded(
         conn,
         stranding.unsent_seconds,
         stranding.lost_seconds,
         limit,
-        quiet_seconds,
-        train_limit,
     )
     .await?)
 }
