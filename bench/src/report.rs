@@ -78,6 +78,15 @@ fn number(x: f64) -> String {
     }
 }
 
+/// A ratio as `2.50×`, or as `1/797×` when it is too small for two decimals.
+fn ratio(r: f64) -> String {
+    if r > 0.0 && r < 0.01 {
+        format!("1/{:.0}×", 1.0 / r)
+    } else {
+        format!("{r:.2}×")
+    }
+}
+
 /// The report as markdown: a header on where and when it ran, then one table.
 pub fn markdown(figures: &[Figure], context: &serde_json::Value) -> String {
     let mut out = String::from("# Nexify benchmark report\n\n");
@@ -102,7 +111,7 @@ pub fn markdown(figures: &[Figure], context: &serde_json::Value) -> String {
             f.metric,
             format!("{} {}", number(f.value), f.unit).trim_end(),
             baseline,
-            f.ratio.map_or("–".into(), |r| format!("{r:.2}×")),
+            f.ratio.map_or("–".into(), ratio),
             f.goal.as_deref().unwrap_or("–"),
             match f.met {
                 Some(true) => "yes",
@@ -132,5 +141,7 @@ mod tests {
             md.contains("| api | p50 | 0.600 ms | pgbench -S: 0.200 | 3.00× | ≤ 3× | yes |"),
             "{md}"
         );
+        assert_eq!(ratio(1.49 / 1187.0), "1/797×");
+        assert_eq!(ratio(0.23), "0.23×");
     }
 }

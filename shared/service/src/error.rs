@@ -60,6 +60,9 @@ impl ServiceError {
             ServiceError::NotFound | ServiceError::Storage(StorageError::NotFound) => "not_found",
             ServiceError::Storage(StorageError::Unavailable(_)) => "database_unavailable",
             ServiceError::Storage(_) => "database_error",
+            ServiceError::Embedding(e) | ServiceError::Drafting(e) if e.is_transient() => {
+                "provider_unavailable"
+            }
             ServiceError::Embedding(EmbedError::Provider(_)) | ServiceError::Drafting(_) => {
                 "provider_failed"
             }
@@ -81,6 +84,7 @@ impl ServiceError {
             "not_found" => "The ticket or its org no longer exists.",
             "database_unavailable" => "The database was unavailable.",
             "database_error" => "A database statement failed.",
+            "provider_unavailable" => "The AI provider was unavailable or too slow.",
             "provider_failed" => "The AI provider did not give a usable answer.",
             "embedding_failed" => "The ticket could not be embedded.",
             "model_unreadable" => "A stored triage model could not be read; retrain the org.",
@@ -122,5 +126,112 @@ impl Classify for ServiceError {
             }
             _ => ErrorClass::Internal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexify_embed::openai::ProviderError;
+
+    fn provider(e: ProviderError) -> ServiceError {
+        ServiceError::Embedding(EmbedError::Provider(e))
+    }
+
+    #[test]
+    fn what_may_pass_is_retried_and_what_would_repeat_is_not() {
+        let transient = [
+            (provider(ProviderError::Timeout), "provider_unavailable"),
+            (provider(ProviderError::Status(503)), "provider_unavailable"),
+            (provider(ProviderError::Status(429)), "provider_unavailable"),
+            (
+                ServiceError::Triage(nexify_triage::TriageError::Unavailable("down".into())),
+                "engine_unavailable",
+            ),
+        ];
+        for (error, code) in transient {
+            assert!(error.is_transient(), "{error:?}");
+            assert_eq!(error.code(), code);
+        }
+        let permanent = [
+            (provider(ProviderError::Status(400)), "provider_failed"),
+            (
+                provider(ProviderError::Malformed("no data")),
+                "provider_failed",
+            ),
+            (ServiceError::NotFound, "not_found"),
+            (ServiceError::Storage(StorageError::NotFound), "not_found"),
+            (ServiceError::NoEmbedding, "embedding_failed"),
+            (
+                ServiceError::Triage(nexify_triage::TriageError::Engine("bad".into())),
+                "engine_failed",
+            ),
+        ];
+        for (error, code) in permanent {
+            assert!(!error.is_transient(), "{error:?}");
+            assert_eq!(error.code(), code);
+        }
+    }
+
+    #[test]
+    fn every_code_has_its_own_safe_sentence() {
+        let codes = [
+            "not_found",
+            "database_unavailable",
+            "database_error",
+            "provider_unavailable",
+            "provider_failed",
+            "embedding_failed",
+            "model_unreadable",
+            "engine_unavailable",
+            "engine_failed",
+            "invalid_input",
+            "conflict",
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let panicked = runtime
+            .block_on(async { tokio::spawn(async { panic!("a task panics") }).await })
+            .unwrap_err();
+        let internal = ServiceError::Task(panicked);
+        assert_eq!(internal.code(), "internal");
+        let generic = internal.safe_message();
+        let mut sentences = std::collections::HashSet::new();
+        for code in codes {
+            // Built through the same mapping as a real error of that code.
+            let sentence = sentence_for(code);
+            assert_ne!(sentence, generic, "{code} has no sentence of its own");
+            assert!(sentences.insert(sentence), "{code} repeats a sentence");
+        }
+    }
+
+    /// The sentence `safe_message` gives an error with `code`.
+    fn sentence_for(code: &str) -> &'static str {
+        let error = match code {
+            "not_found" => ServiceError::NotFound,
+            "database_unavailable" => {
+                ServiceError::Storage(StorageError::Unavailable(sqlx::Error::PoolTimedOut))
+            }
+            "database_error" => {
+                ServiceError::Storage(StorageError::Database(sqlx::Error::Protocol("x".into())))
+            }
+            "provider_unavailable" => provider(ProviderError::Timeout),
+            "provider_failed" => provider(ProviderError::Status(400)),
+            "embedding_failed" => ServiceError::NoEmbedding,
+            "model_unreadable" => ServiceError::Model {
+                head: "team",
+                source: nexify_triage::model::ModelError::NotAModel,
+            },
+            "engine_unavailable" => {
+                ServiceError::Triage(nexify_triage::TriageError::Unavailable("x".into()))
+            }
+            "engine_failed" => ServiceError::Triage(nexify_triage::TriageError::Engine("x".into())),
+            "invalid_input" => ServiceError::Invalid(InvalidInput::new("subject", "x")),
+            "conflict" => ServiceError::Conflict("x".into()),
+            other => panic!("no example for {other}"),
+        };
+        assert_eq!(error.code(), code);
+        error.safe_message()
     }
 }
