@@ -2,16 +2,15 @@
 //! that does the work, so the check and the work see the same data.
 
 use nexify_domain::{OrgId, Role, UserId};
-use nexify_storage::{PgPool, Postgres, Transaction, begin_tenant, memberships};
+use nexify_storage::{Admission, PgPool, Postgres, Transaction, begin_member};
 
 use crate::ServiceError;
 
-/// A signed-in user acting in one org, with their role there.
+/// A signed-in user acting in one org, with at least the role the operation required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     pub user: UserId,
     pub org: OrgId,
-    pub role: Role,
 }
 
 /// Opens the org-scoped transaction and checks that `user` is a member with at least
@@ -24,16 +23,13 @@ pub async fn begin(
     org: OrgId,
     required: Role,
 ) -> Result<(Transaction<'static, Postgres>, Caller), ServiceError> {
-    let mut tx = begin_tenant(pool, org, Some(user)).await?;
-    let role = memberships::role_of(&mut tx, org, user)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !role.allows(required) {
-        return Err(ServiceError::Forbidden(match required {
+    match begin_member(pool, org, user, required).await? {
+        Admission::Admitted(tx) => Ok((tx, Caller { user, org })),
+        Admission::NotMember => Err(ServiceError::NotFound),
+        Admission::BelowRole => Err(ServiceError::Forbidden(match required {
             Role::Admin => "this needs the admin role",
             Role::Agent => "this needs the agent or admin role",
             Role::Viewer => "this needs membership of the organization",
-        }));
+        })),
     }
-    Ok((tx, Caller { user, org, role }))
 }

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use nexify_domain::{OrgId, UserId};
+use nexify_domain::{OrgId, Role, UserId};
 use sqlx::PgConnection;
 
 use crate::{PgPool, Postgres, StorageError, Transaction};
@@ -63,6 +63,47 @@ async fn begin_scoped(
     Ok(pool
         .begin_with(sqlx::AssertSqlSafe(scope_sql(org, user, extra_settings)))
         .await?)
+}
+
+/// What [`begin_member`] found.
+#[derive(Debug)]
+pub enum Admission {
+    /// A member with at least the required role: the org-scoped transaction.
+    Admitted(Transaction<'static, Postgres>),
+    NotMember,
+    BelowRole,
+}
+
+/// Begins the transaction scoped to `org` and `user` and checks, in the same round trip
+/// (the SQL function `enter_org`), that the user is a member with at least `required`. A
+/// refusal leaves no transaction open on the connection: the check runs before `BEGIN`.
+pub async fn begin_member(
+    pool: &PgPool,
+    org: OrgId,
+    user: UserId,
+    required: Role,
+) -> Result<Admission, StorageError> {
+    let sql = member_scope_sql(org, user, required);
+    match pool.begin_with(sqlx::AssertSqlSafe(sql)).await {
+        Ok(tx) => Ok(Admission::Admitted(tx)),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX404") => {
+            Ok(Admission::NotMember)
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX403") => {
+            Ok(Admission::BelowRole)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What [`begin_member`] sends: the scope and the membership check, then `BEGIN`, one
+/// simple query. Ids are typed and the role is one of three words, so their text is safe to
+/// inline.
+pub fn member_scope_sql(org: OrgId, user: UserId, required: Role) -> String {
+    format!(
+        "SELECT enter_org('{org}', '{user}', '{}'); BEGIN",
+        required.as_str()
+    )
 }
 
 /// What [`begin_tenant`] sends: one simple query (one round trip) that begins the

@@ -789,3 +789,55 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
     assert_eq!(by_training_read, expected, "tickets::LABELLED");
     assert_eq!(by_sql_function, expected, "ticket_is_labelled");
 }
+
+/// Entering an org checks the membership in the round trip that begins the transaction; a
+/// refusal leaves nothing open on the connection, so the next request on it works.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn entering_an_org_checks_the_role_and_a_refusal_leaves_the_connection_clean(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    use nexify_storage::{Admission, begin_member};
+    let mut db = TestDb::new(c.clone()).await;
+    // One connection, so every step below runs on the same one.
+    db.app = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            c.username(nexify_storage::APP_ROLE)
+                .password(nexify_tests::APP_PASSWORD),
+        )
+        .await
+        .unwrap();
+    let (a, b) = (
+        org_fixture(&db.owner, "enter-a").await,
+        org_fixture(&db.owner, "enter-b").await,
+    );
+    ticket_fixture(&db.owner, a.org, "A's ticket").await;
+    for _ in 0..3 {
+        assert!(matches!(
+            begin_member(&db.app, a.org, b.agent, Role::Viewer)
+                .await
+                .unwrap(),
+            Admission::NotMember
+        ));
+        assert!(matches!(
+            begin_member(&db.app, a.org, a.viewer, Role::Agent)
+                .await
+                .unwrap(),
+            Admission::BelowRole
+        ));
+        let Admission::Admitted(mut tx) = begin_member(&db.app, a.org, a.agent, Role::Agent)
+            .await
+            .unwrap()
+        else {
+            panic!("an agent of A may act as an agent in A");
+        };
+        // The transaction is scoped to A: its ticket is visible, under row-level security.
+        let subjects: Vec<String> = sqlx::query_scalar("SELECT subject FROM tickets")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(subjects, vec!["A's ticket".to_string()]);
+        tx.commit().await.unwrap();
+    }
+}
