@@ -116,14 +116,21 @@ pub async fn list(
     };
     let limit = query.limit.clamp(1, MAX_PAGE);
     // One extra row tells whether another page exists.
-    let items = tickets::list(&mut tx, org, &query.filter, query.order, after, limit + 1).await?;
+    // The page and its counts in one statement; an empty page brings no counts.
+    let (items, per_status) =
+        tickets::page_with_counts(&mut tx, org, &query.filter, query.order, after, limit + 1)
+            .await?;
+    let per_status = match per_status {
+        Some(per_status) => per_status,
+        None => tickets::count_by_status(&mut tx, org, &query.filter).await?,
+    };
     let (items, next_cursor) = keyset_page(items, limit, |t| Cursor {
         order: order.to_owned(),
         at: query.order.key_of(t),
         id: t.id.0,
     });
     let mut counts = StatusCounts::default();
-    for (status, n) in tickets::count_by_status(&mut tx, org, &query.filter).await? {
+    for (status, n) in per_status {
         match status {
             TicketStatus::Open => counts.open = n,
             TicketStatus::InProgress => counts.in_progress = n,

@@ -331,30 +331,62 @@ fn push_filter(
     }
 }
 
-/// One page of the org's tickets: at most `limit`, in `order`, strictly after `after`
-/// (the sort key and id of the previous page's last ticket).
+/// How many tickets have each status (statuses with none may be missing).
+pub type StatusCounts = Vec<(TicketStatus, i64)>;
+
+/// One page of the org's tickets (at most `limit`, in `order`, strictly after `after`: the
+/// sort key and id of the previous page's last ticket) with the per-status counts of the tickets that
+/// match `filter` (its status aside), as [`count_by_status`] reads them, in one statement.
+/// The counts ride on every row (Postgres computes them once), so an empty page brings none:
+/// `None` then, for the caller to ask [`count_by_status`].
 #[tracing::instrument(skip_all, fields(org_id = %org, limit), err)]
-pub async fn list(
+pub async fn page_with_counts(
     conn: &mut PgConnection,
     org: OrgId,
     filter: &TicketFilter,
     order: TicketOrder,
     after: Option<(DateTime<Utc>, TicketId)>,
     limit: i64,
-) -> Result<Vec<Ticket>, StorageError> {
-    let mut qb = list_query(org, filter, order, after, limit);
-    Ok(qb.build_query_as().fetch_all(conn).await?)
+) -> Result<(Vec<Ticket>, Option<StatusCounts>), StorageError> {
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        #[sqlx(flatten)]
+        ticket: Ticket,
+        status_counts: sqlx::types::Json<StatusCounts>,
+    }
+    let mut qb = page_with_counts_query(org, filter, order, after, limit);
+    let rows: Vec<Counted> = qb.build_query_as().fetch_all(conn).await?;
+    let counts = rows.first().map(|r| r.status_counts.0.clone());
+    Ok((rows.into_iter().map(|r| r.ticket).collect(), counts))
 }
 
-/// The statement [`list`] runs (its text, `qb.sql()`, is what the benchmarks replay).
-pub fn list_query(
+/// The statement [`page_with_counts`] runs (its text, `qb.sql()`, is what the benchmarks
+/// replay).
+pub fn page_with_counts_query(
     org: OrgId,
     filter: &TicketFilter,
     order: TicketOrder,
     after: Option<(DateTime<Utc>, TicketId)>,
     limit: i64,
 ) -> sqlx::QueryBuilder<sqlx::Postgres> {
-    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tickets"));
+    let mut qb = sqlx::QueryBuilder::new(format!(
+        "SELECT {COLUMNS}, (SELECT coalesce(json_agg(json_build_array(c.status, c.n)), '[]')
+             FROM ("
+    ));
+    push_counts(&mut qb, org, filter);
+    qb.push(") c) AS status_counts FROM tickets");
+    push_page(qb, org, filter, order, after, limit)
+}
+
+/// `qb` (a select from `tickets`) filtered, ordered, after the cursor and limited.
+fn push_page(
+    mut qb: sqlx::QueryBuilder<sqlx::Postgres>,
+    org: OrgId,
+    filter: &TicketFilter,
+    order: TicketOrder,
+    after: Option<(DateTime<Utc>, TicketId)>,
+    limit: i64,
+) -> sqlx::QueryBuilder<sqlx::Postgres> {
     push_filter(&mut qb, org, filter, true);
     let (column, cmp, dir) = if order.descending() {
         (order.column(), "<", "DESC")
@@ -373,10 +405,6 @@ pub fn list_query(
     qb
 }
 
-/// The org's ticket totals per status, as [`count_by_status`] reads them without a filter.
-pub const STATUS_TOTALS_SQL: &str =
-    "SELECT status, n FROM ticket_status_counts WHERE organization_id = $1";
-
 /// How many of the org's tickets match `filter` (ignoring its status), per status. Without
 /// a priority, team or text filter these are the trigger-kept totals (migration 6), not a
 /// count over every ticket.
@@ -385,21 +413,27 @@ pub async fn count_by_status(
     conn: &mut PgConnection,
     org: OrgId,
     filter: &TicketFilter,
-) -> Result<Vec<(TicketStatus, i64)>, StorageError> {
+) -> Result<StatusCounts, StorageError> {
+    let mut qb = sqlx::QueryBuilder::new("");
+    push_counts(&mut qb, org, filter);
+    Ok(qb.build_query_as().fetch_all(conn).await?)
+}
+
+/// The counts' query: the trigger-kept totals without a priority, team, category or text
+/// filter; otherwise a count of the matching tickets (their status aside).
+fn push_counts(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, org: OrgId, filter: &TicketFilter) {
     if filter.priority.is_none()
         && filter.assigned_team.is_none()
         && filter.category.is_none()
         && filter.q.is_none()
     {
-        return Ok(sqlx::query_as(STATUS_TOTALS_SQL)
-            .bind(org)
-            .fetch_all(conn)
-            .await?);
+        qb.push("SELECT status, n FROM ticket_status_counts WHERE organization_id = ")
+            .push_bind(org);
+    } else {
+        qb.push("SELECT status, count(*) AS n FROM tickets");
+        push_filter(qb, org, filter, false);
+        qb.push(" GROUP BY status");
     }
-    let mut qb = sqlx::QueryBuilder::new("SELECT status, count(*) FROM tickets");
-    push_filter(&mut qb, org, filter, false);
-    qb.push(" GROUP BY status");
-    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 /// A ticket whose labels are settled: resolved, or with an accepted suggestion.

@@ -303,6 +303,22 @@ async fn filters_search_counts_and_teams(_o: PgPoolOptions, c: PgConnectOptions)
         all.json["counts"],
         json!({"open": 3, "in_progress": 0, "resolved": 0})
     );
+    // The counts ignore the status filter, also when the page is empty (counted apart then),
+    // and follow the other filters.
+    let none_resolved = list("status=resolved").await;
+    assert_eq!(none_resolved.json["items"], json!([]));
+    assert_eq!(
+        none_resolved.json["counts"],
+        json!({"open": 3, "in_progress": 0, "resolved": 0})
+    );
+    assert_eq!(
+        list("priority=high&status=resolved").await.json["counts"],
+        json!({"open": 2, "in_progress": 0, "resolved": 0})
+    );
+    assert_eq!(
+        list("priority=high").await.json["counts"],
+        json!({"open": 2, "in_progress": 0, "resolved": 0})
+    );
     let oldest_first = list("ordering=created_at").await;
     assert_eq!(oldest_first.json["items"][0]["subject"], "Refund please");
     assert_eq!(list("ordering=sideways").await.status, 422);
