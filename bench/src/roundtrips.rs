@@ -33,6 +33,21 @@ impl RoundTrips {
         Ok(Self { port, count })
     }
 
+    /// A one-connection pool as the function role, built as deployed (`connect_lazy`), whose
+    /// every round trip to the database at `owner_url` passes through a new counting proxy.
+    pub async fn app_pool(owner_url: &str) -> anyhow::Result<(Self, nexify_storage::PgPool)> {
+        let options: sqlx::postgres::PgConnectOptions = owner_url.parse()?;
+        let proxy = Self::proxy(options.get_port()).await?;
+        let mut config = nexify_storage::DbConfig::from_url(owner_url)?;
+        config.connect_options = config
+            .connect_options
+            .username(nexify_storage::APP_ROLE)
+            .password("nexify_app")
+            .port(proxy.port);
+        config.max_connections = 1;
+        Ok((proxy, nexify_storage::connect_lazy(&config)))
+    }
+
     /// Round trips since the last call.
     pub fn take(&self) -> u64 {
         self.count.swap(0, Ordering::SeqCst)

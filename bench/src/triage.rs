@@ -303,16 +303,8 @@ pub async fn run() -> anyhow::Result<()> {
     }
     tx.commit().await?;
     let owner_url = scratch.url("nexify_bench_triage");
-    let options: sqlx::postgres::PgConnectOptions = owner_url.parse()?;
-    let proxy = RoundTrips::proxy(options.get_port()).await?;
-    let mut config = nexify_storage::DbConfig::from_url(&owner_url)?;
-    config.connect_options = config
-        .connect_options
-        .username(nexify_storage::APP_ROLE)
-        .password("nexify_app")
-        .port(proxy.port);
-    config.max_connections = 1;
-    let counted = worker(&nexify_storage::connect_lazy(&config));
+    let (proxy, counted_pool) = RoundTrips::app_pool(&owner_url).await?;
+    let counted = worker(&counted_pool);
     // The first job warms the connection and its statement cache.
     counted
         .process(&counted_jobs[0], 1)

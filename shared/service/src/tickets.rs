@@ -117,9 +117,8 @@ pub async fn list(
     let limit = query.limit.clamp(1, MAX_PAGE);
     // One extra row tells whether another page exists.
     // The page and its counts in one statement; an empty page brings no counts.
-    let (items, per_status) =
-        tickets::page_with_counts(&mut tx, org, &query.filter, query.order, after, limit + 1)
-            .await?;
+    let page = tickets::page_with_counts_query(org, &query.filter, query.order, after, limit + 1);
+    let (items, per_status) = tickets::page_with_counts(&mut tx, page).await?;
     let per_status = match per_status {
         Some(per_status) => per_status,
         None => tickets::count_by_status(&mut tx, org, &query.filter).await?,

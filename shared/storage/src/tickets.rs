@@ -334,19 +334,15 @@ fn push_filter(
 /// How many tickets have each status (statuses with none may be missing).
 pub type StatusCounts = Vec<(TicketStatus, i64)>;
 
-/// One page of the org's tickets (at most `limit`, in `order`, strictly after `after`: the
-/// sort key and id of the previous page's last ticket) with the per-status counts of the tickets that
-/// match `filter` (its status aside), as [`count_by_status`] reads them, in one statement.
+/// One page of the org's tickets with the per-status counts of the tickets that match the
+/// filter (its status aside), as [`count_by_status`] reads them, in one statement.
 /// The counts ride on every row (Postgres computes them once), so an empty page brings none:
 /// `None` then, for the caller to ask [`count_by_status`].
-#[tracing::instrument(skip_all, fields(org_id = %org, limit), err)]
+/// `query` is [`page_with_counts_query`]'s.
+#[tracing::instrument(skip_all, err)]
 pub async fn page_with_counts(
     conn: &mut PgConnection,
-    org: OrgId,
-    filter: &TicketFilter,
-    order: TicketOrder,
-    after: Option<(DateTime<Utc>, TicketId)>,
-    limit: i64,
+    mut query: sqlx::QueryBuilder<sqlx::Postgres>,
 ) -> Result<(Vec<Ticket>, Option<StatusCounts>), StorageError> {
     #[derive(sqlx::FromRow)]
     struct Counted {
@@ -354,14 +350,14 @@ pub async fn page_with_counts(
         ticket: Ticket,
         status_counts: sqlx::types::Json<StatusCounts>,
     }
-    let mut qb = page_with_counts_query(org, filter, order, after, limit);
-    let rows: Vec<Counted> = qb.build_query_as().fetch_all(conn).await?;
+    let rows: Vec<Counted> = query.build_query_as().fetch_all(conn).await?;
     let counts = rows.first().map(|r| r.status_counts.0.clone());
     Ok((rows.into_iter().map(|r| r.ticket).collect(), counts))
 }
 
-/// The statement [`page_with_counts`] runs (its text, `qb.sql()`, is what the benchmarks
-/// replay).
+/// The statement [`page_with_counts`] runs: a page of the org's tickets (at most `limit`,
+/// in `order`, strictly after `after`) with their counts. Its text (`.sql()`) is also what
+/// the benchmarks replay.
 pub fn page_with_counts_query(
     org: OrgId,
     filter: &TicketFilter,
@@ -375,18 +371,6 @@ pub fn page_with_counts_query(
     ));
     push_counts(&mut qb, org, filter);
     qb.push(") c) AS status_counts FROM tickets");
-    push_page(qb, org, filter, order, after, limit)
-}
-
-/// `qb` (a select from `tickets`) filtered, ordered, after the cursor and limited.
-fn push_page(
-    mut qb: sqlx::QueryBuilder<sqlx::Postgres>,
-    org: OrgId,
-    filter: &TicketFilter,
-    order: TicketOrder,
-    after: Option<(DateTime<Utc>, TicketId)>,
-    limit: i64,
-) -> sqlx::QueryBuilder<sqlx::Postgres> {
     push_filter(&mut qb, org, filter, true);
     let (column, cmp, dir) = if order.descending() {
         (order.column(), "<", "DESC")
