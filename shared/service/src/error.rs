@@ -42,58 +42,103 @@ pub enum ServiceError {
     Encoding(#[from] serde_json::Error),
 }
 
+/// What a failure is, once: its stable code, the sentence anyone who can read the job may
+/// see (naming no database, provider or input text), and whether another try may succeed.
+struct Described {
+    code: &'static str,
+    message: &'static str,
+    transient: bool,
+}
+
+const fn described(code: &'static str, message: &'static str, transient: bool) -> Described {
+    Described {
+        code,
+        message,
+        transient,
+    }
+}
+
 impl ServiceError {
+    fn described(&self) -> Described {
+        use nexify_triage::TriageError;
+        match self {
+            ServiceError::NotFound | ServiceError::Storage(StorageError::NotFound) => described(
+                "not_found",
+                "The ticket or its org no longer exists.",
+                false,
+            ),
+            ServiceError::Storage(StorageError::Unavailable(_)) => described(
+                "database_unavailable",
+                "The database was unavailable.",
+                true,
+            ),
+            ServiceError::Storage(e) => described(
+                "database_error",
+                "A database statement failed.",
+                matches!(e, StorageError::Database(_)),
+            ),
+            ServiceError::Embedding(e) | ServiceError::Drafting(e) if e.is_transient() => {
+                described(
+                    "provider_unavailable",
+                    "The AI provider was unavailable or too slow.",
+                    true,
+                )
+            }
+            ServiceError::Embedding(EmbedError::Provider(_)) | ServiceError::Drafting(_) => {
+                described(
+                    "provider_failed",
+                    "The AI provider did not give a usable answer.",
+                    false,
+                )
+            }
+            ServiceError::Embedding(_) | ServiceError::NoEmbedding => described(
+                "embedding_failed",
+                "The ticket could not be embedded.",
+                false,
+            ),
+            ServiceError::Model { .. } => described(
+                "model_unreadable",
+                "A stored triage model could not be read; retrain the org.",
+                false,
+            ),
+            ServiceError::Triage(TriageError::Unavailable(_)) => described(
+                "engine_unavailable",
+                "The triage engine was unavailable.",
+                true,
+            ),
+            ServiceError::Triage(_) => described(
+                "engine_failed",
+                "The triage engine failed on this ticket.",
+                false,
+            ),
+            ServiceError::Invalid(_) => described(
+                "invalid_input",
+                "The ticket holds a value triage cannot use.",
+                false,
+            ),
+            ServiceError::Conflict(_) => described(
+                "conflict",
+                "The ticket changed in a way that conflicts with triage.",
+                false,
+            ),
+            _ => described("internal", "An internal error occurred.", false),
+        }
+    }
+
     /// Whether the same operation may succeed later: the database or a provider was down,
     /// busy or slow. Everything else fails the same way every time.
     pub fn is_transient(&self) -> bool {
-        match self {
-            ServiceError::Storage(e) => e.is_transient() || matches!(e, StorageError::Database(_)),
-            ServiceError::Embedding(e) | ServiceError::Drafting(e) => e.is_transient(),
-            ServiceError::Triage(nexify_triage::TriageError::Unavailable(_)) => true,
-            _ => false,
-        }
+        self.described().transient
     }
 
     /// A stable code for what went wrong, safe to show anyone who can read the job.
     pub fn code(&self) -> &'static str {
-        match self {
-            ServiceError::NotFound | ServiceError::Storage(StorageError::NotFound) => "not_found",
-            ServiceError::Storage(StorageError::Unavailable(_)) => "database_unavailable",
-            ServiceError::Storage(_) => "database_error",
-            ServiceError::Embedding(e) | ServiceError::Drafting(e) if e.is_transient() => {
-                "provider_unavailable"
-            }
-            ServiceError::Embedding(EmbedError::Provider(_)) | ServiceError::Drafting(_) => {
-                "provider_failed"
-            }
-            ServiceError::Embedding(_) | ServiceError::NoEmbedding => "embedding_failed",
-            ServiceError::Model { .. } => "model_unreadable",
-            ServiceError::Triage(nexify_triage::TriageError::Unavailable(_)) => {
-                "engine_unavailable"
-            }
-            ServiceError::Triage(_) => "engine_failed",
-            ServiceError::Invalid(_) => "invalid_input",
-            ServiceError::Conflict(_) => "conflict",
-            _ => "internal",
-        }
+        self.described().code
     }
 
     /// A sentence for [`Self::code`] that names no database, provider or input text.
     pub fn safe_message(&self) -> &'static str {
-        match self.code() {
-            "not_found" => "The ticket or its org no longer exists.",
-            "database_unavailable" => "The database was unavailable.",
-            "database_error" => "A database statement failed.",
-            "provider_unavailable" => "The AI provider was unavailable or too slow.",
-            "provider_failed" => "The AI provider did not give a usable answer.",
-            "embedding_failed" => "The ticket could not be embedded.",
-            "model_unreadable" => "A stored triage model could not be read; retrain the org.",
-            "engine_unavailable" => "The triage engine was unavailable.",
-            "engine_failed" => "The triage engine failed on this ticket.",
-            "invalid_input" => "The ticket holds a value triage cannot use.",
-            "conflict" => "The ticket changed in a way that conflicts with triage.",
-            _ => "An internal error occurred.",
-        }
+        self.described().message
     }
 }
 

@@ -35,7 +35,7 @@ pub use pgvector::Vector;
 pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 pub use tenancy::{
     Admission, begin_member, begin_tenant, begin_tenant_relaxed, begin_user, member_scope_sql,
-    scope_sql, set_tenant, transaction_start,
+    set_tenant, transaction_start,
 };
 
 /// The schema, embedded so every binary migrates the same way.

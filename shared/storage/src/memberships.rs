@@ -42,24 +42,6 @@ pub async fn upsert(
     .await?)
 }
 
-/// The statement [`role_of`] runs.
-pub const ROLE_OF_SQL: &str =
-    "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2";
-
-/// The user's role in the org, or `None` when they are not a member.
-#[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
-pub async fn role_of(
-    conn: &mut PgConnection,
-    org: OrgId,
-    user: UserId,
-) -> Result<Option<Role>, StorageError> {
-    Ok(sqlx::query_scalar(ROLE_OF_SQL)
-        .bind(org)
-        .bind(user)
-        .fetch_optional(conn)
-        .await?)
-}
-
 /// Every org the user belongs to, by name.
 #[tracing::instrument(skip_all, fields(user_id = %user), err)]
 pub async fn list_for_user(

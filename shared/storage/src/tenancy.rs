@@ -108,7 +108,7 @@ pub fn member_scope_sql(org: OrgId, user: UserId, required: Role) -> String {
 
 /// What [`begin_tenant`] sends: one simple query (one round trip) that begins the
 /// transaction and scopes it. Ids are typed, so their text is safe to inline.
-pub fn scope_sql(org: OrgId, user: Option<UserId>, extra_settings: &str) -> String {
+fn scope_sql(org: OrgId, user: Option<UserId>, extra_settings: &str) -> String {
     let user = user.map(|u| u.to_string()).unwrap_or_default();
     format!(
         "BEGIN; SELECT set_config('app.org_id', '{org}', true), set_config('app.user_id', '{user}', true){extra_settings}"
