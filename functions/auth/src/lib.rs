@@ -4,25 +4,13 @@
 //! - `GET /api/me/` → the user and their memberships
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::{RefreshRequest, TokenRequest};
+use nexify_api::responses::AccessToken;
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
 use nexify_http::{ApiError, Body, Request, Response, json, parse_json};
 use nexify_service::accounts;
 use nexify_storage::PgPool;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenRequest {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefreshRequest {
-    refresh: String,
-}
 
 pub struct App {
     pool: PgPool,
@@ -52,7 +40,10 @@ impl App {
                 let access = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
                 Ok(json(
                     StatusCode::OK,
-                    &serde_json::json!({ "access": access, "expires_in": nexify_auth::ACCESS_TTL.as_secs() }),
+                    &AccessToken {
+                        access,
+                        expires_in: nexify_auth::ACCESS_TTL.as_secs(),
+                    },
                 ))
             }
             "GET /api/me/" => {

@@ -1,6 +1,7 @@
 //! - `GET /api/health/`: answers 200 when the function is up and its database answers, 503
 //!   (problem+json) when the database does not.
-//! - `GET /api/openapi.json`: the API's OpenAPI 3.1 document.
+//! - `GET /api/openapi.json`: the API's OpenAPI 3.1 document, generated from the Rust types
+//!   (`nexify-api`).
 
 use std::time::Duration;
 
@@ -13,11 +14,16 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Health {
     pool: PgPool,
+    /// Generated once per instance, at init.
+    openapi: String,
 }
 
 impl Health {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            openapi: nexify_api::document(),
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -26,15 +32,12 @@ impl Health {
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         match nexify_http::route(&req)? {
-            "GET /api/openapi.json" => Ok(nexify_http::json_text(
-                StatusCode::OK,
-                nexify_http::OPENAPI_JSON,
-            )),
+            "GET /api/openapi.json" => Ok(nexify_http::json_text(StatusCode::OK, &self.openapi)),
             "GET /api/health/" => {
                 self.check_database().await?;
                 Ok(nexify_http::json(
                     StatusCode::OK,
-                    &serde_json::json!({ "status": "ok", "database": "ok" }),
+                    &nexify_api::responses::Health::OK,
                 ))
             }
             _ => Err(ApiError::NotFound),

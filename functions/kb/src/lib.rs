@@ -5,6 +5,8 @@
 //! - `GET /api/orgs/{org}/kb/search/?q=&limit=` ranked chunks with scores
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::DocumentBody;
+use nexify_api::responses::{DocumentPage, SearchResults};
 use nexify_auth::TokenIssuer;
 use nexify_domain::{DocumentId, parse_limit};
 use nexify_embed::Embedder;
@@ -14,18 +16,6 @@ use nexify_http::{
 use nexify_service::knowledge::{self, DocumentInput};
 use nexify_service::tickets::Cursor;
 use nexify_storage::PgPool;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DocumentBody {
-    title: String,
-    body: String,
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default)]
-    source_url: Option<String>,
-}
 
 pub struct App {
     pool: PgPool,
@@ -71,10 +61,7 @@ impl App {
                 let limit = parse_limit(params.get("limit").map(String::as_str), 25, 100)?;
                 let (items, next_cursor) =
                     knowledge::list(&self.pool, user, org, cursor, limit).await?;
-                Ok(json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
-                ))
+                Ok(json(StatusCode::OK, &DocumentPage { items, next_cursor }))
             }
             "GET /api/orgs/{org}/documents/{id}/" => {
                 let id: DocumentId = path_param(&req, "id")?;
@@ -94,7 +81,7 @@ impl App {
                 let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
                 let hits =
                     knowledge::search(&self.pool, &self.embedder, user, org, q, limit).await?;
-                Ok(json(StatusCode::OK, &serde_json::json!({ "items": hits })))
+                Ok(json(StatusCode::OK, &SearchResults { items: hits }))
             }
             _ => Err(ApiError::NotFound),
         }

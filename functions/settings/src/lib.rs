@@ -4,40 +4,11 @@
 //! - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::SettingsBody;
 use nexify_auth::TokenIssuer;
 use nexify_http::{ApiError, Body, OrgCaller, Request, Response, json, parse_json};
 use nexify_service::settings;
 use nexify_storage::PgPool;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsBody {
-    teams: Vec<String>,
-    categories: Vec<String>,
-    #[serde(default)]
-    default_team: Option<String>,
-    #[serde(default)]
-    default_category: Option<String>,
-    auto_triage_webhook: bool,
-    auto_triage_api: bool,
-    #[serde(default)]
-    auto_apply_threshold: Option<f64>,
-    #[serde(default)]
-    auto_apply_fields: FieldThresholdsBody,
-}
-
-/// Per field, the confidence at which auto-apply sets it; absent or null: never.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FieldThresholdsBody {
-    #[serde(default)]
-    priority: Option<f64>,
-    #[serde(default)]
-    team: Option<f64>,
-    #[serde(default)]
-    category: Option<f64>,
-}
 
 pub struct App {
     pool: PgPool,

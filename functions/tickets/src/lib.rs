@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::{NewTicketBody, TicketPatchBody};
 use nexify_auth::TokenIssuer;
-use nexify_domain::{InvalidInput, Priority, TicketId, TicketStatus, parse_limit};
+use nexify_domain::{InvalidInput, TicketId, parse_limit};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_json, path_param, query_params,
     text_body,
@@ -20,42 +21,6 @@ use nexify_service::imports;
 use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
-use serde::{Deserialize, Deserializer};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    requester_email: String,
-    subject: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    priority: Option<Priority>,
-    #[serde(default)]
-    assigned_team: Option<String>,
-}
-
-/// `Some(None)` when the field is present as `null` (clear it), `None` when absent.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    #[serde(default)]
-    status: Option<TicketStatus>,
-    #[serde(default)]
-    priority: Option<Priority>,
-    #[serde(default, deserialize_with = "present")]
-    assigned_team: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    category: Option<Option<String>>,
-}
 
 fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
     const KNOWN: [&str; 8] = [
@@ -125,7 +90,7 @@ impl App {
                 ))
             }
             "POST /api/orgs/{org}/tickets/" => {
-                let CreateBody {
+                let NewTicketBody {
                     requester_email,
                     subject,
                     body,
@@ -154,7 +119,7 @@ impl App {
             }
             "PATCH /api/orgs/{org}/tickets/{id}/" => {
                 let id: TicketId = path_param(&req, "id")?;
-                let body: PatchBody = parse_json(&req)?;
+                let body: TicketPatchBody = parse_json(&req)?;
                 let changes = TicketChanges {
                     status: body.status,
                     priority: body.priority,

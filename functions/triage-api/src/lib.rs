@@ -10,6 +10,8 @@
 //! - `POST /api/orgs/{org}/models/retrain/` (admin): retrain at the next sweep
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::{AcceptBody, RejectBody};
+use nexify_api::responses::SuggestionList;
 use nexify_auth::TokenIssuer;
 use nexify_domain::{IdempotencyKey, JobRunId, SuggestionId, TicketId};
 use nexify_http::{
@@ -19,21 +21,6 @@ use nexify_http::{
 use nexify_queue::SqsDispatcher;
 use nexify_service::{quality, triage};
 use nexify_storage::PgPool;
-use serde::Deserialize;
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct AcceptBody {
-    #[serde(default)]
-    draft_reply: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RejectBody {
-    #[serde(default)]
-    reason: Option<String>,
-}
 
 pub struct App {
     pool: PgPool,
@@ -88,7 +75,7 @@ impl App {
             "GET /api/orgs/{org}/tickets/{id}/suggestions/" => {
                 let ticket: TicketId = path_param(&req, "id")?;
                 let items = triage::list_suggestions(&self.pool, user, org, ticket).await?;
-                Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+                Ok(json(StatusCode::OK, &SuggestionList { items }))
             }
             "POST /api/orgs/{org}/suggestions/{id}/accept/" => {
                 let id: SuggestionId = path_param(&req, "id")?;

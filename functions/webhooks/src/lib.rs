@@ -3,29 +3,16 @@
 //! returns the existing ticket with 200 instead of creating another.
 
 use lambda_http::http::StatusCode;
+use nexify_api::bodies::WebhookTicket;
 use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use nexify_domain::{ExternalId, OrgId, Priority};
+use nexify_domain::{ExternalId, OrgId};
 use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
 use nexify_queue::SqsDispatcher;
 use nexify_service::tickets::TicketFields;
 use nexify_service::webhooks;
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WebhookTicket {
-    #[serde(default)]
-    external_id: Option<String>,
-    requester_email: String,
-    subject: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    priority: Option<Priority>,
-}
 
 pub struct App {
     pool: PgPool,

@@ -78,7 +78,7 @@ pub struct Claims {
 }
 
 /// What a successful sign-in returns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,

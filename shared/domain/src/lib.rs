@@ -2,11 +2,13 @@
 //! input is parsed into at the edge ("parse, don't validate"). Past the edge, code
 //! holding an [`Email`] or a [`Subject`] never re-checks it.
 
+mod citation;
 mod class;
 mod ids;
 mod text;
 mod values;
 
+pub use citation::Citation;
 pub use class::{Classify, ErrorClass};
 pub use ids::*;
 pub use text::*;

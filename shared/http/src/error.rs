@@ -39,15 +39,18 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
     status: u16,
     detail: &'a str,
+    /// The input field to fix, for 400 and 422.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Quote it to the operator: the logs hold the details of a 5xx.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }

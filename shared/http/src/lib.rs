@@ -17,14 +17,10 @@ pub mod routing;
 
 pub use auth::authenticate;
 pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json, text_body};
-pub use error::{ApiError, PROBLEM_CONTENT_TYPE};
+pub use error::{ApiError, PROBLEM_CONTENT_TYPE, Problem};
 pub use request::{RequestMeta, query_params};
 pub use response::{empty, json, json_text};
 pub use routing::{OrgCaller, path_param, route};
-
-/// The API's OpenAPI 3.1 document, written by hand beside this crate; a test checks that it
-/// names every route of `template.yaml` and nothing else.
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 pub use lambda_http::{Body, Request, Response, http::Method, http::StatusCode};
 

@@ -56,7 +56,7 @@ pub async fn refresh(
     Ok(issuer.issue_access(user)?)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: User,
     pub memberships: Vec<OrgMembership>,

@@ -83,9 +83,10 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// Why a row was not imported. `line` is the file's line number (1 is a CSV's header).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     pub line: usize,
+    #[schema(required = true)]
     pub field: Option<String>,
     pub reason: String,
 }
@@ -101,7 +102,7 @@ impl RowError {
 }
 
 /// What one import request did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Rows read (not counting a CSV header or blank lines).
     pub rows: usize,

@@ -95,7 +95,7 @@ impl DocumentInput {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DocumentWithChunks {
     #[serde(flatten)]
     pub document: Document,

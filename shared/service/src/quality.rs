@@ -17,7 +17,8 @@ pub const MAX_DECIDED: i64 = 10_000;
 /// The longest look-back the outcomes report allows, in days.
 pub const MAX_DAYS: i32 = 365;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ModelOverview)]
 pub struct Overview {
     pub heads: Vec<ModelSummary>,
     pub training: TrainingStatus,
@@ -49,35 +50,38 @@ pub async fn request_retraining(
 
 /// At one confidence threshold: how many decided suggestions had the field at or above it,
 /// their share, and how many of those were right.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WhatIf {
     pub threshold: f32,
     pub applied: usize,
     pub coverage: f64,
     pub right: usize,
     /// `None` when nothing would have been applied.
+    #[schema(required = true)]
     pub accuracy: Option<f64>,
 }
 
 /// One suggested field over the decided suggestions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldOutcome {
     /// Decided suggestions that suggested this field.
     pub decided: usize,
     /// Of those, how many the ticket still has as suggested (accepted and kept, or set the
     /// same way by hand after a rejection).
     pub right: usize,
+    #[schema(required = true)]
     pub accuracy: Option<f64>,
     /// Auto-apply at each threshold of [`WHAT_IF_THRESHOLDS`].
     pub what_if: Vec<WhatIf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Outcomes {
     pub days: i32,
     pub decided: usize,
     pub accepted: usize,
     pub rejected: usize,
+    #[schema(required = true)]
     pub accept_rate: Option<f64>,
     /// Accepted suggestions whose ticket an agent has since changed in a suggested field.
     pub accepted_then_edited: usize,

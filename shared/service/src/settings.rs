@@ -120,8 +120,10 @@ pub async fn replace(
 }
 
 /// The new secret, shown exactly once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RotatedSecret {
+    /// Shown once: Nexify keeps only what verifies signatures.
+    #[schema(min_length = 32)]
     pub webhook_secret: String,
     pub settings: OrgSettings,
 }

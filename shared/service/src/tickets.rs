@@ -78,17 +78,21 @@ pub struct TicketQuery {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StatusCounts {
+    #[schema(minimum = 0)]
     pub open: i64,
+    #[schema(minimum = 0)]
     pub in_progress: i64,
+    #[schema(minimum = 0)]
     pub resolved: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     pub items: Vec<Ticket>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     /// Counts per status under the same filters except `status`, for the console's tabs.
     pub counts: StatusCounts,
@@ -354,9 +358,10 @@ pub async fn update(
     Ok(ticket)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
     pub items: Vec<TicketEvent>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -6,14 +6,16 @@ use sqlx::PgConnection;
 
 use crate::StorageError;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Document {
     pub id: DocumentId,
     pub organization_id: OrgId,
     pub title: String,
     pub content_type: String,
     pub body: String,
+    #[schema(required = true)]
     pub source_url: Option<String>,
+    #[schema(required = true)]
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -29,13 +31,16 @@ pub struct NewDocument {
 }
 
 /// A stored chunk; the embedding stays in the database unless a caller asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Chunk {
     pub id: ChunkId,
     pub organization_id: OrgId,
     pub document_id: DocumentId,
+    #[schema(minimum = 0)]
     pub chunk_index: i32,
+    #[schema(minimum = 0)]
     pub char_start: i32,
+    #[schema(minimum = 0)]
     pub char_end: i32,
     pub content: String,
 }
@@ -170,7 +175,7 @@ pub async fn nearest_chunks(
 }
 
 /// A chunk found by hybrid search: its fused rank score and its cosine similarity.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SearchHit {
     #[sqlx(flatten)]
     #[serde(flatten)]

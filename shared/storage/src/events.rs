@@ -32,15 +32,18 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TicketEvent {
     pub id: TicketEventId,
     pub organization_id: OrgId,
     pub ticket_id: TicketId,
+    #[schema(required = true)]
     pub job_run_id: Option<JobRunId>,
     pub event_type: String,
     pub actor_type: ActorType,
+    #[schema(required = true)]
     pub actor_user_id: Option<UserId>,
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }

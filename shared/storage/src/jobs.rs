@@ -6,20 +6,31 @@ use sqlx::PgConnection;
 use crate::StorageError;
 
 /// One request to triage a ticket, and how far it got.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct JobRun {
     pub id: JobRunId,
     pub organization_id: OrgId,
     pub ticket_id: TicketId,
     pub status: JobStatus,
     pub idempotency_key: String,
+    #[schema(minimum = 0)]
     pub attempt_count: i32,
+    #[schema(required = true)]
     pub last_attempt_at: Option<DateTime<Utc>>,
-    /// The last failed attempt's sentence and code (see [`Failure`]).
+    /// The last failed attempt's safe sentence (no database or provider text).
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    /// The last failed attempt's stable code: not_found, database_unavailable,
+    /// database_error, provider_unavailable, provider_failed, embedding_failed,
+    /// model_unreadable, engine_unavailable, engine_failed, invalid_input, conflict or
+    /// internal.
+    #[schema(pattern = "^[a-z_]{1,40}$")]
+    #[schema(required = true)]
     pub last_error_code: Option<String>,
-    /// When SQS accepted the job's message; `None` until then (the outbox sweep's cue).
+    /// When the queue accepted the job's message; null until then.
+    #[schema(required = true)]
     pub dispatched_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub finished_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -15,7 +15,7 @@ pub struct Membership {
 }
 
 /// A user's membership as the console shows it: which org, by name, and in what role.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct OrgMembership {
     pub organization_id: OrgId,
     pub organization_name: String,

@@ -76,8 +76,11 @@ pub async fn current(
     .await?)
 }
 
-/// The newest version of each head with its training metrics, without the model bytes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+/// The newest version of one head, without the model bytes. `metrics` holds temperature,
+/// calibration (cross-fit or hold-out), examples, embedder, cue_weight (priority),
+/// training_seconds and diagnostics: label_counts, held_out, accuracy, ece, reliability
+/// bins and the coverage curve of the held-out or out-of-fold predictions made at training.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ModelSummary {
     pub head: String,
     pub version: i32,

@@ -7,32 +7,41 @@ use crate::StorageError;
 
 /// An org's triage and intake settings. The webhook secret itself is not here: it is read
 /// only where a signature is checked ([`webhook_secret`]) and shown once when rotated.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Settings)]
 pub struct OrgSettings {
     pub organization_id: OrgId,
     pub teams: Vec<String>,
     pub categories: Vec<String>,
+    #[schema(required = true)]
     pub default_team: Option<String>,
+    #[schema(required = true)]
     pub default_category: Option<String>,
     pub auto_triage_webhook: bool,
     pub auto_triage_api: bool,
+    #[schema(minimum = 0, maximum = 1)]
+    #[schema(required = true)]
     pub auto_apply_threshold: Option<f32>,
     #[sqlx(flatten)]
     pub auto_apply_fields: FieldThresholds,
     pub webhook_secret_set: bool,
+    #[schema(required = true)]
     pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// Per suggested field, the confidence at which auto-apply sets it on the ticket; `None`:
 /// never.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FieldThresholds {
     #[sqlx(rename = "auto_apply_priority_threshold")]
+    #[schema(required = true)]
     pub priority: Option<f32>,
     #[sqlx(rename = "auto_apply_team_threshold")]
+    #[schema(required = true)]
     pub team: Option<f32>,
     #[sqlx(rename = "auto_apply_category_threshold")]
+    #[schema(required = true)]
     pub category: Option<f32>,
 }
 
@@ -253,15 +262,20 @@ pub async fn due_for_training(
 
 /// Where an org's training stands: when its labels last changed, what the newest training
 /// saw (as of), how long it took, and whether a sweep holds it now.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TrainingStatus {
+    #[schema(required = true)]
     pub labels_changed_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub models_trained_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub training_seconds: Option<f32>,
     pub training_now: bool,
     /// The org's labelled tickets, and how many of them have an embedding (training makes
     /// the missing ones first): the progress of a large import.
+    #[schema(minimum = 0)]
     pub labelled_tickets: i64,
+    #[schema(minimum = 0)]
     pub embedded_tickets: i64,
 }
 

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use crate::StorageError;
 
 /// What triage proposes for a ticket, and what a person (or auto-apply) decided.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Suggestion {
     pub id: SuggestionId,
     pub organization_id: OrgId,
@@ -14,31 +14,45 @@ pub struct Suggestion {
     pub job_run_id: JobRunId,
     pub status: SuggestionStatus,
     pub suggested_priority: Priority,
+    #[schema(required = true)]
     pub suggested_team: Option<String>,
+    #[schema(required = true)]
     pub classification: Option<String>,
     pub draft_reply: String,
+    #[schema(value_type = Vec<nexify_domain::Citation>)]
     pub citations: serde_json::Value,
+    /// The smallest of the fields' confidences: an upper bound on the chance that every
+    /// suggested field is right.
+    #[schema(minimum = 0, maximum = 1)]
     pub confidence: f32,
     #[sqlx(flatten)]
     pub field_confidence: FieldConfidences,
     /// Fields auto-apply set on the ticket while the suggestion stayed pending.
     pub auto_applied_fields: Vec<String>,
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    #[schema(required = true)]
     pub decided_by: Option<UserId>,
+    #[schema(required = true)]
     pub decided_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub decision_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// Each suggested field's own confidence; `None` where nothing estimated it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = FieldConfidence)]
 pub struct FieldConfidences {
     #[sqlx(rename = "priority_confidence")]
+    #[schema(required = true)]
     pub priority: Option<f32>,
     #[sqlx(rename = "team_confidence")]
+    #[schema(required = true)]
     pub team: Option<f32>,
     #[sqlx(rename = "category_confidence")]
+    #[schema(required = true)]
     pub category: Option<f32>,
 }
 

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::StorageError;
 use crate::events::Actor;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: TicketId,
     pub organization_id: OrgId,
@@ -17,10 +17,14 @@ pub struct Ticket {
     pub body: String,
     pub status: TicketStatus,
     pub priority: Priority,
+    #[schema(required = true)]
     pub assigned_team: Option<String>,
     /// The category an agent confirmed (or accepted from a suggestion); a training label.
+    #[schema(required = true)]
     pub category: Option<String>,
+    #[schema(required = true)]
     pub external_id: Option<String>,
+    #[schema(required = true)]
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

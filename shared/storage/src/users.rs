@@ -7,7 +7,7 @@ use crate::StorageError;
 
 /// A person who can sign in. The password hash is never part of this struct, so it cannot
 /// be serialized into a response or a log line by accident.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: String,

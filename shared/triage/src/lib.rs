@@ -96,14 +96,7 @@ pub struct TriageInput {
     pub similar: Vec<SimilarTicket>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Citation {
-    pub document_id: uuid::Uuid,
-    pub chunk_id: uuid::Uuid,
-    pub char_start: i32,
-    pub char_end: i32,
-    pub score: f32,
-}
+pub use nexify_domain::Citation;
 
 /// Each suggested field's own confidence in [0, 1]: a head's calibrated probability, a
 /// neighbour vote's scaled share, or the keyword rules' estimate; `None` where nothing

@@ -67,3 +67,19 @@ async fn unrouted_requests_and_other_methods_are_problems_too() {
         405
     );
 }
+
+/// The served document is the one generated from the Rust types, without a database.
+#[tokio::test]
+async fn the_served_openapi_document_is_the_generated_one() {
+    let config = nexify_storage::DbConfig::from_url("postgres://nobody@127.0.0.1:1/none").unwrap();
+    let health = Health::new(nexify_storage::connect_lazy(&config));
+    let resp = health.handle(get("/api/openapi.json")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json",
+        "served as JSON"
+    );
+    let generated: serde_json::Value = serde_json::from_str(&nexify_api::document()).unwrap();
+    assert_eq!(json(&resp), generated);
+}

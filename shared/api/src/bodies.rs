@@ -1,0 +1,157 @@
+//! Request bodies. Unknown fields are refused (422), so a misspelt field never passes
+//! silently; the length limits here are the ones the domain's newtypes enforce.
+
+use nexify_domain::{Priority, TicketStatus};
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewTicket)]
+pub struct NewTicketBody {
+    #[schema(format = Email, max_length = 254)]
+    pub requester_email: String,
+    #[schema(min_length = 1, max_length = 300)]
+    pub subject: String,
+    #[serde(default)]
+    #[schema(max_length = 200000)]
+    pub body: String,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
+    pub assigned_team: Option<String>,
+}
+
+/// `Some(None)` when the field is present as `null` (clear it), `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Only the fields present change; `null` clears a team or category.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TicketPatch)]
+pub struct TicketPatchBody {
+    #[serde(default)]
+    pub status: Option<TicketStatus>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub assigned_team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub category: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SettingsUpdate)]
+pub struct SettingsBody {
+    /// Team names, each 1 to 64 characters.
+    #[schema(max_items = 50)]
+    pub teams: Vec<String>,
+    /// Category names, each 1 to 64 characters.
+    #[schema(max_items = 200)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
+    pub default_team: Option<String>,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
+    pub default_category: Option<String>,
+    pub auto_triage_webhook: bool,
+    pub auto_triage_api: bool,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub auto_apply_threshold: Option<f64>,
+    #[serde(default)]
+    pub auto_apply_fields: FieldThresholdsBody,
+}
+
+/// Per field, the confidence at which auto-apply sets it; absent or null: never.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FieldThresholdsUpdate)]
+pub struct FieldThresholdsBody {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub priority: Option<f64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub team: Option<f64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub category: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTicket {
+    /// The sender's own id: a second request with it returns the first ticket.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<String>,
+    #[schema(format = Email, max_length = 254)]
+    pub requester_email: String,
+    #[schema(min_length = 1, max_length = 300)]
+    pub subject: String,
+    #[serde(default)]
+    #[schema(max_length = 200000)]
+    pub body: String,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AcceptRequest)]
+pub struct AcceptBody {
+    /// The draft as the agent edited it; absent: the suggested draft.
+    #[serde(default)]
+    pub draft_reply: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RejectRequest)]
+pub struct RejectBody {
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewDocument)]
+pub struct DocumentBody {
+    #[schema(min_length = 1, max_length = 300)]
+    pub title: String,
+    #[schema(min_length = 1)]
+    pub body: String,
+    /// `text/plain` (the default) or `text/markdown`.
+    #[serde(default)]
+    #[schema(pattern = "^text/(plain|markdown)$")]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    #[schema(format = "uri")]
+    pub source_url: Option<String>,
+}

@@ -1,0 +1,205 @@
+//! One never-called stub per route, carrying its `#[utoipa::path]`: the handlers dispatch on
+//! route keys, not on one function per operation.
+#![allow(dead_code)]
+
+use nexify_auth::TokenPair;
+use nexify_service::accounts::Me;
+use nexify_service::imports::ImportReport;
+use nexify_service::knowledge::DocumentWithChunks;
+use nexify_service::quality::{Outcomes, Overview};
+use nexify_service::settings::RotatedSecret;
+use nexify_service::tickets::{EventPage, TicketPage};
+use nexify_storage::jobs::JobRun;
+use nexify_storage::settings::{OrgSettings, TrainingStatus};
+use nexify_storage::suggestions::Suggestion;
+use nexify_storage::tickets::Ticket;
+
+use crate::bodies::*;
+use crate::params::*;
+use crate::responses::*;
+
+/// Checks the database.
+#[utoipa::path(get, path = "/api/health/", operation_id = "health", tag = "health",
+    security(()), responses((status = 200, description = "OK", body = Health)))]
+fn health() {}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", operation_id = "openapi", tag = "health",
+    security(()), responses((status = 200, description = "OK", body = Object)))]
+fn openapi() {}
+
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/api/auth/token/", operation_id = "token", tag = "auth",
+    security(()), request_body = TokenRequest,
+    responses((status = 200, description = "OK", body = TokenPair)))]
+fn token() {}
+
+/// Exchanges a refresh token for a new access token.
+#[utoipa::path(post, path = "/api/auth/token/refresh/", operation_id = "refresh", tag = "auth",
+    security(()), request_body = RefreshRequest,
+    responses((status = 200, description = "OK", body = AccessToken)))]
+fn refresh() {}
+
+/// The signed-in user and their memberships.
+#[utoipa::path(get, path = "/api/me/", operation_id = "me", tag = "auth",
+    responses((status = 200, description = "OK", body = Me)))]
+fn me() {}
+
+/// Lists the org's tickets, with counts per status.
+#[utoipa::path(get, path = "/api/orgs/{org}/tickets/", operation_id = "listTickets",
+    tag = "tickets", params(OrgPath, TicketListQuery),
+    responses((status = 200, description = "OK", body = TicketPage)))]
+fn list_tickets() {}
+
+/// Creates a ticket.
+#[utoipa::path(post, path = "/api/orgs/{org}/tickets/", operation_id = "createTicket",
+    tag = "tickets", params(OrgPath), request_body = NewTicketBody,
+    responses((status = 201, description = "Created", body = Ticket)))]
+fn create_ticket() {}
+
+/// One ticket.
+#[utoipa::path(get, path = "/api/orgs/{org}/tickets/{id}/", operation_id = "getTicket",
+    tag = "tickets", params(OrgItemPath),
+    responses((status = 200, description = "OK", body = Ticket)))]
+fn get_ticket() {}
+
+/// Changes status, priority, team or category (events record before and after).
+#[utoipa::path(patch, path = "/api/orgs/{org}/tickets/{id}/", operation_id = "patchTicket",
+    tag = "tickets", params(OrgItemPath), request_body = TicketPatchBody,
+    responses((status = 200, description = "OK", body = Ticket)))]
+fn patch_ticket() {}
+
+/// The ticket's audit trail, newest first.
+#[utoipa::path(get, path = "/api/orgs/{org}/tickets/{id}/events/",
+    operation_id = "ticketEvents", tag = "tickets", params(OrgItemPath, EventListQuery),
+    responses((status = 200, description = "OK", body = EventPage)))]
+fn ticket_events() {}
+
+/// Imports labelled tickets (admin).
+///
+/// CSV (header: subject, body, team, category, priority, status, created_at, external_id,
+/// requester_email; subject required) or JSON lines with the same fields. At most 2,000 rows
+/// and 1 MiB per request; idempotent by external_id; status defaults to resolved.
+#[utoipa::path(post, path = "/api/orgs/{org}/imports/", operation_id = "importHistory",
+    tag = "tickets", params(OrgPath, ImportQuery),
+    request_body(content(
+        (String = "text/csv"),
+        (String = "application/x-ndjson"),
+    )),
+    responses((status = 200, description = "OK", body = ImportReport)))]
+fn import_history() {}
+
+/// The org's settings (admin).
+#[utoipa::path(get, path = "/api/orgs/{org}/settings/", operation_id = "getSettings",
+    tag = "settings", params(OrgPath),
+    responses((status = 200, description = "OK", body = OrgSettings)))]
+fn get_settings() {}
+
+/// Replaces the org's settings (admin).
+#[utoipa::path(put, path = "/api/orgs/{org}/settings/", operation_id = "putSettings",
+    tag = "settings", params(OrgPath), request_body = SettingsBody,
+    responses((status = 200, description = "OK", body = OrgSettings)))]
+fn put_settings() {}
+
+/// Rotates the webhook secret and shows it once (admin).
+#[utoipa::path(post, path = "/api/orgs/{org}/settings/webhook-secret/",
+    operation_id = "rotateWebhookSecret", tag = "settings", params(OrgPath),
+    responses((status = 200, description = "OK", body = RotatedSecret)))]
+fn rotate_webhook_secret() {}
+
+/// Creates a ticket from a signed request.
+///
+/// The same external_id returns the same ticket with 200.
+#[utoipa::path(post, path = "/api/webhooks/{org}/tickets/", operation_id = "webhookTicket",
+    tag = "webhooks", security(()), params(OrgPath, WebhookSignature),
+    request_body = WebhookTicket,
+    responses(
+        (status = 201, description = "Created", body = Ticket),
+        (status = 200, description = "The ticket this external_id already created", body = Ticket),
+    ))]
+fn webhook_ticket() {}
+
+/// Enqueues AI triage; a repeated Idempotency-Key returns the same job with 200.
+#[utoipa::path(post, path = "/api/orgs/{org}/tickets/{id}/triage/", operation_id = "runTriage",
+    tag = "triage", params(OrgItemPath, TriageHeaders),
+    responses(
+        (status = 202, description = "Accepted", body = JobRun),
+        (status = 200, description = "The job this key already started", body = JobRun),
+    ))]
+fn run_triage() {}
+
+/// A triage job's status.
+#[utoipa::path(get, path = "/api/orgs/{org}/jobs/{id}/", operation_id = "getJob",
+    tag = "triage", params(OrgItemPath),
+    responses((status = 200, description = "OK", body = JobRun)))]
+fn get_job() {}
+
+/// The ticket's suggestions, newest first.
+#[utoipa::path(get, path = "/api/orgs/{org}/tickets/{id}/suggestions/",
+    operation_id = "ticketSuggestions", tag = "triage", params(OrgItemPath),
+    responses((status = 200, description = "OK", body = SuggestionList)))]
+fn ticket_suggestions() {}
+
+/// Applies a pending suggestion, optionally with an edited draft.
+#[utoipa::path(post, path = "/api/orgs/{org}/suggestions/{id}/accept/",
+    operation_id = "acceptSuggestion", tag = "triage", params(OrgItemPath),
+    request_body = AcceptBody,
+    responses((status = 200, description = "OK", body = Suggestion)))]
+fn accept_suggestion() {}
+
+/// Rejects a pending suggestion, optionally with a reason.
+#[utoipa::path(post, path = "/api/orgs/{org}/suggestions/{id}/reject/",
+    operation_id = "rejectSuggestion", tag = "triage", params(OrgItemPath),
+    request_body = RejectBody,
+    responses((status = 200, description = "OK", body = Suggestion)))]
+fn reject_suggestion() {}
+
+/// The org's knowledge-base documents, newest first.
+#[utoipa::path(get, path = "/api/orgs/{org}/documents/", operation_id = "listDocuments",
+    tag = "knowledge base", params(OrgPath, DocumentListQuery),
+    responses((status = 200, description = "OK", body = DocumentPage)))]
+fn list_documents() {}
+
+/// Adds a document, chunked and embedded on write (admin).
+#[utoipa::path(post, path = "/api/orgs/{org}/documents/", operation_id = "createDocument",
+    tag = "knowledge base", params(OrgPath), request_body = DocumentBody,
+    responses((status = 201, description = "Created", body = DocumentWithChunks)))]
+fn create_document() {}
+
+/// One document with its chunks.
+#[utoipa::path(get, path = "/api/orgs/{org}/documents/{id}/", operation_id = "getDocument",
+    tag = "knowledge base", params(OrgItemPath),
+    responses((status = 200, description = "OK", body = DocumentWithChunks)))]
+fn get_document() {}
+
+/// Deletes a document and its chunks (admin).
+#[utoipa::path(delete, path = "/api/orgs/{org}/documents/{id}/",
+    operation_id = "deleteDocument", tag = "knowledge base", params(OrgItemPath),
+    responses((status = 204, description = "Deleted")))]
+fn delete_document() {}
+
+/// Hybrid (vector and full-text) search over the org's chunks.
+#[utoipa::path(get, path = "/api/orgs/{org}/kb/search/", operation_id = "searchKb",
+    tag = "knowledge base", params(OrgPath, SearchQuery),
+    responses((status = 200, description = "OK", body = SearchResults)))]
+fn search_kb() {}
+
+/// The org's current model of each head, as trained, and where training stands (viewer).
+#[utoipa::path(get, path = "/api/orgs/{org}/models/", operation_id = "getModels",
+    tag = "models", params(OrgPath),
+    responses((status = 200, description = "OK", body = Overview)))]
+fn get_models() {}
+
+/// Live outcomes of decided suggestions (viewer).
+///
+/// Accept rate, per-field accuracy and what auto-apply would have done at each threshold.
+#[utoipa::path(get, path = "/api/orgs/{org}/models/outcomes/",
+    operation_id = "getModelOutcomes", tag = "models", params(OrgPath, OutcomesQuery),
+    responses((status = 200, description = "OK", body = Outcomes)))]
+fn get_model_outcomes() {}
+
+/// Retrains the org's models at the next sweep (admin).
+#[utoipa::path(post, path = "/api/orgs/{org}/models/retrain/", operation_id = "retrainModels",
+    tag = "models", params(OrgPath),
+    responses((status = 202, description = "Accepted", body = TrainingStatus)))]
+fn retrain_models() {}
