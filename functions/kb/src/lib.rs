@@ -53,7 +53,7 @@ impl App {
                 Ok(json(StatusCode::CREATED, &created))
             }
             "GET /api/orgs/{org}/documents/" => {
-                let params = query_params(&req);
+                let params = query_params(&req)?;
                 let cursor = params
                     .get("cursor")
                     .map(|c| Cursor::decode(c))
@@ -76,7 +76,7 @@ impl App {
                 Ok(empty(StatusCode::NO_CONTENT))
             }
             "GET /api/orgs/{org}/kb/search/" => {
-                let params = query_params(&req);
+                let params = query_params(&req)?;
                 let q = params.get("q").map(String::as_str).unwrap_or("");
                 let limit = parse_limit(params.get("limit").map(String::as_str), 10, 50)?;
                 let hits =

@@ -83,7 +83,7 @@ impl App {
         let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
         match route {
             "GET /api/orgs/{org}/tickets/" => {
-                let query = parse_list_query(&query_params(&req))?;
+                let query = parse_list_query(&query_params(&req)?)?;
                 Ok(json(
                     StatusCode::OK,
                     &service::list(&self.pool, user, org, &query).await?,
@@ -139,7 +139,7 @@ impl App {
             }
             "GET /api/orgs/{org}/tickets/{id}/events/" => {
                 let id: TicketId = path_param(&req, "id")?;
-                let params = query_params(&req);
+                let params = query_params(&req)?;
                 let cursor = params
                     .get("cursor")
                     .map(|c| Cursor::decode(c))
@@ -153,7 +153,7 @@ impl App {
                 Ok(json(StatusCode::OK, &page))
             }
             "POST /api/orgs/{org}/imports/" => {
-                let add_labels = parse_import_query(&query_params(&req))?;
+                let add_labels = parse_import_query(&query_params(&req)?)?;
                 let (text, media_type) = text_body(&req, imports::MAX_BYTES)?;
                 let format = imports::Format::from_media_type(&media_type).ok_or_else(|| {
                     ApiError::BadRequest {

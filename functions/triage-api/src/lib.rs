@@ -106,7 +106,7 @@ impl App {
                 Ok(json(StatusCode::OK, &overview))
             }
             "GET /api/orgs/{org}/models/outcomes/" => {
-                let days = parse_days(&query_params(&req))?;
+                let days = parse_days(&query_params(&req)?)?;
                 let outcomes = quality::outcomes(&self.pool, user, org, days).await?;
                 Ok(json(StatusCode::OK, &outcomes))
             }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub password: String,
 }
