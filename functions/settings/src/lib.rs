@@ -1,13 +1,21 @@
-//! Org settings (members read; admins write):
-//! - `GET /api/orgs/{org}/settings/`
-//! - `PUT /api/orgs/{org}/settings/` with the whole document
-//! - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
+//! Org administration.
+//! - Settings (members read; admins write):
+//!   - `GET /api/orgs/{org}/settings/`
+//!   - `PUT /api/orgs/{org}/settings/` with the whole document
+//!   - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
+//! - Members (admins): `GET /api/orgs/{org}/members/` with `cursor`, `limit`; `PATCH` (role)
+//!   and `DELETE /api/orgs/{org}/members/{user_id}/`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::SettingsBody;
+use nexify_api::bodies::{MemberPatch, SettingsBody};
+use nexify_api::responses::MemberPage;
 use nexify_auth::TokenIssuer;
-use nexify_http::{ApiError, Body, OrgCaller, Request, Response, json, parse_json};
-use nexify_service::settings;
+use nexify_domain::{UserId, parse_limit};
+use nexify_http::{
+    ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
+};
+use nexify_service::paging::{Cursor, DEFAULT_PAGE, MAX_PAGE};
+use nexify_service::{members, settings};
 use nexify_storage::PgPool;
 
 pub struct App {
@@ -56,6 +64,32 @@ impl App {
             "POST /api/orgs/{org}/settings/webhook-secret/" => {
                 let rotated = settings::rotate_webhook_secret(&self.pool, user, org).await?;
                 Ok(json(StatusCode::OK, &rotated))
+            }
+            "GET /api/orgs/{org}/members/" => {
+                let params = query_params(&req)?;
+                let cursor = params
+                    .get("cursor")
+                    .map(|c| Cursor::decode(c))
+                    .transpose()?;
+                let limit = parse_limit(
+                    params.get("limit").map(String::as_str),
+                    DEFAULT_PAGE,
+                    MAX_PAGE,
+                )?;
+                let (items, next_cursor) =
+                    members::list(&self.pool, user, org, cursor, limit).await?;
+                Ok(json(StatusCode::OK, &MemberPage { items, next_cursor }))
+            }
+            "PATCH /api/orgs/{org}/members/{user_id}/" => {
+                let target: UserId = path_param(&req, "user_id")?;
+                let body: MemberPatch = parse_json(&req)?;
+                let member = members::change_role(&self.pool, user, org, target, body.role).await?;
+                Ok(json(StatusCode::OK, &member))
+            }
+            "DELETE /api/orgs/{org}/members/{user_id}/" => {
+                let target: UserId = path_param(&req, "user_id")?;
+                members::remove(&self.pool, user, org, target).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
             }
             _ => Err(ApiError::NotFound),
         }

@@ -104,6 +104,13 @@ pub struct FieldThresholdsBody {
     pub category: Option<f64>,
 }
 
+/// A member's new role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    pub role: nexify_domain::Role,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookTicket {

@@ -25,6 +25,7 @@ use crate::routes::*;
         health, openapi, token, refresh, me,
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
+        list_members, change_member_role, remove_member,
         run_triage, get_job, ticket_suggestions, accept_suggestion, reject_suggestion,
         list_documents, create_document, get_document, delete_document, search_kb,
         get_models, get_model_outcomes, retrain_models,
@@ -207,6 +208,7 @@ mod tests {
             "WebhookTicket",
             "AcceptRequest",
             "RejectRequest",
+            "MemberPatch",
             "NewDocument",
         ] {
             let schema = &spec["components"]["schemas"][name];

@@ -23,6 +23,16 @@ pub struct OrgItemPath {
     pub id: Uuid,
 }
 
+/// One member of an org.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// Organization id.
+    pub org: Uuid,
+    /// The member's user id.
+    pub user_id: Uuid,
+}
+
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TicketListQuery {
@@ -59,9 +69,10 @@ pub struct EventListQuery {
     pub limit: Option<u32>,
 }
 
+/// A page of documents or members.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct DocumentListQuery {
+pub struct PageQuery {
     /// The previous page's next_cursor.
     pub cursor: Option<String>,
     /// Page size, at most 100.

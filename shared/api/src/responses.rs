@@ -1,6 +1,7 @@
 //! Response envelopes the service layer has no type for.
 
 use nexify_storage::documents::{Document, SearchHit};
+use nexify_storage::memberships::Member;
 use nexify_storage::suggestions::Suggestion;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -29,6 +30,14 @@ pub struct AccessToken {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentPage {
     pub items: Vec<Document>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberPage {
+    pub items: Vec<Member>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,

@@ -10,6 +10,7 @@ use nexify_service::quality::{Outcomes, Overview};
 use nexify_service::settings::RotatedSecret;
 use nexify_service::tickets::{EventPage, TicketPage};
 use nexify_storage::jobs::JobRun;
+use nexify_storage::memberships::Member;
 use nexify_storage::settings::{OrgSettings, TrainingStatus};
 use nexify_storage::suggestions::Suggestion;
 use nexify_storage::tickets::Ticket;
@@ -107,6 +108,25 @@ fn put_settings() {}
     responses((status = 200, description = "OK", body = RotatedSecret)))]
 fn rotate_webhook_secret() {}
 
+/// The org's members, oldest membership first (admin).
+#[utoipa::path(get, path = "/api/orgs/{org}/members/", operation_id = "listMembers",
+    tag = "members", params(OrgPath, PageQuery),
+    responses((status = 200, description = "OK", body = MemberPage)))]
+fn list_members() {}
+
+/// Gives a member another role (admin); demoting the last admin is a 409.
+#[utoipa::path(patch, path = "/api/orgs/{org}/members/{user_id}/",
+    operation_id = "changeMemberRole", tag = "members", params(MemberPath),
+    request_body = MemberPatch,
+    responses((status = 200, description = "OK", body = Member)))]
+fn change_member_role() {}
+
+/// Removes a member from the org (admin); removing the last admin is a 409.
+#[utoipa::path(delete, path = "/api/orgs/{org}/members/{user_id}/",
+    operation_id = "removeMember", tag = "members", params(MemberPath),
+    responses((status = 204, description = "Removed")))]
+fn remove_member() {}
+
 /// Creates a ticket from a signed request.
 ///
 /// The same external_id returns the same ticket with 200.
@@ -156,7 +176,7 @@ fn reject_suggestion() {}
 
 /// The org's knowledge-base documents, newest first.
 #[utoipa::path(get, path = "/api/orgs/{org}/documents/", operation_id = "listDocuments",
-    tag = "knowledge base", params(OrgPath, DocumentListQuery),
+    tag = "knowledge base", params(OrgPath, PageQuery),
     responses((status = 200, description = "OK", body = DocumentPage)))]
 fn list_documents() {}
 

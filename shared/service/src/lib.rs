@@ -11,6 +11,7 @@ pub mod embedding;
 mod error;
 pub mod imports;
 pub mod knowledge;
+pub mod members;
 pub mod model_cache;
 pub mod paging;
 pub mod quality;

@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod tenancy;
 
+pub mod audit;
 pub mod documents;
 pub mod events;
 pub mod jobs;

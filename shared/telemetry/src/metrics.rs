@@ -107,6 +107,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "reject",
     "settings",
     "webhook-secret",
+    "members",
     "webhooks",
     "documents",
     "kb",

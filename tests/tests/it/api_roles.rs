@@ -13,7 +13,13 @@ struct Route {
     needs: Role,
 }
 
-fn routes(org: impl std::fmt::Display, ticket: impl std::fmt::Display) -> Vec<Route> {
+/// Every org route a member may call. `member` is a member whom the last route, an admin's
+/// `DELETE`, removes.
+fn routes(
+    org: impl std::fmt::Display,
+    ticket: impl std::fmt::Display,
+    member: impl std::fmt::Display,
+) -> Vec<Route> {
     let settings = json!({
         "teams": ["Billing", "Technical"], "categories": ["refund"],
         "default_team": "Billing", "auto_triage_webhook": false, "auto_triage_api": false,
@@ -68,6 +74,24 @@ fn routes(org: impl std::fmt::Display, ticket: impl std::fmt::Display) -> Vec<Ro
             body: None,
             needs: Role::Admin,
         },
+        Route {
+            method: "GET",
+            path: format!("/api/orgs/{org}/members/"),
+            body: None,
+            needs: Role::Admin,
+        },
+        Route {
+            method: "PATCH",
+            path: format!("/api/orgs/{org}/members/{member}/"),
+            body: Some(json!({"role": "viewer"})),
+            needs: Role::Admin,
+        },
+        Route {
+            method: "DELETE",
+            path: format!("/api/orgs/{org}/members/{member}/"),
+            body: None,
+            needs: Role::Admin,
+        },
     ]
 }
 
@@ -82,7 +106,7 @@ async fn every_role_against_every_route(_o: PgPoolOptions, c: PgConnectOptions) 
         (Role::Admin, a.admin),
     ] {
         let token = api.token(user);
-        for route in routes(a.org, ticket.id) {
+        for route in routes(a.org, ticket.id, a.viewer) {
             let r = api
                 .call(route.method, &route.path, Some(&token), route.body.clone())
                 .await;
@@ -116,11 +140,14 @@ async fn foreign_ids_are_404_on_every_route(_o: PgPoolOptions, c: PgConnectOptio
     let b_admin = api.token(b.admin);
 
     // B's admin on A's org, and on B's org with A's ticket id: both 404, never 403.
-    let mut probes = routes(a.org, ticket_of_a.id);
+    let mut probes = routes(a.org, ticket_of_a.id, a.viewer);
     probes.extend(
-        routes(b.org, ticket_of_a.id)
+        routes(b.org, ticket_of_a.id, a.viewer)
             .into_iter()
-            .filter(|r| r.path.contains(&ticket_of_a.id.to_string())),
+            .filter(|r| {
+                r.path.contains(&ticket_of_a.id.to_string())
+                    || r.path.contains(&a.viewer.to_string())
+            }),
     );
     for route in probes {
         let r = api
@@ -173,4 +200,11 @@ async fn foreign_ids_are_404_on_every_route(_o: PgPoolOptions, c: PgConnectOptio
             .await
             .unwrap();
     assert_eq!(created_in_a, 1);
+    let members_of_a: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM memberships WHERE organization_id = $1")
+            .bind(a.org)
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(members_of_a, 3, "A's members are untouched");
 }
