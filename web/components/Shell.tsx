@@ -20,6 +20,7 @@ export function Shell({ children }: { children: ReactNode }) {
           {org?.role === "admin" && (
             <>
               <Link className="text-sm text-slate-700 hover:text-slate-900" href="/import/">Import</Link>
+              <Link className="text-sm text-slate-700 hover:text-slate-900" href="/members/">Members</Link>
               <Link className="text-sm text-slate-700 hover:text-slate-900" href="/settings/">Settings</Link>
             </>
           )}

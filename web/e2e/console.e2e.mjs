@@ -212,6 +212,58 @@ try {
     await page.getByTestId("embedding-progress").waitFor();
     await page.screenshot({ path: `${SHOTS}09-import.png`, fullPage: true });
   });
+  await step("9. an admin changes a member's role, and cannot demote the org's last admin", async () => {
+    await page.getByRole("link", { name: "Members" }).click();
+    await page.getByRole("heading", { name: "Members" }).waitFor();
+    const patched = () => page.waitForResponse((r) => r.url().includes("/members/") && r.request().method() === "PATCH");
+    await Promise.all([patched(), page.getByLabel("Role of viewer@acme.test").selectOption("agent")]);
+    await page.reload();
+    await page.getByRole("heading", { name: "Members" }).waitFor();
+    if ((await page.getByLabel("Role of viewer@acme.test").inputValue()) !== "agent") fail("the new role did not persist");
+    await Promise.all([patched(), page.getByLabel("Role of viewer@acme.test").selectOption("viewer")]);
+    await page.getByLabel("Role of admin@acme.test").selectOption("agent");
+    await page.getByRole("alert").filter({ hasText: "last admin" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Members" }).waitFor();
+    if ((await page.getByLabel("Role of admin@acme.test").inputValue()) !== "admin") fail("the last admin was demoted");
+    if ((await page.getByLabel("Role of viewer@acme.test").inputValue()) !== "viewer") fail("the viewer's role was not restored");
+    await page.screenshot({ path: `${SHOTS}10-members.png`, fullPage: true });
+  });
+  await step("10. an admin invites an agent, who joins and works tickets, then removes them", async () => {
+    const invitee = `agent-${marker}@example.com`;
+    await page.getByLabel("Email", { exact: true }).fill(invitee);
+    await page.getByLabel("Role", { exact: true }).selectOption("agent");
+    await page.getByRole("button", { name: "Invite" }).click();
+    const link = await page.getByTestId("invite-link").inputValue();
+    if (!link.includes("/invite/?token=")) fail(`invite link: ${link}`);
+    await page.getByTestId("invite-row").filter({ hasText: invitee }).waitFor();
+
+    // The invitee, in a browser of their own, with no account yet.
+    const theirs = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    theirs.setDefaultTimeout(STEP_TIMEOUT);
+    const agent = await theirs.newPage();
+    await agent.goto(link);
+    await agent.getByTestId("invite-offer").filter({ hasText: "as agent" }).waitFor();
+    await agent.getByLabel("Your name").fill("Invited Agent");
+    await agent.getByLabel("Choose a password (at least 12 characters)").fill("an e2e passphrase");
+    await agent.getByLabel("Repeat it").fill("an e2e passphrase");
+    await agent.getByRole("button", { name: "Create account and join" }).click();
+    await agent.getByTestId("signed-in-as").filter({ hasText: invitee }).waitFor();
+    await openTicket(agent, marker);
+    await agent.screenshot({ path: `${SHOTS}11-invited-agent.png`, fullPage: true });
+
+    // The admin removes them; the invite is used up and they are out of the org.
+    await page.reload();
+    await page.getByRole("heading", { name: "Members" }).waitFor();
+    if ((await page.getByTestId("invite-row").filter({ hasText: invitee }).count()) !== 0) fail("the used invite is still pending");
+    page.once("dialog", (dialog) => dialog.accept());
+    const row = page.getByTestId("member-row").filter({ hasText: invitee });
+    await row.getByRole("button", { name: "Remove" }).click();
+    await row.waitFor({ state: "detached" });
+    await agent.reload();
+    await agent.getByText("You are not a member of any organization yet.").waitFor();
+    await theirs.close();
+  });
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
 } catch (error) {
   failed = true;

@@ -2,6 +2,7 @@
 // without the user noticing, and problem+json errors turned into readable messages.
 
 export type Role = "admin" | "agent" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "agent", "viewer"];
 /** The value sets, in the order the console lists them. */
 export const STATUSES = ["open", "in_progress", "resolved"] as const;
 export const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
@@ -12,6 +13,18 @@ export interface Membership {
   organization_id: string;
   organization_name: string;
   role: Role;
+}
+/** A member of an org, as its admins see them. */
+export interface Member {
+  user_id: string;
+  email: string;
+  display_name: string;
+  role: Role;
+  joined_at: string;
+}
+export interface MemberPage {
+  items: Member[];
+  next_cursor: string | null;
 }
 export interface Me {
   user: { id: string; email: string; display_name: string };
@@ -237,6 +250,36 @@ export async function signIn(email: string, password: string, fetcher: typeof fe
 }
 
 export const orgPath = (org: string, rest: string) => `/api/orgs/${org}/${rest}`;
+
+/** Where sign-in continues: `?next=` when it is a path of this site, else the tickets. */
+export function afterSignIn(search: string): string {
+  const next = new URLSearchParams(search).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export interface InvitePreview {
+  organization_name: string;
+  email: string;
+  role: Role;
+  expires_at: string;
+  state: "pending" | "accepted" | "revoked" | "expired";
+}
+export interface Invite {
+  id: string;
+  email: string;
+  role: Role;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+}
+export interface Joined {
+  organization_id: string;
+  role: Role;
+  tokens: { access: string; refresh: string; expires_in: number } | null;
+}
+
+/** The console's link for an invite's token. */
+export const inviteLink = (origin: string, token: string) => `${origin}/invite/?token=${token}`;
 
 export const canWrite = (role: Role | undefined) => role === "agent" || role === "admin";
 

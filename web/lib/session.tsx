@@ -14,6 +14,8 @@ interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 const ORG_KEY = "nexify.org";
+/** Pages anyone may open without a session: signing in, and an invite's link. */
+const PUBLIC_PATHS = ["/login/", "/invite/"];
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
@@ -23,7 +25,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const logout = useCallback(() => {
     saveTokens(null);
     setMe(null);
-    if (window.location.pathname !== "/login/") window.location.assign("/login/");
+    if (!PUBLIC_PATHS.includes(window.location.pathname)) window.location.assign("/login/");
   }, []);
 
   const reload = useCallback(async () => {

@@ -2,14 +2,19 @@
 //! - `POST /api/auth/token/` `{email, password}` → `{access, refresh, expires_in}`
 //! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, expires_in}`
 //! - `GET /api/me/` → the user and their memberships
+//! - `GET /api/invites/{token}/` → what an invite offers
+//! - `POST /api/invites/{token}/accept/` → joins the org: signed in as that user, otherwise
+//!   as a new account `{display_name?, password}`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{RefreshRequest, TokenRequest};
+use nexify_api::bodies::{AcceptInvite, RefreshRequest, TokenRequest};
 use nexify_api::responses::AccessToken;
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
-use nexify_http::{ApiError, Body, Request, Response, json, parse_json};
-use nexify_service::accounts;
+use nexify_http::{
+    ApiError, Body, Request, Response, json, parse_json, parse_optional_json, path_param,
+};
+use nexify_service::{accounts, invites};
 use nexify_storage::PgPool;
 
 pub struct App {
@@ -45,6 +50,31 @@ impl App {
                         expires_in: nexify_auth::ACCESS_TTL.as_secs(),
                     },
                 ))
+            }
+            "GET /api/invites/{token}/" => {
+                let token: String = path_param(&req, "token")?;
+                Ok(json(
+                    StatusCode::OK,
+                    &invites::preview(&self.pool, &token).await?,
+                ))
+            }
+            "POST /api/invites/{token}/accept/" => {
+                let token: String = path_param(&req, "token")?;
+                let body: AcceptInvite = parse_optional_json(&req)?.unwrap_or_default();
+                let joined = if req.headers().contains_key("authorization") {
+                    let user = nexify_http::authenticate(&req, &self.issuer)?;
+                    invites::accept_as(&self.pool, user, &token).await?
+                } else {
+                    let password = body.password.as_deref().ok_or_else(|| {
+                        ApiError::validation(
+                            "password",
+                            "is needed for a new account (or sign in to join as yourself)",
+                        )
+                    })?;
+                    let name = body.display_name.as_deref().unwrap_or_default();
+                    invites::accept_new(&self.pool, &self.issuer, &token, name, password).await?
+                };
+                Ok(json(StatusCode::OK, &joined))
             }
             "GET /api/me/" => {
                 let user = nexify_http::authenticate(&req, &self.issuer)?;

@@ -5,17 +5,18 @@
 //!   - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
 //! - Members (admins): `GET /api/orgs/{org}/members/` with `cursor`, `limit`; `PATCH` (role)
 //!   and `DELETE /api/orgs/{org}/members/{user_id}/`
+//! - Invites (admins): `POST` and `GET /api/orgs/{org}/invites/`; `DELETE …/invites/{id}/`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{MemberPatch, SettingsBody};
-use nexify_api::responses::MemberPage;
+use nexify_api::bodies::{MemberPatch, NewInvite, SettingsBody};
+use nexify_api::responses::{InviteList, MemberPage};
 use nexify_auth::TokenIssuer;
-use nexify_domain::{UserId, parse_limit};
+use nexify_domain::{Email, UserId, parse_limit};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
 use nexify_service::paging::{Cursor, DEFAULT_PAGE, MAX_PAGE};
-use nexify_service::{members, settings};
+use nexify_service::{invites, members, settings};
 use nexify_storage::PgPool;
 
 pub struct App {
@@ -89,6 +90,21 @@ impl App {
             "DELETE /api/orgs/{org}/members/{user_id}/" => {
                 let target: UserId = path_param(&req, "user_id")?;
                 members::remove(&self.pool, user, org, target).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            "POST /api/orgs/{org}/invites/" => {
+                let body: NewInvite = parse_json(&req)?;
+                let email = Email::parse("email", &body.email)?;
+                let issued = invites::create(&self.pool, user, org, &email, body.role).await?;
+                Ok(json(StatusCode::CREATED, &issued))
+            }
+            "GET /api/orgs/{org}/invites/" => {
+                let items = invites::pending(&self.pool, user, org).await?;
+                Ok(json(StatusCode::OK, &InviteList { items }))
+            }
+            "DELETE /api/orgs/{org}/invites/{id}/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                invites::revoke(&self.pool, user, org, id).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
             _ => Err(ApiError::NotFound),

@@ -104,6 +104,29 @@ pub struct FieldThresholdsBody {
     pub category: Option<f64>,
 }
 
+/// Whom to invite, and as what.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvite {
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    pub role: nexify_domain::Role,
+}
+
+/// Accepting an invite. Signed in (a bearer token): no fields, the user joins as they are.
+/// Otherwise a new account is made with the invite's email and this password.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvite {
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub display_name: Option<String>,
+    /// At least 12 characters.
+    #[serde(default)]
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: Option<String>,
+}
+
 /// A member's new role.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -26,6 +26,7 @@ use crate::routes::*;
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
         list_members, change_member_role, remove_member,
+        create_invite, list_invites, revoke_invite, preview_invite, accept_invite,
         run_triage, get_job, ticket_suggestions, accept_suggestion, reject_suggestion,
         list_documents, create_document, get_document, delete_document, search_kb,
         get_models, get_model_outcomes, retrain_models,
@@ -209,6 +210,8 @@ mod tests {
             "AcceptRequest",
             "RejectRequest",
             "MemberPatch",
+            "NewInvite",
+            "AcceptInvite",
             "NewDocument",
         ] {
             let schema = &spec["components"]["schemas"][name];

@@ -33,6 +33,25 @@ pub struct MemberPath {
     pub user_id: Uuid,
 }
 
+/// One invite of an org.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitePath {
+    /// Organization id.
+    pub org: Uuid,
+    /// The invite's id (not its token).
+    pub id: Uuid,
+}
+
+/// An invite's link.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InviteToken {
+    /// The token from the invite's link.
+    #[param(pattern = "^[0-9a-f]{64}$")]
+    pub token: String,
+}
+
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TicketListQuery {

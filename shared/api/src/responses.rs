@@ -1,6 +1,7 @@
 //! Response envelopes the service layer has no type for.
 
 use nexify_storage::documents::{Document, SearchHit};
+use nexify_storage::invites::Invite;
 use nexify_storage::memberships::Member;
 use nexify_storage::suggestions::Suggestion;
 use serde::Serialize;
@@ -41,6 +42,11 @@ pub struct MemberPage {
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteList {
+    pub items: Vec<Invite>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,6 +5,7 @@
 use nexify_auth::TokenPair;
 use nexify_service::accounts::Me;
 use nexify_service::imports::ImportReport;
+use nexify_service::invites::{InvitePreview, IssuedInvite, Joined};
 use nexify_service::knowledge::DocumentWithChunks;
 use nexify_service::quality::{Outcomes, Overview};
 use nexify_service::settings::RotatedSecret;
@@ -126,6 +127,39 @@ fn change_member_role() {}
     operation_id = "removeMember", tag = "members", params(MemberPath),
     responses((status = 204, description = "Removed")))]
 fn remove_member() {}
+
+/// Invites someone by email to join the org in a role (admin). The answer holds the
+/// single-use token, shown this once; the link is valid for 7 days.
+#[utoipa::path(post, path = "/api/orgs/{org}/invites/", operation_id = "createInvite",
+    tag = "members", params(OrgPath), request_body = NewInvite,
+    responses((status = 201, description = "Created", body = IssuedInvite)))]
+fn create_invite() {}
+
+/// The org's pending invites, newest first (admin).
+#[utoipa::path(get, path = "/api/orgs/{org}/invites/", operation_id = "listInvites",
+    tag = "members", params(OrgPath),
+    responses((status = 200, description = "OK", body = InviteList)))]
+fn list_invites() {}
+
+/// Revokes a pending invite (admin).
+#[utoipa::path(delete, path = "/api/orgs/{org}/invites/{id}/", operation_id = "revokeInvite",
+    tag = "members", params(InvitePath),
+    responses((status = 204, description = "Revoked")))]
+fn revoke_invite() {}
+
+/// What an invite offers: the org's name, the role and whether it can still be accepted.
+#[utoipa::path(get, path = "/api/invites/{token}/", operation_id = "previewInvite",
+    tag = "members", security(()), params(InviteToken),
+    responses((status = 200, description = "OK", body = InvitePreview)))]
+fn preview_invite() {}
+
+/// Accepts an invite: signed in, as that user; otherwise as a new account with the
+/// invite's email and the given password, signed in at once. Single use.
+#[utoipa::path(post, path = "/api/invites/{token}/accept/", operation_id = "acceptInvite",
+    tag = "members", security((), ("bearer" = [])), params(InviteToken),
+    request_body = AcceptInvite,
+    responses((status = 200, description = "Joined", body = Joined)))]
+fn accept_invite() {}
 
 /// Creates a ticket from a signed request.
 ///

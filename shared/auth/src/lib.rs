@@ -5,6 +5,7 @@
 //!   refresh token is never accepted where an access token is wanted ([`TokenIssuer`]).
 //! - Webhooks: HMAC-SHA256 over `timestamp.body`, compared in constant time ([`webhook`]).
 
+pub mod one_time;
 pub mod webhook;
 
 use std::time::Duration;

@@ -10,6 +10,7 @@ pub mod drafting;
 pub mod embedding;
 mod error;
 pub mod imports;
+pub mod invites;
 pub mod knowledge;
 pub mod members;
 pub mod model_cache;

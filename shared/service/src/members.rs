@@ -69,9 +69,9 @@ pub async fn change_role(
         audit::insert(
             &mut tx,
             org,
-            caller.user,
+            Some(caller.user),
             AuditAction::MemberRoleChanged,
-            target,
+            Some(target),
             serde_json::json!({ "from": held, "to": role }),
         )
         .await?;
@@ -100,9 +100,9 @@ pub async fn remove(
     audit::insert(
         &mut tx,
         org,
-        caller.user,
+        Some(caller.user),
         AuditAction::MemberRemoved,
-        target,
+        Some(target),
         serde_json::json!({ "role": held }),
     )
     .await?;

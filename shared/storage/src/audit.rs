@@ -8,11 +8,14 @@ use sqlx::PgConnection;
 
 use crate::StorageError;
 
-/// What an audit record says happened; the `audit_records.action` CHECK lists the same.
+/// What an audit record says happened; the `audit_records.action` CHECK lists the same, and
+/// `invite_accepted`, which `accept_invite` writes in SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     MemberRoleChanged,
     MemberRemoved,
+    InviteCreated,
+    InviteRevoked,
 }
 
 impl AuditAction {
@@ -20,6 +23,8 @@ impl AuditAction {
         match self {
             AuditAction::MemberRoleChanged => "member_role_changed",
             AuditAction::MemberRemoved => "member_removed",
+            AuditAction::InviteCreated => "invite_created",
+            AuditAction::InviteRevoked => "invite_revoked",
         }
     }
 }
@@ -30,7 +35,7 @@ pub struct AuditRecord {
     pub organization_id: OrgId,
     pub actor_user_id: Option<UserId>,
     pub action: String,
-    pub subject_user_id: UserId,
+    pub subject_user_id: Option<UserId>,
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -39,9 +44,9 @@ pub struct AuditRecord {
 pub async fn insert(
     conn: &mut PgConnection,
     org: OrgId,
-    actor: UserId,
+    actor: Option<UserId>,
     action: AuditAction,
-    subject: UserId,
+    subject: Option<UserId>,
     details: serde_json::Value,
 ) -> Result<(), StorageError> {
     sqlx::query(

@@ -20,6 +20,7 @@ mod tenancy;
 pub mod audit;
 pub mod documents;
 pub mod events;
+pub mod invites;
 pub mod jobs;
 pub mod memberships;
 pub mod models;

@@ -108,6 +108,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "settings",
     "webhook-secret",
     "members",
+    "invites",
     "webhooks",
     "documents",
     "kb",

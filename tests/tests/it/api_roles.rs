@@ -75,6 +75,18 @@ fn routes(
             needs: Role::Admin,
         },
         Route {
+            method: "POST",
+            path: format!("/api/orgs/{org}/invites/"),
+            body: Some(json!({"email": "invitee@example.com", "role": "agent"})),
+            needs: Role::Admin,
+        },
+        Route {
+            method: "GET",
+            path: format!("/api/orgs/{org}/invites/"),
+            body: None,
+            needs: Role::Admin,
+        },
+        Route {
             method: "GET",
             path: format!("/api/orgs/{org}/members/"),
             body: None,
@@ -207,4 +219,11 @@ async fn foreign_ids_are_404_on_every_route(_o: PgPoolOptions, c: PgConnectOptio
             .await
             .unwrap();
     assert_eq!(members_of_a, 3, "A's members are untouched");
+    let invites_of_a: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM invites WHERE organization_id = $1")
+            .bind(a.org)
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(invites_of_a, 0, "nobody invited anyone into A");
 }

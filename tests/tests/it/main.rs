@@ -3,6 +3,7 @@
 //! LocalStack SQS. Run them with `make test`, which starts both.
 
 mod api_auth;
+mod api_invites;
 mod api_members;
 mod api_roles;
 mod api_settings;

@@ -20,7 +20,7 @@ use nexify_tests::{TestDb, org_fixture, ticket_fixture};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-const TENANT_TABLES: [&str; 10] = [
+const TENANT_TABLES: [&str; 12] = [
     "organizations",
     "users",
     "memberships",
@@ -31,6 +31,8 @@ const TENANT_TABLES: [&str; 10] = [
     "suggestions",
     "documents",
     "document_chunks",
+    "invites",
+    "audit_records",
 ];
 
 #[sqlx::test(migrations = false)]
@@ -838,4 +840,23 @@ async fn entering_an_org_checks_the_role_and_a_refusal_leaves_the_connection_cle
         assert_eq!(subjects, vec!["A's ticket".to_string()]);
         tx.commit().await.unwrap();
     }
+}
+
+/// Every table that holds an `organization_id` has row-level security on, so a new table
+/// cannot forget it (partitions are reached through their parent's policy).
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn every_table_with_an_org_has_row_level_security(pool: PgPool) {
+    let unguarded: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND NOT c.relrowsecurity
+           AND EXISTS (SELECT 1 FROM pg_attribute a
+                       WHERE a.attrelid = c.oid AND a.attname = 'organization_id'
+                         AND NOT a.attisdropped)
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(unguarded.is_empty(), "without RLS: {unguarded:?}");
 }

@@ -5,6 +5,7 @@ mod bridge;
 mod eval;
 mod gateway;
 mod import;
+mod org;
 mod seed;
 
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use sqlx::postgres::PgPoolOptions;
 /// The local-development password of the function role; never used outside a laptop or CI.
 const LOCAL_APP_PASSWORD: &str = "nexify_app";
 
-/// Nexify's operator and developer commands. `migrate`, `seed`, `import` and `eval` read
+/// Nexify's operator and developer commands. `migrate`, `seed`, `import`, `org` and `eval` read
 /// DATABASE_URL, which must name the schema owner.
 #[derive(Debug, Parser)]
 #[command(name = "nexify", version)]
@@ -48,6 +49,11 @@ pub enum Command {
         #[arg(long)]
         add_labels: bool,
     },
+    /// Organizations: `nexify org create --name … --admin-email …`.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Measures triage on a labelled CSV data set, in a scratch database.
     Eval(Box<eval::EvalFlags>),
     /// Locally: feeds the triage queue to the worker as Lambda's event source would, and
@@ -76,6 +82,27 @@ pub enum Command {
         web: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Creates an organization and prints a one-time invite link for its first admin.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// Defaults to the name, lowercased, with dashes.
+        #[arg(long)]
+        slug: Option<String>,
+        /// Where the console is served; the link points there.
+        #[arg(
+            long,
+            env = "NEXIFY_CONSOLE_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        console_url: String,
     },
 }
 
@@ -152,6 +179,19 @@ async fn main() -> anyhow::Result<()> {
             org,
             add_labels,
         } => import::run(&pool, &file, &org, add_labels).await?,
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    name,
+                    admin_email,
+                    slug,
+                    console_url,
+                },
+        } => {
+            let message =
+                org::create(&pool, &name, slug.as_deref(), &admin_email, &console_url).await?;
+            println!("{message}");
+        }
         Command::Gateway { .. } | Command::SqsBridge { .. } | Command::Eval(_) => {
             unreachable!("handled before connecting")
         }

@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import { signIn } from "@/lib/api";
+import { afterSignIn, signIn } from "@/lib/api";
 import { ErrorNote, errorMessage, input, primaryButton } from "@/components/ui";
 
 export default function Login() {
@@ -20,7 +20,7 @@ export default function Login() {
           setError(null);
           try {
             await signIn(email, password);
-            window.location.assign("/");
+            window.location.assign(afterSignIn(window.location.search));
           } catch (err) {
             setError(errorMessage(err));
             setBusy(false);

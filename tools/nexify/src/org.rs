@@ -1,0 +1,68 @@
+//! `nexify org create`: an org for a new team, and a one-time invite link for its first
+//! admin, who sets their own password by accepting it. No password passes through the
+//! operator.
+
+use anyhow::Context;
+use nexify_domain::{Email, Role};
+use nexify_service::invites::{self, INVITE_DAYS};
+use nexify_storage::organizations;
+use sqlx::PgPool;
+
+/// `Acme Support, Inc.` → `acme-support-inc`.
+pub fn slug_of(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// Creates the org and its first admin's invite in one transaction; returns the message to
+/// print, with the link.
+pub async fn create(
+    pool: &PgPool,
+    name: &str,
+    slug: Option<&str>,
+    admin_email: &str,
+    console_url: &str,
+) -> anyhow::Result<String> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+    let slug = slug.map(str::to_owned).unwrap_or_else(|| slug_of(name));
+    anyhow::ensure!(
+        !slug.is_empty(),
+        "--slug is needed: the name has no letters or digits"
+    );
+    let email = Email::parse("admin-email", admin_email)?;
+    let mut tx = pool.begin().await?;
+    let org = organizations::insert(&mut tx, name, &slug)
+        .await
+        .with_context(|| format!("creating the organization '{slug}'"))?;
+    let issued = invites::issue_in_tx(&mut tx, org.id, None, &email, Role::Admin).await?;
+    tx.commit().await?;
+    Ok(format!(
+        "created {name} ({slug}, {id})\n\
+         send {email} this link to set their password and join as admin (single use, {INVITE_DAYS} days):\n\
+         {url}/invite/?token={token}",
+        id = org.id,
+        email = email.as_str(),
+        url = console_url.trim_end_matches('/'),
+        token = issued.token,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_keep_letters_and_digits_joined_by_single_dashes() {
+        assert_eq!(slug_of("Acme Support, Inc."), "acme-support-inc");
+        assert_eq!(slug_of("  Team 42  "), "team-42");
+        assert_eq!(slug_of("!!!"), "");
+    }
+}
