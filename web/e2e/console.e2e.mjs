@@ -232,7 +232,7 @@ try {
   await step("10. an admin invites an agent, who joins and works tickets, then removes them", async () => {
     const invitee = `agent-${marker}@example.com`;
     await page.getByLabel("Email", { exact: true }).fill(invitee);
-    await page.getByLabel("Role", { exact: true }).selectOption("agent");
+    await page.getByLabel("Invite as").selectOption("agent");
     await page.getByRole("button", { name: "Invite" }).click();
     const link = await page.getByTestId("invite-link").inputValue();
     if (!link.includes("/invite/?token=")) fail(`invite link: ${link}`);

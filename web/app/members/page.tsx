@@ -168,7 +168,7 @@ function Invites() {
         </label>
         <label className="text-xs text-slate-600">
           Role
-          <select className="block rounded-md text-sm ring-1 ring-slate-300" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          <select aria-label="Invite as" className="block rounded-md text-sm ring-1 ring-slate-300" value={role} onChange={(e) => setRole(e.target.value as Role)}>
             {ROLES.map((r) => (
               <option key={r} value={r}>{r}</option>
             ))}
