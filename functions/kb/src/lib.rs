@@ -14,7 +14,7 @@ use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
 use nexify_service::knowledge::{self, DocumentInput};
-use nexify_service::tickets::Cursor;
+use nexify_service::paging::{DEFAULT_PAGE, page_params};
 use nexify_storage::PgPool;
 
 pub struct App {
@@ -53,12 +53,7 @@ impl App {
                 Ok(json(StatusCode::CREATED, &created))
             }
             "GET /api/orgs/{org}/documents/" => {
-                let params = query_params(&req)?;
-                let cursor = params
-                    .get("cursor")
-                    .map(|c| Cursor::decode(c))
-                    .transpose()?;
-                let limit = parse_limit(params.get("limit").map(String::as_str), 25, 100)?;
+                let (cursor, limit) = page_params(&query_params(&req)?, DEFAULT_PAGE)?;
                 let (items, next_cursor) =
                     knowledge::list(&self.pool, user, org, cursor, limit).await?;
                 Ok(json(StatusCode::OK, &DocumentPage { items, next_cursor }))

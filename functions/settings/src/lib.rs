@@ -11,11 +11,11 @@ use lambda_http::http::StatusCode;
 use nexify_api::bodies::{MemberPatch, NewInvite, SettingsBody};
 use nexify_api::responses::{InviteList, MemberPage};
 use nexify_auth::TokenIssuer;
-use nexify_domain::{Email, UserId, parse_limit};
+use nexify_domain::{Email, UserId};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
-use nexify_service::paging::{Cursor, DEFAULT_PAGE, MAX_PAGE};
+use nexify_service::paging::{DEFAULT_PAGE, page_params};
 use nexify_service::{invites, members, settings};
 use nexify_storage::PgPool;
 
@@ -67,16 +67,7 @@ impl App {
                 Ok(json(StatusCode::OK, &rotated))
             }
             "GET /api/orgs/{org}/members/" => {
-                let params = query_params(&req)?;
-                let cursor = params
-                    .get("cursor")
-                    .map(|c| Cursor::decode(c))
-                    .transpose()?;
-                let limit = parse_limit(
-                    params.get("limit").map(String::as_str),
-                    DEFAULT_PAGE,
-                    MAX_PAGE,
-                )?;
+                let (cursor, limit) = page_params(&query_params(&req)?, DEFAULT_PAGE)?;
                 let (items, next_cursor) =
                     members::list(&self.pool, user, org, cursor, limit).await?;
                 Ok(json(StatusCode::OK, &MemberPage { items, next_cursor }))

@@ -18,6 +18,7 @@ use nexify_http::{
 };
 use nexify_queue::SqsDispatcher;
 use nexify_service::imports;
+use nexify_service::paging::page_params;
 use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
@@ -139,16 +140,8 @@ impl App {
             }
             "GET /api/orgs/{org}/tickets/{id}/events/" => {
                 let id: TicketId = path_param(&req, "id")?;
-                let params = query_params(&req)?;
-                let cursor = params
-                    .get("cursor")
-                    .map(|c| Cursor::decode(c))
-                    .transpose()?;
-                let limit = parse_limit(
-                    params.get("limit").map(String::as_str),
-                    50,
-                    service::MAX_PAGE,
-                )?;
+                // The trail is read in longer pages than lists are.
+                let (cursor, limit) = page_params(&query_params(&req)?, 50)?;
                 let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
                 Ok(json(StatusCode::OK, &page))
             }

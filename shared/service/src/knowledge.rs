@@ -133,13 +133,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<(Vec<Document>, Option<String>), ServiceError> {
     let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
-    let before = match cursor {
-        Some(c) if c.order != "documents" => {
-            return Err(InvalidInput::new("cursor", "is not a documents cursor").into());
-        }
-        Some(c) => Some((c.at, DocumentId(c.id))),
-        None => None,
-    };
+    let before = Cursor::position::<DocumentId>(cursor.as_ref(), "documents")?;
     let limit = limit.clamp(1, MAX_PAGE);
     let items = documents::list_documents(&mut tx, org, before, limit + 1).await?;
     let (items, next) = keyset_page(items, limit, |d| Cursor {

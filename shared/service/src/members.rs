@@ -1,7 +1,7 @@
 //! An org's members, managed by its admins: the list, role changes and removals. An org
 //! always keeps an admin, and every change leaves an audit record in the same transaction.
 
-use nexify_domain::{InvalidInput, OrgId, Role, UserId};
+use nexify_domain::{OrgId, Role, UserId};
 use nexify_storage::PgPool;
 use nexify_storage::audit::{self, AuditAction};
 use nexify_storage::memberships::{self, Member};
@@ -31,13 +31,7 @@ pub async fn list(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> Result<(Vec<Member>, Option<String>), ServiceError> {
-    let after = match cursor {
-        Some(c) if c.order != CURSOR_ORDER => {
-            return Err(InvalidInput::new("cursor", "is not a members cursor").into());
-        }
-        Some(c) => Some((c.at, UserId(c.id))),
-        None => None,
-    };
+    let after = Cursor::position::<UserId>(cursor.as_ref(), CURSOR_ORDER)?;
     let limit = limit.clamp(1, MAX_PAGE);
     let (mut tx, _) = access::begin(pool, user, org, Role::Admin).await?;
     let items = memberships::list_members(&mut tx, org, after, limit + 1).await?;

@@ -45,6 +45,39 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// The position a cursor of `order` holds, as the keyset of an `id` type; a cursor of
+    /// another list or order is refused.
+    pub fn position<Id: From<uuid::Uuid>>(
+        cursor: Option<&Cursor>,
+        order: &str,
+    ) -> Result<Option<(DateTime<Utc>, Id)>, nexify_domain::InvalidInput> {
+        match cursor {
+            Some(c) if c.order != order => Err(nexify_domain::InvalidInput::new(
+                "cursor",
+                format!("is not a cursor of this list ({order})"),
+            )),
+            Some(c) => Ok(Some((c.at, Id::from(c.id)))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A list request's `cursor` and `limit` query parameters (`limit` from 1 to [`MAX_PAGE`],
+/// `default` when absent).
+pub fn page_params(
+    params: &std::collections::HashMap<String, String>,
+    default: i64,
+) -> Result<(Option<Cursor>, i64), nexify_domain::InvalidInput> {
+    let cursor = params
+        .get("cursor")
+        .map(|c| Cursor::decode(c))
+        .transpose()?;
+    let limit =
+        nexify_domain::parse_limit(params.get("limit").map(String::as_str), default, MAX_PAGE)?;
+    Ok((cursor, limit))
+}
+
 /// Cuts a page fetched with one extra row (`limit + 1`) down to `limit`, and issues the
 /// cursor for the next page from the last row kept; `None` on the last page.
 pub(crate) fn keyset_page<T>(

@@ -377,15 +377,7 @@ pub async fn events(
     let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
     // 404 for a ticket that is not there, rather than an empty list.
     tickets::get(&mut tx, org, ticket).await?;
-    let before = match cursor {
-        Some(c) if c.order != "events" => {
-            return Err(
-                nexify_domain::InvalidInput::new("cursor", "is not an events cursor").into(),
-            );
-        }
-        Some(c) => Some((c.at, TicketEventId(c.id))),
-        None => None,
-    };
+    let before = Cursor::position::<TicketEventId>(cursor.as_ref(), "events")?;
     let limit = limit.clamp(1, MAX_PAGE);
     let items = events::list_for_ticket(&mut tx, org, ticket, before, limit + 1).await?;
     let (items, next_cursor) = keyset_page(items, limit, |e| Cursor {

@@ -31,6 +31,21 @@ async fn accept(api: &Api, token: &str, as_user: Option<&str>, body: Option<Valu
     .await
 }
 
+async fn pending(api: &Api, org: OrgId, admin: &str) -> Reply {
+    api.call(
+        "GET",
+        &format!("/api/orgs/{org}/invites/"),
+        Some(admin),
+        None,
+    )
+    .await
+}
+
+async fn look(api: &Api, token: &str) -> Reply {
+    api.call("GET", &format!("/api/invites/{token}/"), None, None)
+        .await
+}
+
 async fn actions(owner: &PgPool, org: OrgId) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT action FROM audit_records WHERE organization_id = $1 ORDER BY created_at, id",
@@ -57,23 +72,14 @@ async fn a_new_agent_joins_by_invite_once(_o: PgPoolOptions, c: PgConnectOptions
         .await
         .unwrap();
     assert_eq!(stored, nexify_auth::one_time::hash(&token).to_vec());
-    let listed = api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/invites/", a.org),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let listed = pending(&api, a.org, &admin).await;
     assert_eq!(listed.json["items"][0]["id"], created.json["id"]);
     assert!(
         listed.json["items"][0].get("token").is_none(),
         "the list never shows tokens"
     );
 
-    let preview = api
-        .call("GET", &format!("/api/invites/{token}/"), None, None)
-        .await;
+    let preview = look(&api, &token).await;
     assert_eq!(preview.status, 200, "{}", preview.json);
     assert_eq!(
         (
@@ -125,18 +131,9 @@ async fn a_new_agent_joins_by_invite_once(_o: PgPoolOptions, c: PgConnectOptions
     )
     .await;
     assert_eq!(again.status, 409, "{}", again.json);
-    let preview = api
-        .call("GET", &format!("/api/invites/{token}/"), None, None)
-        .await;
+    let preview = look(&api, &token).await;
     assert_eq!(preview.json["state"], "accepted");
-    let listed = api
-        .call(
-            "GET",
-            &format!("/api/orgs/{}/invites/", a.org),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let listed = pending(&api, a.org, &admin).await;
     assert_eq!(listed.json["items"], json!([]));
     assert_eq!(
         actions(&api.db.owner, a.org).await,
@@ -196,17 +193,13 @@ async fn revoked_expired_and_unknown_invites_are_refused(_o: PgPoolOptions, c: P
         .await
         .unwrap();
     let token = expired.json["token"].as_str().unwrap();
-    let preview = api
-        .call("GET", &format!("/api/invites/{token}/"), None, None)
-        .await;
+    let preview = look(&api, token).await;
     assert_eq!(preview.json["state"], "expired");
     let r = accept(&api, token, None, Some(body.clone())).await;
     assert_eq!(r.status, 409, "{}", r.json);
 
     for token in ["0".repeat(64), "not-a-token".into()] {
-        let r = api
-            .call("GET", &format!("/api/invites/{token}/"), None, None)
-            .await;
+        let r = look(&api, &token).await;
         assert_eq!(r.status, 404, "{token}");
         let r = accept(&api, &token, None, Some(body.clone())).await;
         assert_eq!(r.status, 404, "{token}");
@@ -236,9 +229,7 @@ async fn someone_with_an_account_joins_as_themselves(_o: PgPoolOptions, c: PgCon
             .unwrap()
             .contains("already has an account")
     );
-    let preview = api
-        .call("GET", &format!("/api/invites/{token}/"), None, None)
-        .await;
+    let preview = look(&api, token).await;
     assert_eq!(preview.json["state"], "pending");
 
     let joined = accept(&api, token, Some(&api.token(b.agent)), None).await;

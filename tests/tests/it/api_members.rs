@@ -2,7 +2,7 @@
 //! last-admin rule and the audit records every change leaves.
 
 use nexify_domain::{OrgId, UserId};
-use nexify_tests::api::Api;
+use nexify_tests::api::{Api, Reply};
 use nexify_tests::org_fixture;
 use serde_json::json;
 use sqlx::PgPool;
@@ -10,6 +10,21 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 fn member_path(org: OrgId, user: UserId) -> String {
     format!("/api/orgs/{org}/members/{user}/")
+}
+
+async fn set_role(api: &Api, org: OrgId, user: UserId, token: &str, role: &str) -> Reply {
+    api.call(
+        "PATCH",
+        &member_path(org, user),
+        Some(token),
+        Some(json!({ "role": role })),
+    )
+    .await
+}
+
+async fn remove(api: &Api, org: OrgId, user: UserId, token: &str) -> Reply {
+    api.call("DELETE", &member_path(org, user), Some(token), None)
+        .await
 }
 
 /// The org's audit records, oldest first: (action, subject, details).
@@ -94,28 +109,14 @@ async fn a_role_change_is_audited_once_and_refused_input_changes_nothing(
     let a = org_fixture(&api.db.owner, "mem-role").await;
     let admin = api.token(a.admin);
 
-    let r = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.agent),
-            Some(&admin),
-            Some(json!({"role": "viewer"})),
-        )
-        .await;
+    let r = set_role(&api, a.org, a.agent, &admin, "viewer").await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(
         (&r.json["role"], &r.json["email"]),
         (&json!("viewer"), &json!("agent@mem-role.test"))
     );
     // The same role again: answered, but nothing happened, so nothing is recorded.
-    let again = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.agent),
-            Some(&admin),
-            Some(json!({"role": "viewer"})),
-        )
-        .await;
+    let again = set_role(&api, a.org, a.agent, &admin, "viewer").await;
     assert_eq!(again.status, 200);
     let records = audit(&api.db.owner, a.org).await;
     assert_eq!(
@@ -161,18 +162,9 @@ async fn a_role_change_is_audited_once_and_refused_input_changes_nothing(
         assert_eq!(r.status, status, "{body}: {}", r.json);
     }
     let stranger = UserId::new_random();
-    let r = api
-        .call(
-            "PATCH",
-            &member_path(a.org, stranger),
-            Some(&admin),
-            Some(json!({"role": "agent"})),
-        )
-        .await;
+    let r = set_role(&api, a.org, stranger, &admin, "agent").await;
     assert_eq!(r.status, 404, "{}", r.json);
-    let r = api
-        .call("DELETE", &member_path(a.org, stranger), Some(&admin), None)
-        .await;
+    let r = remove(&api, a.org, stranger, &admin).await;
     assert_eq!(r.status, 404, "{}", r.json);
     assert_eq!(
         audit(&api.db.owner, a.org).await.len(),
@@ -187,14 +179,7 @@ async fn the_last_admin_can_neither_step_down_nor_leave(_o: PgPoolOptions, c: Pg
     let a = org_fixture(&api.db.owner, "mem-last").await;
     let admin = api.token(a.admin);
 
-    let demote = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.admin),
-            Some(&admin),
-            Some(json!({"role": "agent"})),
-        )
-        .await;
+    let demote = set_role(&api, a.org, a.admin, &admin, "agent").await;
     assert_eq!(demote.status, 409, "{}", demote.json);
     assert!(
         demote.json["detail"]
@@ -202,35 +187,17 @@ async fn the_last_admin_can_neither_step_down_nor_leave(_o: PgPoolOptions, c: Pg
             .unwrap()
             .contains("last admin")
     );
-    let leave = api
-        .call("DELETE", &member_path(a.org, a.admin), Some(&admin), None)
-        .await;
+    let leave = remove(&api, a.org, a.admin, &admin).await;
     assert_eq!(leave.status, 409, "{}", leave.json);
     // Staying admin is no change, and allowed.
-    let stay = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.admin),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let stay = set_role(&api, a.org, a.admin, &admin, "admin").await;
     assert_eq!(stay.status, 200, "{}", stay.json);
     assert!(audit(&api.db.owner, a.org).await.is_empty());
 
     // With a second admin, the first may leave; the one left cannot.
-    let promote = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.agent),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let promote = set_role(&api, a.org, a.agent, &admin, "admin").await;
     assert_eq!(promote.status, 200);
-    let leave = api
-        .call("DELETE", &member_path(a.org, a.admin), Some(&admin), None)
-        .await;
+    let leave = remove(&api, a.org, a.admin, &admin).await;
     assert_eq!(leave.status, 204, "{}", leave.json);
     let new_admin = api.token(a.agent);
     let leave = api
@@ -277,14 +244,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(
     let api = Api::new(c).await;
     let a = org_fixture(&api.db.owner, "mem-race").await;
     let admin = api.token(a.admin);
-    let promote = api
-        .call(
-            "PATCH",
-            &member_path(a.org, a.agent),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let promote = set_role(&api, a.org, a.agent, &admin, "admin").await;
     assert_eq!(promote.status, 200);
     let second = api.token(a.agent);
     let (agent_path, admin_path) = (member_path(a.org, a.agent), member_path(a.org, a.admin));
