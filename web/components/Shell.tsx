@@ -39,7 +39,10 @@ export function Shell({ children }: { children: ReactNode }) {
               ))}
             </select>
             <span className="text-sm text-slate-600" data-testid="signed-in-as">{me.user.email}</span>
-            <button type="button" className={secondaryButton} onClick={logout}>Log out</button>
+            <button type="button" className={secondaryButton} onClick={() => logout()}>Log out</button>
+            <button type="button" className={secondaryButton} onClick={() => logout(true)} title="Ends your sessions on every device">
+              Sign out everywhere
+            </button>
           </div>
         </nav>
       </header>

@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080";
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const PASSWORD = "nexify-demo";
+const TOKENS_KEY = "nexify.tokens";
 const STEP_TIMEOUT = 60_000;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -262,6 +263,17 @@ try {
     await row.waitFor({ state: "detached" });
     await agent.reload();
     await agent.getByText("You are not a member of any organization yet.").waitFor();
+    // Removal ended their sessions: the refresh token they hold no longer works.
+    const refreshStatus = await agent.evaluate(async (key) => {
+      const tokens = JSON.parse(window.localStorage.getItem(key));
+      const response = await fetch("/api/auth/token/refresh/", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refresh: tokens.refresh }),
+      });
+      return response.status;
+    }, TOKENS_KEY);
+    if (refreshStatus !== 401) fail(`the removed agent's refresh answered ${refreshStatus}`);
     await theirs.close();
   });
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);

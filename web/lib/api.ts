@@ -187,17 +187,44 @@ export function setSessionLostHandler(handler: () => void): void {
   onSessionLost = handler;
 }
 
-async function refreshAccess(tokens: Tokens, fetcher: typeof fetch): Promise<Tokens | null> {
-  const response = await fetcher(`${apiBase()}/api/auth/token/refresh/`, {
+let refreshing: Promise<Tokens | null> | null = null;
+
+/**
+ * New tokens for `tokens`. A refresh token works once (the server rotates it, and ends the
+ * session if one is used twice), so refreshes never overlap: concurrent callers share one,
+ * and a caller holding tokens that were rotated meanwhile gets the current ones.
+ */
+function refreshAccess(tokens: Tokens, fetcher: typeof fetch): Promise<Tokens | null> {
+  const current = loadTokens();
+  if (current && current.refresh !== tokens.refresh) return Promise.resolve(current);
+  refreshing ??= (async () => {
+    const response = await fetcher(`${apiBase()}/api/auth/token/refresh/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh: tokens.refresh }),
+    });
+    if (!response.ok) return null;
+    const body = await response.json();
+    const next = { access: body.access as string, refresh: body.refresh as string };
+    saveTokens(next);
+    return next;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/** Ends this session on the server (with `everywhere`, every session of the user) and
+ * forgets the tokens. Signing out always succeeds locally, even offline. */
+export async function signOut(everywhere = false, fetcher: typeof fetch = fetch): Promise<void> {
+  const tokens = loadTokens();
+  saveTokens(null);
+  if (!tokens) return;
+  await fetcher(`${apiBase()}/api/auth/logout/`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ refresh: tokens.refresh }),
-  });
-  if (!response.ok) return null;
-  const body = await response.json();
-  const next = { access: body.access as string, refresh: tokens.refresh };
-  saveTokens(next);
-  return next;
+    body: JSON.stringify({ refresh: tokens.refresh, everywhere }),
+  }).catch(() => undefined);
 }
 
 export interface RequestOptions {

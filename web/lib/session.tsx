@@ -1,7 +1,7 @@
 "use client";
 
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { api, loadTokens, saveTokens, setSessionLostHandler, type Me, type Membership } from "./api";
+import { api, loadTokens, setSessionLostHandler, signOut, type Me, type Membership } from "./api";
 
 interface Session {
   me: Me | null;
@@ -9,7 +9,8 @@ interface Session {
   org: Membership | null;
   setOrg: (id: string) => void;
   reload: () => Promise<void>;
-  logout: () => void;
+  /** Signs out here, or with `everywhere` on every device. */
+  logout: (everywhere?: boolean) => void;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -22,8 +23,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   const [orgId, setOrgId] = useState<string | null>(null);
 
-  const logout = useCallback(() => {
-    saveTokens(null);
+  const logout = useCallback((everywhere = false) => {
+    void signOut(everywhere);
     setMe(null);
     if (!PUBLIC_PATHS.includes(window.location.pathname)) window.location.assign("/login/");
   }, []);

@@ -23,7 +23,7 @@ describe("api", () => {
   it("refreshes an expired access token once and retries", async () => {
     saveTokens({ access: "old", refresh: "r" });
     const calls: Call[] = [];
-    const fetcher = scripted([json(401, {}), json(200, { access: "new" }), json(200, { ok: 1 })], calls);
+    const fetcher = scripted([json(401, {}), json(200, { access: "new", refresh: "r2" }), json(200, { ok: 1 })], calls);
     const body = await api<{ ok: number }>("/api/me/", { fetcher });
     expect(body.ok).toBe(1);
     expect(calls.map((c) => [c.url, c.auth])).toEqual([
@@ -31,7 +31,29 @@ describe("api", () => {
       ["/api/auth/token/refresh/", null],
       ["/api/me/", "Bearer new"],
     ]);
-    expect(loadTokens()?.access).toBe("new");
+    expect(loadTokens()).toEqual({ access: "new", refresh: "r2" });
+  });
+
+  it("refreshes once for concurrent requests, since a refresh token works once", async () => {
+    saveTokens({ access: "old", refresh: "r" });
+    const calls: Call[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const fetcher = (async (url: string, init?: RequestInit) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      calls.push({ url: String(url), auth: headers.authorization ?? null });
+      if (String(url).endsWith("/refresh/")) {
+        await gate;
+        return json(200, { access: "new", refresh: "r2" });
+      }
+      return headers.authorization === "Bearer new" ? json(200, { ok: 1 }) : json(401, {});
+    }) as typeof fetch;
+    const both = Promise.all([api("/api/me/", { fetcher }), api("/api/orgs/o/tickets/", { fetcher })]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    await both;
+    expect(calls.filter((c) => c.url.endsWith("/refresh/")).length).toBe(1);
+    expect(loadTokens()).toEqual({ access: "new", refresh: "r2" });
   });
 
   it("turns problem+json into a readable error naming the field", async () => {

@@ -1,18 +1,19 @@
 //! Sign-in and identity:
 //! - `POST /api/auth/token/` `{email, password}` → `{access, refresh, expires_in}`
-//! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, expires_in}`
+//! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, refresh, expires_in}`: the
+//!   refresh token is rotated; the one sent is spent
+//! - `POST /api/auth/logout/` `{refresh, everywhere?}` → 204: ends the session (or all)
 //! - `GET /api/me/` → the user and their memberships
 //! - `GET /api/invites/{token}/` → what an invite offers
 //! - `POST /api/invites/{token}/accept/` → joins the org: signed in as that user, otherwise
 //!   as a new account `{display_name?, password}`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{AcceptInvite, RefreshRequest, TokenRequest};
-use nexify_api::responses::AccessToken;
+use nexify_api::bodies::{AcceptInvite, LogoutRequest, RefreshRequest, TokenRequest};
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
 use nexify_http::{
-    ApiError, Body, Request, Response, json, parse_json, parse_optional_json, path_param,
+    ApiError, Body, Request, Response, empty, json, parse_json, parse_optional_json, path_param,
 };
 use nexify_service::{accounts, invites};
 use nexify_storage::PgPool;
@@ -42,14 +43,13 @@ impl App {
             }
             "POST /api/auth/token/refresh/" => {
                 let body: RefreshRequest = parse_json(&req)?;
-                let access = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
-                Ok(json(
-                    StatusCode::OK,
-                    &AccessToken {
-                        access,
-                        expires_in: nexify_auth::ACCESS_TTL.as_secs(),
-                    },
-                ))
+                let tokens = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
+                Ok(json(StatusCode::OK, &tokens))
+            }
+            "POST /api/auth/logout/" => {
+                let body: LogoutRequest = parse_json(&req)?;
+                accounts::sign_out(&self.pool, &body.refresh, body.everywhere).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
             }
             "GET /api/invites/{token}/" => {
                 let token: String = path_param(&req, "token")?;

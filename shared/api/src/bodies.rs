@@ -21,6 +21,16 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The session's current refresh token.
+    pub refresh: String,
+    /// End every session of this user, on every device.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(as = NewTicket)]
 pub struct NewTicketBody {
     #[schema(format = Email, max_length = 254)]

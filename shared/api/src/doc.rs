@@ -22,7 +22,7 @@ use crate::routes::*;
     security(("bearer" = [])),
     modifiers(&ProblemResponses, &BearerAuth),
     paths(
-        health, openapi, token, refresh, me,
+        health, openapi, token, refresh, logout, me,
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
         list_members, change_member_role, remove_member,
@@ -202,6 +202,7 @@ mod tests {
         for name in [
             "TokenRequest",
             "RefreshRequest",
+            "LogoutRequest",
             "NewTicket",
             "TicketPatch",
             "SettingsUpdate",

@@ -22,13 +22,6 @@ impl Health {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AccessToken {
-    pub access: String,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentPage {
     pub items: Vec<Document>,
     /// Pass as `cursor` for the next page; `null` on the last page.

@@ -36,11 +36,20 @@ fn openapi() {}
     responses((status = 200, description = "OK", body = TokenPair)))]
 fn token() {}
 
-/// Exchanges a refresh token for a new access token.
+/// Exchanges a refresh token for a new access token and its successor.
+///
+/// Each refresh token works once. Presenting one that was already exchanged ends the whole
+/// session (it was copied), and the answer is 401.
 #[utoipa::path(post, path = "/api/auth/token/refresh/", operation_id = "refresh", tag = "auth",
     security(()), request_body = RefreshRequest,
-    responses((status = 200, description = "OK", body = AccessToken)))]
+    responses((status = 200, description = "OK", body = TokenPair)))]
 fn refresh() {}
+
+/// Signs out: ends this session, or with `everywhere` every session of the user.
+#[utoipa::path(post, path = "/api/auth/logout/", operation_id = "logout", tag = "auth",
+    security(()), request_body = LogoutRequest,
+    responses((status = 204, description = "Signed out")))]
+fn logout() {}
 
 /// The signed-in user and their memberships.
 #[utoipa::path(get, path = "/api/me/", operation_id = "me", tag = "auth",

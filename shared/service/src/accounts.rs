@@ -1,8 +1,13 @@
-//! Sign-in, token refresh and "who am I".
+//! Sign-in, sessions (refresh and sign-out) and "who am I".
+//!
+//! An access token is a stateless JWT that lives [`nexify_auth::ACCESS_TTL`]; a refresh
+//! token names a server-side session and is rotated on every use, so that ending a session
+//! (sign-out, a password change, a removal from an org) takes effect at the next refresh.
 
-use nexify_auth::{TokenIssuer, TokenPair, TokenType, verify_password};
+use nexify_auth::{REFRESH_TTL, TokenIssuer, TokenPair, one_time, verify_password};
 use nexify_domain::{Email, UserId};
 use nexify_storage::memberships::{self, OrgMembership};
+use nexify_storage::sessions::{self, Rotation};
 use nexify_storage::users::{self, User};
 use nexify_storage::{PgPool, StorageError, begin_user};
 use serde::Serialize;
@@ -30,30 +35,81 @@ pub async fn sign_in(
         return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
     }
     let user = user.ok_or_else(|| ServiceError::Unauthorized(BAD_CREDENTIALS.into()))?;
+    let pair = start_session(pool, issuer, user).await?;
     tracing::info!(user_id = %user, "signed in");
-    Ok(issuer.issue_pair(user)?)
+    Ok(pair)
 }
 
-/// A new access token for a valid refresh token whose user still exists.
+const SESSION_SECONDS: i32 = REFRESH_TTL.as_secs() as i32;
+const SESSION_ENDED: &str = "this session has ended: sign in again";
+
+/// A new session for `user` (a new family of refresh tokens) and its first tokens.
+pub async fn start_session(
+    pool: &PgPool,
+    issuer: &TokenIssuer,
+    user: UserId,
+) -> Result<TokenPair, ServiceError> {
+    let (refresh, hash) = one_time::issue();
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    sessions::start(&mut conn, user, &hash, SESSION_SECONDS).await?;
+    Ok(issuer.pair(user, refresh)?)
+}
+
+/// Whether `token` has the shape of a refresh token this API issued.
+fn is_refresh_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Exchanges a refresh token for a new access token and the refresh token's successor. A
+/// refresh token used twice was copied: the whole session ends, for its holder too.
 #[tracing::instrument(skip_all, err)]
 pub async fn refresh(
     pool: &PgPool,
     issuer: &TokenIssuer,
     refresh_token: &str,
-) -> Result<String, ServiceError> {
-    let user = issuer.verify(refresh_token, TokenType::Refresh)?;
-    let mut tx = begin_user(pool, user).await?;
-    match users::get(&mut tx, user).await {
-        Ok(_) => {}
-        Err(StorageError::NotFound) => {
-            return Err(ServiceError::Unauthorized(
-                "the user no longer exists".into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
+) -> Result<TokenPair, ServiceError> {
+    if !is_refresh_token(refresh_token) {
+        return Err(ServiceError::Unauthorized(SESSION_ENDED.into()));
     }
-    tx.commit().await?;
-    Ok(issuer.issue_access(user)?)
+    let (next, next_hash) = one_time::issue();
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    let rotation = sessions::rotate(
+        &mut conn,
+        &one_time::hash(refresh_token),
+        &next_hash,
+        SESSION_SECONDS,
+    )
+    .await?;
+    drop(conn);
+    match rotation {
+        Rotation::Rotated(user) => Ok(issuer.pair(user, next)?),
+        Rotation::Reused(user) => {
+            tracing::warn!(user_id = %user, "a rotated refresh token was used again: session revoked");
+            Err(ServiceError::Unauthorized(SESSION_ENDED.into()))
+        }
+        Rotation::Unknown | Rotation::Revoked | Rotation::Expired => {
+            Err(ServiceError::Unauthorized(SESSION_ENDED.into()))
+        }
+    }
+}
+
+/// Signs out: ends the refresh token's session, or with `everywhere` every session of its
+/// user. Quietly does nothing for a token it does not know, so sign-out always succeeds.
+#[tracing::instrument(skip_all, fields(everywhere), err)]
+pub async fn sign_out(
+    pool: &PgPool,
+    refresh_token: &str,
+    everywhere: bool,
+) -> Result<(), ServiceError> {
+    if !is_refresh_token(refresh_token) {
+        return Ok(());
+    }
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    if let Some(user) = sessions::end(&mut conn, &one_time::hash(refresh_token), everywhere).await?
+    {
+        tracing::info!(user_id = %user, "signed out");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -235,7 +235,7 @@ pub async fn accept_new(
     Ok(Joined {
         organization_id: accepted.organization_id,
         role: accepted.role,
-        tokens: Some(issuer.issue_pair(accepted.user_id)?),
+        tokens: Some(crate::accounts::start_session(pool, issuer, accepted.user_id).await?),
     })
 }
 

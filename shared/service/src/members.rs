@@ -5,6 +5,7 @@ use nexify_domain::{OrgId, Role, UserId};
 use nexify_storage::PgPool;
 use nexify_storage::audit::{self, AuditAction};
 use nexify_storage::memberships::{self, Member};
+use nexify_storage::sessions;
 
 use crate::paging::{Cursor, MAX_PAGE, keyset_page};
 use crate::{ServiceError, access};
@@ -75,8 +76,8 @@ pub async fn change_role(
     Ok(member)
 }
 
-/// Removes a member from the org (admins), themselves included. Removing the last admin is
-/// a conflict.
+/// Removes a member from the org (admins), themselves included, and ends their sessions.
+/// Removing the last admin is a conflict.
 #[tracing::instrument(skip_all, fields(org_id = %org, target = %target), err)]
 pub async fn remove(
     pool: &PgPool,
@@ -91,6 +92,8 @@ pub async fn remove(
         return Err(last_admin("removed"));
     }
     memberships::remove(&mut tx, org, target).await?;
+    // Signed out everywhere: their next refresh fails, whatever orgs they are still in.
+    sessions::revoke_user(&mut tx, target).await?;
     audit::insert(
         &mut tx,
         org,

@@ -109,6 +109,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "webhook-secret",
     "members",
     "invites",
+    "logout",
     "webhooks",
     "documents",
     "kb",

@@ -2,7 +2,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use nexify_auth::TokenIssuer;
 use nexify_tests::api::Api;
 use nexify_tests::{FIXTURE_PASSWORD, org_fixture};
 use serde_json::json;
@@ -159,11 +158,19 @@ async fn jwt_attacks_are_refused_on_every_kind_of_route(_o: PgPoolOptions, c: Pg
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
         parts[1]
     );
-    let refresh = TokenIssuer::new(nexify_tests::api::TEST_JWT_SECRET)
+    // A refresh token is an opaque session secret, never a bearer token.
+    let refresh = api
+        .call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": "admin@auth-c.test", "password": FIXTURE_PASSWORD})),
+        )
+        .await
+        .json["refresh"]
+        .as_str()
         .unwrap()
-        .issue_pair(a.admin)
-        .unwrap()
-        .refresh;
+        .to_owned();
 
     let tickets = format!("/api/orgs/{}/tickets/", a.org);
     for (name, token) in [

@@ -6,6 +6,7 @@ mod api_auth;
 mod api_invites;
 mod api_members;
 mod api_roles;
+mod api_sessions;
 mod api_settings;
 mod api_tickets;
 mod api_webhooks;

@@ -1,0 +1,141 @@
+//! Sessions that end: refresh tokens rotate on every use, a reused one ends its whole
+//! session, sign-out ends one session or all, and a removal from an org ends them all.
+
+use nexify_tests::api::{Api, Reply};
+use nexify_tests::{FIXTURE_PASSWORD, org_fixture};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+async fn sign_in(api: &Api, email: &str) -> (String, String) {
+    let r = api
+        .call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": email, "password": FIXTURE_PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    (
+        r.json["access"].as_str().unwrap().to_owned(),
+        r.json["refresh"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn refresh(api: &Api, token: &str) -> Reply {
+    api.call(
+        "POST",
+        "/api/auth/token/refresh/",
+        None,
+        Some(json!({ "refresh": token })),
+    )
+    .await
+}
+
+async fn sign_out(api: &Api, token: &str, everywhere: bool) -> Reply {
+    api.call(
+        "POST",
+        "/api/auth/logout/",
+        None,
+        Some(json!({ "refresh": token, "everywhere": everywhere })),
+    )
+    .await
+}
+
+fn next_refresh(reply: &Reply) -> String {
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    reply.json["refresh"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-rot").await;
+    let (_, first) = sign_in(&api, "agent@ses-rot.test").await;
+    let second = next_refresh(&refresh(&api, &first).await);
+    assert_ne!(second, first);
+    let third = next_refresh(&refresh(&api, &second).await);
+
+    // The spent `first` comes back (a copy): refused, and the whole session ends, so the
+    // live `third` stops working too.
+    let reused = refresh(&api, &first).await;
+    assert_eq!(reused.status, 401, "{}", reused.json);
+    assert_eq!(refresh(&api, &third).await.status, 401);
+
+    // Only the hash is stored.
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE token_hash = $1 OR token_hash = $2::bytea",
+    )
+    .bind(nexify_auth::one_time::hash(&third).to_vec())
+    .bind(third.as_bytes())
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+
+    // An expired session does not refresh either.
+    let (_, fresh) = sign_in(&api, "agent@ses-rot.test").await;
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1",
+    )
+    .bind(nexify_auth::one_time::hash(&fresh).to_vec())
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(refresh(&api, &fresh).await.status, 401);
+    for garbage in ["", "abc", &"g".repeat(64)] {
+        assert_eq!(refresh(&api, garbage).await.status, 401, "{garbage}");
+    }
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn sign_out_ends_one_session_or_all(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-out").await;
+    let (_, laptop) = sign_in(&api, "viewer@ses-out.test").await;
+    let (_, phone) = sign_in(&api, "viewer@ses-out.test").await;
+    let (_, tablet) = sign_in(&api, "viewer@ses-out.test").await;
+    let (_, other_user) = sign_in(&api, "agent@ses-out.test").await;
+
+    assert_eq!(sign_out(&api, &laptop, false).await.status, 204);
+    assert_eq!(refresh(&api, &laptop).await.status, 401, "signed out");
+    let phone = next_refresh(&refresh(&api, &phone).await);
+
+    assert_eq!(sign_out(&api, &phone, true).await.status, 204);
+    assert_eq!(refresh(&api, &phone).await.status, 401);
+    assert_eq!(refresh(&api, &tablet).await.status, 401, "everywhere");
+    next_refresh(&refresh(&api, &other_user).await);
+    // Signing out twice, or with a token nobody issued, is still a success.
+    assert_eq!(sign_out(&api, &laptop, false).await.status, 204);
+    assert_eq!(sign_out(&api, "nonsense", true).await.status, 204);
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_member_removed_from_an_org_is_signed_out(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "ses-rm").await;
+    let (_, agent_session) = sign_in(&api, "agent@ses-rm.test").await;
+    let (_, admin_session) = sign_in(&api, "admin@ses-rm.test").await;
+    let removed = api
+        .call(
+            "DELETE",
+            &format!("/api/orgs/{}/members/{}/", a.org, a.agent),
+            Some(&api.token(a.admin)),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.json);
+    assert_eq!(refresh(&api, &agent_session).await.status, 401);
+    next_refresh(&refresh(&api, &admin_session).await);
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(a.agent)
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(live, 0);
+}
