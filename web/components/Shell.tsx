@@ -38,7 +38,9 @@ export function Shell({ children }: { children: ReactNode }) {
                 </option>
               ))}
             </select>
-            <span className="text-sm text-slate-600" data-testid="signed-in-as">{me.user.email}</span>
+            <Link className="text-sm text-slate-600 hover:text-slate-900" href="/account/" data-testid="signed-in-as" title="Your account">
+              {me.user.email}
+            </Link>
             <button type="button" className={secondaryButton} onClick={() => logout()}>Log out</button>
             <button type="button" className={secondaryButton} onClick={() => logout(true)} title="Ends your sessions on every device">
               Sign out everywhere

@@ -299,6 +299,11 @@ export interface Invite {
   created_at: string;
   expires_at: string;
 }
+export interface TokenPair {
+  access: string;
+  refresh: string;
+  expires_in: number;
+}
 export interface Joined {
   organization_id: string;
   role: Role;

@@ -4,12 +4,16 @@
 //!   refresh token is rotated; the one sent is spent
 //! - `POST /api/auth/logout/` `{refresh, everywhere?}` → 204: ends the session (or all)
 //! - `GET /api/me/` → the user and their memberships
+//! - `POST /api/me/password/` `{current_password, new_password}` → new tokens; every other
+//!   session ends
 //! - `GET /api/invites/{token}/` → what an invite offers
 //! - `POST /api/invites/{token}/accept/` → joins the org: signed in as that user, otherwise
 //!   as a new account `{display_name?, password}`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{AcceptInvite, LogoutRequest, RefreshRequest, TokenRequest};
+use nexify_api::bodies::{
+    AcceptInvite, LogoutRequest, PasswordChange, RefreshRequest, TokenRequest,
+};
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
 use nexify_http::{
@@ -75,6 +79,19 @@ impl App {
                     invites::accept_new(&self.pool, &self.issuer, &token, name, password).await?
                 };
                 Ok(json(StatusCode::OK, &joined))
+            }
+            "POST /api/me/password/" => {
+                let user = nexify_http::authenticate(&req, &self.issuer)?;
+                let body: PasswordChange = parse_json(&req)?;
+                let tokens = accounts::change_password(
+                    &self.pool,
+                    &self.issuer,
+                    user,
+                    &body.current_password,
+                    &body.new_password,
+                )
+                .await?;
+                Ok(json(StatusCode::OK, &tokens))
             }
             "GET /api/me/" => {
                 let user = nexify_http::authenticate(&req, &self.issuer)?;

@@ -22,7 +22,7 @@ use crate::routes::*;
     security(("bearer" = [])),
     modifiers(&ProblemResponses, &BearerAuth),
     paths(
-        health, openapi, token, refresh, logout, me,
+        health, openapi, token, refresh, logout, me, change_password,
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
         list_members, change_member_role, remove_member,
@@ -203,6 +203,7 @@ mod tests {
             "TokenRequest",
             "RefreshRequest",
             "LogoutRequest",
+            "PasswordChange",
             "NewTicket",
             "TicketPatch",
             "SettingsUpdate",

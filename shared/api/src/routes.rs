@@ -51,6 +51,13 @@ fn refresh() {}
     responses((status = 204, description = "Signed out")))]
 fn logout() {}
 
+/// Changes the signed-in user's password: every session of theirs ends, and this one gets
+/// new tokens.
+#[utoipa::path(post, path = "/api/me/password/", operation_id = "changePassword", tag = "auth",
+    request_body = PasswordChange,
+    responses((status = 200, description = "OK", body = TokenPair)))]
+fn change_password() {}
+
 /// The signed-in user and their memberships.
 #[utoipa::path(get, path = "/api/me/", operation_id = "me", tag = "auth",
     responses((status = 200, description = "OK", body = Me)))]

@@ -4,8 +4,8 @@
 //! token names a server-side session and is rotated on every use, so that ending a session
 //! (sign-out, a password change, a removal from an org) takes effect at the next refresh.
 
-use nexify_auth::{REFRESH_TTL, TokenIssuer, TokenPair, one_time, verify_password};
-use nexify_domain::{Email, UserId};
+use nexify_auth::{REFRESH_TTL, TokenIssuer, TokenPair, hash_password, one_time, verify_password};
+use nexify_domain::{Email, InvalidInput, UserId};
 use nexify_storage::memberships::{self, OrgMembership};
 use nexify_storage::sessions::{self, Rotation};
 use nexify_storage::users::{self, User};
@@ -15,6 +15,21 @@ use serde::Serialize;
 use crate::ServiceError;
 
 const BAD_CREDENTIALS: &str = "the email or password is not correct";
+/// The shortest password an account may have.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A password an account may have.
+pub fn check_password(password: &str) -> Result<(), InvalidInput> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(InvalidInput::new(
+            "password",
+            format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
 
 /// Exchanges an email and password for an access and a refresh token.
 #[tracing::instrument(skip_all, err)]
@@ -137,4 +152,48 @@ pub async fn me(pool: &PgPool, user: UserId) -> Result<Me, ServiceError> {
         user: found,
         memberships,
     })
+}
+
+/// Changes the signed-in user's password, given the current one. Every session of theirs
+/// ends (a stolen refresh token with it); this device gets a new one.
+#[tracing::instrument(skip_all, fields(user_id = %user), err)]
+pub async fn change_password(
+    pool: &PgPool,
+    issuer: &TokenIssuer,
+    user: UserId,
+    current: &str,
+    new: &str,
+) -> Result<TokenPair, ServiceError> {
+    check_password(new).map_err(|e| InvalidInput::new("new_password", e.reason))?;
+    if new == current {
+        return Err(InvalidInput::new("new_password", "must differ from the current one").into());
+    }
+    let mut tx = begin_user(pool, user).await?;
+    let email = users::get(&mut tx, user).await?.email;
+    tx.commit().await?;
+    let email = Email::parse("email", &email)?;
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    let stored = users::login_lookup(&mut conn, &email)
+        .await?
+        .map(|(_, hash)| hash);
+    if !verify_password(stored.as_deref(), current) {
+        return Err(InvalidInput::new("current_password", "is not correct").into());
+    }
+    users::set_password(&mut conn, user, &hash_password(new)?).await?;
+    drop(conn);
+    tracing::info!("password changed; every session ended");
+    start_session(pool, issuer, user).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_have_a_floor_and_a_ceiling() {
+        assert_eq!(check_password("short").unwrap_err().field, "password");
+        assert!(check_password("eleven char").is_err());
+        assert!(check_password("twelve chars").is_ok());
+        assert!(check_password(&"x".repeat(1025)).is_err());
+    }
 }

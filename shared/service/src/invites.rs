@@ -14,9 +14,6 @@ use serde::Serialize;
 use crate::{ServiceError, access};
 
 pub const INVITE_DAYS: i64 = 7;
-/// The shortest password a new account may have.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-const MAX_PASSWORD_CHARS: usize = 1024;
 const MAX_DISPLAY_NAME_CHARS: usize = 200;
 /// The most pending invites one list shows.
 pub const MAX_PENDING: i64 = 200;
@@ -148,18 +145,6 @@ pub async fn preview(pool: &PgPool, token: &str) -> Result<InvitePreview, Servic
     })
 }
 
-/// A password a new account may have.
-pub fn check_password(password: &str) -> Result<(), InvalidInput> {
-    let chars = password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-        return Err(InvalidInput::new(
-            "password",
-            format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
-        ));
-    }
-    Ok(())
-}
-
 fn display_name(raw: &str) -> Result<String, InvalidInput> {
     let name = raw.trim();
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
@@ -223,7 +208,7 @@ pub async fn accept_new(
     name: &str,
     password: &str,
 ) -> Result<Joined, ServiceError> {
-    check_password(password)?;
+    crate::accounts::check_password(password)?;
     let name = display_name(name)?;
     let found = pending_invite(pool, token).await?;
     let hash = hash_password(password)?;
@@ -249,17 +234,4 @@ pub async fn accept_as(pool: &PgPool, user: UserId, token: &str) -> Result<Joine
         role: accepted.role,
         tokens: None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_have_a_floor_and_a_ceiling() {
-        assert_eq!(check_password("short").unwrap_err().field, "password");
-        assert!(check_password("eleven char").is_err());
-        assert!(check_password("twelve chars").is_ok());
-        assert!(check_password(&"x".repeat(1025)).is_err());
-    }
 }

@@ -59,3 +59,23 @@ pub async fn login_lookup(
             .await?,
     )
 }
+
+/// Sets `user`'s password hash and ends every session of theirs (`set_password`).
+#[tracing::instrument(skip_all, fields(user_id = %user), err)]
+pub async fn set_password(
+    conn: &mut PgConnection,
+    user: UserId,
+    password_hash: &str,
+) -> Result<(), StorageError> {
+    let done = sqlx::query("SELECT set_password($1, $2)")
+        .bind(user)
+        .bind(password_hash)
+        .execute(conn)
+        .await;
+    match done {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX404") => {
+            Err(StorageError::NotFound)
+        }
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}

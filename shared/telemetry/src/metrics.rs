@@ -110,6 +110,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "members",
     "invites",
     "logout",
+    "password",
     "webhooks",
     "documents",
     "kb",

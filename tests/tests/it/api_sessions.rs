@@ -139,3 +139,71 @@ async fn a_member_removed_from_an_org_is_signed_out(_o: PgPoolOptions, c: PgConn
     .unwrap();
     assert_eq!(live, 0);
 }
+
+async fn change_password(api: &Api, access: &str, current: &str, new: &str) -> Reply {
+    api.call(
+        "POST",
+        "/api/me/password/",
+        Some(access),
+        Some(json!({ "current_password": current, "new_password": new })),
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_password_change_ends_every_other_session(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-pw").await;
+    let (access, here) = sign_in(&api, "agent@ses-pw.test").await;
+    let (_, elsewhere) = sign_in(&api, "agent@ses-pw.test").await;
+    let new = "a brand new passphrase";
+
+    for (current, next, field) in [
+        ("wrong password!", new, "current_password"),
+        (FIXTURE_PASSWORD, "short", "new_password"),
+        (FIXTURE_PASSWORD, FIXTURE_PASSWORD, "new_password"),
+    ] {
+        let r = change_password(&api, &access, current, next).await;
+        assert_eq!(
+            (r.status, r.json["field"].as_str()),
+            (422, Some(field)),
+            "{}",
+            r.json
+        );
+    }
+    next_refresh(&refresh(&api, &elsewhere).await);
+
+    let changed = change_password(&api, &access, FIXTURE_PASSWORD, new).await;
+    assert_eq!(changed.status, 200, "{}", changed.json);
+    let fresh = changed.json["refresh"].as_str().unwrap();
+    assert_eq!(
+        refresh(&api, &here).await.status,
+        401,
+        "this device's old session ended"
+    );
+    next_refresh(&refresh(&api, fresh).await);
+    let old = api
+        .call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": "agent@ses-pw.test", "password": FIXTURE_PASSWORD})),
+        )
+        .await;
+    assert_eq!(old.status, 401);
+    let signed_in = api
+        .call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": "agent@ses-pw.test", "password": new})),
+        )
+        .await;
+    assert_eq!(signed_in.status, 200);
+    assert_eq!(
+        change_password(&api, "not a token", new, "another passphrase")
+            .await
+            .status,
+        401
+    );
+}
