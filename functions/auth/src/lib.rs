@@ -41,8 +41,10 @@ impl App {
             "POST /api/auth/token/" => {
                 let body: TokenRequest = parse_json(&req)?;
                 let email = Email::parse("email", &body.email)?;
+                let source_ip = nexify_http::source_ip(&req);
                 let tokens =
-                    accounts::sign_in(&self.pool, &self.issuer, &email, &body.password).await?;
+                    accounts::sign_in(&self.pool, &self.issuer, &email, &body.password, source_ip)
+                        .await?;
                 Ok(json(StatusCode::OK, &tokens))
             }
             "POST /api/auth/token/refresh/" => {

@@ -5,6 +5,7 @@ use nexify_storage::{DbConfig, connect_lazy};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
+    nexify_auth::warm_up();
     let pool = connect_lazy(&DbConfig::from_env()?);
     let app = auth::App::new(pool, TokenIssuer::from_env()?);
     let app = &app;

@@ -189,12 +189,22 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
         .map_err(|_| AuthError::Hashing)
 }
 
+static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn dummy_hash() -> &'static str {
+    DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+/// Computes the dummy hash that unknown emails are verified against, so that the first
+/// such sign-in is not the faster one. Call once at start-up.
+pub fn warm_up() {
+    dummy_hash();
+}
+
 /// Whether `password` matches `hash`. With no hash (unknown user) it still runs a full
 /// verification against a dummy hash, so response time does not reveal which emails exist.
 pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default());
-    let target = hash.unwrap_or(dummy);
+    let target = hash.unwrap_or_else(|| dummy_hash());
     let ok = argon2::Argon2::default()
         .verify_password(password.as_bytes(), target)
         .is_ok();

@@ -16,6 +16,10 @@ pub enum ErrorClass {
     },
     /// Conflicts with an existing row or the current state.
     Conflict(String),
+    /// Too many failed attempts: try again after this many seconds.
+    Throttled {
+        retry_after_seconds: u32,
+    },
     /// A dependency is down or restarting: worth retrying shortly.
     Unavailable,
     /// Nobody's input: logged with its sources, never shown.

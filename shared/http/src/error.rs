@@ -28,6 +28,9 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Too many failed attempts; `Retry-After` says when to try again.
+    #[error("too many failed attempts: try again in {0} seconds")]
+    TooManyRequests(u32),
     #[error("{0}")]
     Conflict(String),
     /// A dependency (the database, the queue) is down or restarting; retry later.
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -100,6 +104,10 @@ impl ApiError {
                 "Method not allowed",
             ),
             ApiError::Conflict(_) => ("https://nexify.dev/problems/conflict", "Conflict"),
+            ApiError::TooManyRequests(_) => (
+                "https://nexify.dev/problems/too-many-requests",
+                "Too many attempts",
+            ),
             ApiError::Unavailable(_) => (
                 "https://nexify.dev/problems/unavailable",
                 "Service unavailable",
@@ -151,6 +159,11 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
+        if let ApiError::TooManyRequests(seconds) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -172,6 +185,9 @@ impl<E: Classify> From<E> for ApiError {
             ErrorClass::Forbidden(detail) => ApiError::Forbidden(detail),
             ErrorClass::Invalid { field, detail } => ApiError::Validation { field, detail },
             ErrorClass::Conflict(detail) => ApiError::Conflict(detail),
+            ErrorClass::Throttled {
+                retry_after_seconds,
+            } => ApiError::TooManyRequests(retry_after_seconds),
             ErrorClass::Unavailable => ApiError::Unavailable(Box::new(err)),
             ErrorClass::Internal => ApiError::Internal(Box::new(err)),
         }

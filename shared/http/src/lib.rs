@@ -20,7 +20,7 @@ pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json, text_body};
 pub use error::{ApiError, PROBLEM_CONTENT_TYPE, Problem};
 pub use request::{RequestMeta, query_params};
 pub use response::{empty, json, json_text};
-pub use routing::{OrgCaller, path_param, route};
+pub use routing::{OrgCaller, path_param, route, source_ip};
 
 pub use lambda_http::{Body, Request, Response, http::Method, http::StatusCode};
 

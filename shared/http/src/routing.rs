@@ -22,6 +22,14 @@ pub fn route_key(req: &Request) -> Option<&str> {
     }
 }
 
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+pub fn source_ip(req: &Request) -> Option<&str> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.as_deref(),
+        _ => None,
+    }
+}
+
 /// The route key to dispatch on. A request with none (a direct invocation) names no route:
 /// 404. A key whose method is not the request's: 405.
 pub fn route(req: &Request) -> Result<&str, ApiError> {

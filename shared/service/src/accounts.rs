@@ -13,6 +13,7 @@ use nexify_storage::{PgPool, StorageError, begin_user};
 use serde::Serialize;
 
 use crate::ServiceError;
+use crate::throttle::Attempt;
 
 const BAD_CREDENTIALS: &str = "the email or password is not correct";
 /// The shortest password an account may have.
@@ -31,25 +32,31 @@ pub fn check_password(password: &str) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// Exchanges an email and password for an access and a refresh token.
+/// Exchanges an email and password for an access and a refresh token. Failures count
+/// against the account and the address ([`Attempt`]); over the limit, nothing is checked.
 #[tracing::instrument(skip_all, err)]
 pub async fn sign_in(
     pool: &PgPool,
     issuer: &TokenIssuer,
     email: &Email,
     password: &str,
+    source_ip: Option<&str>,
 ) -> Result<TokenPair, ServiceError> {
+    let attempt = Attempt::sign_in(email, source_ip);
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    attempt.check(&mut conn).await?;
     let found = users::login_lookup(&mut conn, email).await?;
     drop(conn);
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    if !verify_password(hash.as_deref(), password) {
+    let (user, hash) = found.unzip();
+    // An unknown email is verified against a dummy hash: the same time either way.
+    let verified = verify_password(hash.as_deref(), password);
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    let Some(user) = user.filter(|_| verified) else {
+        attempt.failed(&mut conn).await?;
         return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
-    }
-    let user = user.ok_or_else(|| ServiceError::Unauthorized(BAD_CREDENTIALS.into()))?;
+    };
+    attempt.succeeded(&mut conn).await?;
+    drop(conn);
     let pair = start_session(pool, issuer, user).await?;
     tracing::info!(user_id = %user, "signed in");
     Ok(pair)

@@ -17,6 +17,9 @@ pub enum ServiceError {
     Invalid(#[from] InvalidInput),
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed attempts from this account or address.
+    #[error("too many failed attempts")]
+    Throttled { retry_after_seconds: u32 },
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// Signing or hashing could not run (a configuration fault, not the caller's).
@@ -165,6 +168,11 @@ impl Classify for ServiceError {
             ServiceError::Unauthorized(detail) => ErrorClass::Unauthorized(detail.clone()),
             ServiceError::Invalid(invalid) => invalid.class(),
             ServiceError::Conflict(detail) => ErrorClass::Conflict(detail.clone()),
+            ServiceError::Throttled {
+                retry_after_seconds,
+            } => ErrorClass::Throttled {
+                retry_after_seconds: *retry_after_seconds,
+            },
             ServiceError::Storage(storage) => storage.class(),
             ServiceError::Embedding(e) | ServiceError::Drafting(e) if e.is_transient() => {
                 ErrorClass::Unavailable

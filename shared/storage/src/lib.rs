@@ -28,6 +28,7 @@ pub mod organizations;
 pub mod sessions;
 pub mod settings;
 pub mod suggestions;
+pub mod throttle;
 pub mod ticket_embeddings;
 pub mod tickets;
 pub mod users;

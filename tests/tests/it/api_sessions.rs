@@ -207,3 +207,91 @@ async fn a_password_change_ends_every_other_session(_o: PgPoolOptions, c: PgConn
         401
     );
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn failed_sign_ins_are_throttled_per_account_then_forgiven(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-thr").await;
+    let attempt = |password: &'static str| {
+        api.call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": "agent@ses-thr.test", "password": password})),
+        )
+    };
+    for _ in 0..nexify_service::throttle::ACCOUNT_FAILURES {
+        assert_eq!(attempt("not the password").await.status, 401);
+    }
+    // Over the limit: refused before any password check, even the right one.
+    let refused = attempt(FIXTURE_PASSWORD).await;
+    assert_eq!(refused.status, 429, "{}", refused.json);
+    let wait: u32 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Another account is not held back.
+    org_fixture(&api.db.owner, "ses-free").await;
+    let other = api
+        .call(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(json!({"email": "agent@ses-free.test", "password": FIXTURE_PASSWORD})),
+        )
+        .await;
+    assert_eq!(other.status, 200);
+    // Once the window is over, the right password works and the count starts afresh.
+    sqlx::query("UPDATE auth_failures SET window_start = now() - interval '16 minutes'")
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(attempt(FIXTURE_PASSWORD).await.status, 200);
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM auth_failures WHERE key LIKE 'account:%'")
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "a success forgets the account's failures");
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn one_address_guessing_across_accounts_is_throttled(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_service::accounts;
+    use nexify_service::throttle::ADDRESS_FAILURES;
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-ip").await;
+    let issuer = &api.issuer;
+    let ip = Some("203.0.113.9");
+    for i in 0..ADDRESS_FAILURES {
+        let email = nexify_domain::Email::parse("email", &format!("guess{i}@ses-ip.test")).unwrap();
+        let r = accounts::sign_in(&api.db.app, issuer, &email, "guess", ip).await;
+        assert!(
+            matches!(r, Err(nexify_service::ServiceError::Unauthorized(_))),
+            "{r:?}"
+        );
+    }
+    let real = nexify_domain::Email::parse("email", "agent@ses-ip.test").unwrap();
+    let from_there = accounts::sign_in(&api.db.app, issuer, &real, FIXTURE_PASSWORD, ip).await;
+    assert!(
+        matches!(
+            from_there,
+            Err(nexify_service::ServiceError::Throttled { .. })
+        ),
+        "{from_there:?}"
+    );
+    let elsewhere = accounts::sign_in(
+        &api.db.app,
+        issuer,
+        &real,
+        FIXTURE_PASSWORD,
+        Some("198.51.100.7"),
+    )
+    .await;
+    assert!(elsewhere.is_ok(), "{elsewhere:?}");
+}
