@@ -71,7 +71,11 @@ impl Api {
         let embedder: std::sync::Arc<dyn nexify_embed::Embedder> =
             std::sync::Arc::new(nexify_embed::HashingEmbedder);
         Self {
-            auth: auth::App::new(app.clone(), issuer.clone()),
+            auth: auth::App::new(
+                app.clone(),
+                issuer.clone(),
+                nexify_service::signup::SignupPolicy::Open,
+            ),
             kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
             triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),

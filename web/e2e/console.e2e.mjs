@@ -276,6 +276,23 @@ try {
     if (refreshStatus !== 401) fail(`the removed agent's refresh answered ${refreshStatus}`);
     await theirs.close();
   });
+  await step("11. a new team signs up and lands on its members page as admin", async () => {
+    const founder = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    founder.setDefaultTimeout(STEP_TIMEOUT);
+    const lead = await founder.newPage();
+    await lead.goto(`${BASE}/login/`);
+    await lead.getByRole("link", { name: "Create an organization" }).click();
+    const email = `lead-${marker}@example.com`;
+    await lead.getByLabel("Organization name").fill(`Team ${marker}`);
+    await lead.getByLabel("Your name").fill("Team Lead");
+    await lead.getByLabel("Email").fill(email);
+    await lead.getByLabel("Password (at least 12 characters)").fill("an e2e passphrase");
+    await lead.getByRole("button", { name: "Create organization" }).click();
+    await lead.getByRole("heading", { name: "Members" }).waitFor();
+    await lead.getByLabel(`Role of ${email}`).filter({ hasText: "admin" }).waitFor();
+    await lead.screenshot({ path: `${SHOTS}12-signed-up.png`, fullPage: true });
+    await founder.close();
+  });
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
 } catch (error) {
   failed = true;

@@ -15,8 +15,8 @@ interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 const ORG_KEY = "nexify.org";
-/** Pages anyone may open without a session: signing in, and an invite's link. */
-const PUBLIC_PATHS = ["/login/", "/invite/"];
+/** Pages anyone may open without a session: signing in or up, and an invite's link. */
+const PUBLIC_PATHS = ["/login/", "/invite/", "/signup/"];
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);

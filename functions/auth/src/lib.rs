@@ -1,5 +1,6 @@
 //! Sign-in and identity:
 //! - `POST /api/auth/token/` `{email, password}` → `{access, refresh, expires_in}`
+//! - `POST /api/auth/signup/` → a new account and org, signed in (`NEXIFY_SIGNUP=open` only)
 //! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, refresh, expires_in}`: the
 //!   refresh token is rotated; the one sent is spent
 //! - `POST /api/auth/logout/` `{refresh, everywhere?}` → 204: ends the session (or all)
@@ -12,24 +13,30 @@
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{
-    AcceptInvite, LogoutRequest, PasswordChange, RefreshRequest, TokenRequest,
+    AcceptInvite, LogoutRequest, PasswordChange, RefreshRequest, SignUp, TokenRequest,
 };
 use nexify_auth::TokenIssuer;
 use nexify_domain::Email;
 use nexify_http::{
     ApiError, Body, Request, Response, empty, json, parse_json, parse_optional_json, path_param,
 };
+use nexify_service::signup::{self, NewAccount, SignupPolicy};
 use nexify_service::{accounts, invites};
 use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
+    signup: SignupPolicy,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
-        Self { pool, issuer }
+    pub fn new(pool: PgPool, issuer: TokenIssuer, signup: SignupPolicy) -> Self {
+        Self {
+            pool,
+            issuer,
+            signup,
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -46,6 +53,17 @@ impl App {
                     accounts::sign_in(&self.pool, &self.issuer, &email, &body.password, source_ip)
                         .await?;
                 Ok(json(StatusCode::OK, &tokens))
+            }
+            "POST /api/auth/signup/" => {
+                let body: SignUp = parse_json(&req)?;
+                let new = NewAccount {
+                    email: &body.email,
+                    password: &body.password,
+                    display_name: &body.display_name,
+                    organization_name: &body.organization_name,
+                };
+                let joined = signup::sign_up(&self.pool, &self.issuer, self.signup, &new).await?;
+                Ok(json(StatusCode::CREATED, &joined))
             }
             "POST /api/auth/token/refresh/" => {
                 let body: RefreshRequest = parse_json(&req)?;

@@ -7,7 +7,8 @@ async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     nexify_auth::warm_up();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = auth::App::new(pool, TokenIssuer::from_env()?);
+    let signup = nexify_service::signup::SignupPolicy::from_env()?;
+    let app = auth::App::new(pool, TokenIssuer::from_env()?, signup);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

@@ -19,6 +19,22 @@ pub struct RefreshRequest {
     pub refresh: String,
 }
 
+/// A new account and the org it will administer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUp {
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub display_name: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub organization_name: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {

@@ -22,7 +22,7 @@ use crate::routes::*;
     security(("bearer" = [])),
     modifiers(&ProblemResponses, &BearerAuth),
     paths(
-        health, openapi, token, refresh, logout, me, change_password,
+        health, openapi, token, sign_up, refresh, logout, me, change_password,
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
         list_members, change_member_role, remove_member,
@@ -204,6 +204,7 @@ mod tests {
             "RefreshRequest",
             "LogoutRequest",
             "PasswordChange",
+            "SignUp",
             "NewTicket",
             "TicketPatch",
             "SettingsUpdate",

@@ -36,6 +36,13 @@ fn openapi() {}
     responses((status = 200, description = "OK", body = TokenPair)))]
 fn token() {}
 
+/// Signs up: a new account, a new org it administers, and the account signed in. Only when
+/// the deployment's `NEXIFY_SIGNUP` is `open`; otherwise 403.
+#[utoipa::path(post, path = "/api/auth/signup/", operation_id = "signUp", tag = "auth",
+    security(()), request_body = SignUp,
+    responses((status = 201, description = "Created", body = Joined)))]
+fn sign_up() {}
+
 /// Exchanges a refresh token for a new access token and its successor.
 ///
 /// Each refresh token works once. Presenting one that was already exchanged ends the whole

@@ -17,6 +17,7 @@ pub mod model_cache;
 pub mod paging;
 pub mod quality;
 pub mod settings;
+pub mod signup;
 pub mod throttle;
 pub mod tickets;
 pub mod training;

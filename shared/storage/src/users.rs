@@ -79,3 +79,25 @@ pub async fn set_password(
         other => other.map(|_| ()).map_err(Into::into),
     }
 }
+
+/// A new account and a new org it administers (`sign_up`): the user's and the org's ids.
+#[tracing::instrument(skip_all, err)]
+pub async fn sign_up(
+    conn: &mut PgConnection,
+    email: &Email,
+    display_name: &str,
+    password_hash: &str,
+    org_name: &str,
+    org_slug: &str,
+) -> Result<(UserId, nexify_domain::OrgId), StorageError> {
+    Ok(
+        sqlx::query_as("SELECT user_id, organization_id FROM sign_up($1, $2, $3, $4, $5)")
+            .bind(email.as_str())
+            .bind(display_name)
+            .bind(password_hash)
+            .bind(org_name)
+            .bind(org_slug)
+            .fetch_one(conn)
+            .await?,
+    )
+}

@@ -111,6 +111,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "invites",
     "logout",
     "password",
+    "signup",
     "webhooks",
     "documents",
     "kb",

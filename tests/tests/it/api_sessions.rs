@@ -295,3 +295,83 @@ async fn one_address_guessing_across_accounts_is_throttled(_o: PgPoolOptions, c:
     .await;
     assert!(elsewhere.is_ok(), "{elsewhere:?}");
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn signing_up_makes_an_org_with_its_admin_signed_in(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_service::signup::{self, NewAccount, SignupPolicy};
+    let api = Api::new(c).await;
+    let sign_up = |email: &'static str, password: &'static str| {
+        api.call(
+            "POST",
+            "/api/auth/signup/",
+            None,
+            Some(
+                json!({"email": email, "password": password, "display_name": "Lee",
+                        "organization_name": "Lee's Help Desk"}),
+            ),
+        )
+    };
+    let first = sign_up("Lee@Example.com", "a fine long passphrase").await;
+    assert_eq!(first.status, 201, "{}", first.json);
+    assert_eq!(first.json["role"], "admin");
+    let org = first.json["organization_id"].as_str().unwrap().to_owned();
+    let access = first.json["tokens"]["access"].as_str().unwrap();
+    let members = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{org}/members/"),
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(members.status, 200, "{}", members.json);
+    assert_eq!(members.json["items"][0]["email"], "lee@example.com");
+    let settings = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{org}/settings/"),
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(settings.status, 200, "the org has its settings");
+
+    // The same org name again gets its own slug; the same email is a conflict.
+    let second = sign_up("kim@example.com", "another long passphrase").await;
+    assert_eq!(second.status, 201, "{}", second.json);
+    let slugs: Vec<String> =
+        sqlx::query_scalar("SELECT slug FROM organizations ORDER BY created_at")
+            .fetch_all(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(slugs.len(), 2);
+    assert_eq!(slugs[0], "lee-s-help-desk");
+    assert!(slugs[1].starts_with("lee-s-help-desk-"), "{slugs:?}");
+    let again = sign_up("lee@example.com", "a fine long passphrase").await;
+    assert_eq!(again.status, 409, "{}", again.json);
+    let short = sign_up("new@example.com", "short").await;
+    assert_eq!(
+        (short.status, short.json["field"].as_str()),
+        (422, Some("password"))
+    );
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&api.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(users, 2, "refusals wrote nothing");
+
+    // Where the deployment has not opened sign-up, it is refused.
+    let new = NewAccount {
+        email: "x@example.com",
+        password: "a fine long passphrase",
+        display_name: "",
+        organization_name: "X",
+    };
+    for policy in [SignupPolicy::Off, SignupPolicy::InviteOnly] {
+        let refused = signup::sign_up(&api.db.app, &api.issuer, policy, &new).await;
+        assert!(
+            matches!(refused, Err(nexify_service::ServiceError::Forbidden(_))),
+            "{policy:?}: {refused:?}"
+        );
+    }
+}

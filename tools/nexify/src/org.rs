@@ -5,21 +5,9 @@
 use anyhow::Context;
 use nexify_domain::{Email, Role};
 use nexify_service::invites::{self, INVITE_DAYS};
+use nexify_service::signup::slug_of;
 use nexify_storage::organizations;
 use sqlx::PgPool;
-
-/// `Acme Support, Inc.` → `acme-support-inc`.
-pub fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.trim().to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
-}
 
 /// Creates the org and its first admin's invite in one transaction; returns the message to
 /// print, with the link.
@@ -53,16 +41,4 @@ pub async fn create(
         url = console_url.trim_end_matches('/'),
         token = issued.token,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_keep_letters_and_digits_joined_by_single_dashes() {
-        assert_eq!(slug_of("Acme Support, Inc."), "acme-support-inc");
-        assert_eq!(slug_of("  Team 42  "), "team-42");
-        assert_eq!(slug_of("!!!"), "");
-    }
 }

@@ -37,6 +37,9 @@ export default function Login() {
         </label>
         <ErrorNote error={error} />
         <button className={primaryButton} type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+        <p className="text-xs text-slate-500">
+          New team? <a className="text-indigo-700 underline" href="/signup/">Create an organization</a>.
+        </p>
       </form>
     </main>
   );
