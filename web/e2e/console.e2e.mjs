@@ -289,7 +289,9 @@ try {
     await lead.getByLabel("Password (at least 12 characters)").fill("an e2e passphrase");
     await lead.getByRole("button", { name: "Create organization" }).click();
     await lead.getByRole("heading", { name: "Members" }).waitFor();
-    await lead.getByLabel(`Role of ${email}`).filter({ hasText: "admin" }).waitFor();
+    const role = lead.getByLabel(`Role of ${email}`);
+    await role.waitFor();
+    if ((await role.inputValue()) !== "admin") fail(`the founder's role: ${await role.inputValue()}`);
     await lead.screenshot({ path: `${SHOTS}12-signed-up.png`, fullPage: true });
     await founder.close();
   });
