@@ -85,9 +85,10 @@ impl App {
             "POST /api/invites/{token}/accept/" => {
                 let token: String = path_param(&req, "token")?;
                 let body: AcceptInvite = parse_optional_json(&req)?.unwrap_or_default();
+                let source_ip = nexify_http::source_ip(&req);
                 let joined = if req.headers().contains_key("authorization") {
                     let user = nexify_http::authenticate(&req, &self.issuer)?;
-                    invites::accept_as(&self.pool, user, &token).await?
+                    invites::accept_as(&self.pool, user, &token, source_ip).await?
                 } else {
                     let password = body.password.as_deref().ok_or_else(|| {
                         ApiError::validation(
@@ -96,7 +97,8 @@ impl App {
                         )
                     })?;
                     let name = body.display_name.as_deref().unwrap_or_default();
-                    invites::accept_new(&self.pool, &self.issuer, &token, name, password).await?
+                    invites::accept_new(&self.pool, &self.issuer, &token, name, password, source_ip)
+                        .await?
                 };
                 Ok(json(StatusCode::OK, &joined))
             }

@@ -11,6 +11,7 @@ use nexify_storage::invites::{self, Accepted, Acceptor, Invite, Preview};
 use nexify_storage::{PgConnection, PgPool, StorageError};
 use serde::Serialize;
 
+use crate::throttle::Attempt;
 use crate::{ServiceError, access};
 
 pub const INVITE_DAYS: i64 = 7;
@@ -158,9 +159,25 @@ fn display_name(raw: &str) -> Result<String, InvalidInput> {
     Ok(name.to_owned())
 }
 
-/// The invite `token` names, if it can still be accepted (else 409, saying why).
-async fn pending_invite(pool: &PgPool, token: &str) -> Result<Preview, ServiceError> {
-    let found = find(pool, token).await?;
+/// The invite `token` names, if it can still be accepted (else 409, saying why). Tokens
+/// that name nothing count against the address ([`Attempt::invite`]).
+async fn pending_invite(
+    pool: &PgPool,
+    token: &str,
+    source_ip: Option<&str>,
+) -> Result<Preview, ServiceError> {
+    let attempt = Attempt::invite(source_ip);
+    let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+    attempt.check(&mut conn).await?;
+    drop(conn);
+    let found = match find(pool, token).await {
+        Err(ServiceError::NotFound) => {
+            let mut conn = pool.acquire().await.map_err(StorageError::from)?;
+            attempt.failed(&mut conn).await?;
+            return Err(ServiceError::NotFound);
+        }
+        other => other?,
+    };
     if found.state != "pending" {
         return Err(ServiceError::Conflict(format!(
             "this invite is {}; ask an admin of {} for a new one",
@@ -207,10 +224,11 @@ pub async fn accept_new(
     token: &str,
     name: &str,
     password: &str,
+    source_ip: Option<&str>,
 ) -> Result<Joined, ServiceError> {
     crate::accounts::check_password(password)?;
     let name = display_name(name)?;
-    let found = pending_invite(pool, token).await?;
+    let found = pending_invite(pool, token, source_ip).await?;
     let hash = hash_password(password)?;
     let acceptor = Acceptor::NewUser {
         display_name: &name,
@@ -226,8 +244,13 @@ pub async fn accept_new(
 
 /// Accepts as the signed-in `user`, who keeps their role if they were a member already.
 #[tracing::instrument(skip_all, fields(user_id = %user), err)]
-pub async fn accept_as(pool: &PgPool, user: UserId, token: &str) -> Result<Joined, ServiceError> {
-    let found = pending_invite(pool, token).await?;
+pub async fn accept_as(
+    pool: &PgPool,
+    user: UserId,
+    token: &str,
+    source_ip: Option<&str>,
+) -> Result<Joined, ServiceError> {
+    let found = pending_invite(pool, token, source_ip).await?;
     let accepted = take_up(pool, token, &found, Acceptor::Existing(user)).await?;
     Ok(Joined {
         organization_id: accepted.organization_id,

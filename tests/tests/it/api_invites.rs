@@ -361,3 +361,44 @@ async fn the_database_takes_an_invite_up_once(_o: PgPoolOptions, c: PgConnectOpt
         "{second:?}"
     );
 }
+
+/// Guessing tokens from one address is throttled; another address is not held back.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn guessing_invite_tokens_from_one_address_is_throttled(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    use nexify_service::invites::accept_as;
+    use nexify_service::throttle::ADDRESS_FAILURES;
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "inv-guess").await;
+    let b = org_fixture(&api.db.owner, "inv-guesser").await;
+    let created = invite(
+        &api,
+        a.org,
+        &api.token(a.admin),
+        "real@example.com",
+        "agent",
+    )
+    .await;
+    let real = created.json["token"].as_str().unwrap();
+    let ip = Some("203.0.113.20");
+    for i in 0..ADDRESS_FAILURES {
+        let guess = format!("{i:064x}");
+        let r = accept_as(&api.db.app, b.agent, &guess, ip).await;
+        assert!(
+            matches!(r, Err(nexify_service::ServiceError::NotFound)),
+            "{r:?}"
+        );
+    }
+    let throttled = accept_as(&api.db.app, b.agent, real, ip).await;
+    assert!(
+        matches!(
+            throttled,
+            Err(nexify_service::ServiceError::Throttled { .. })
+        ),
+        "{throttled:?}"
+    );
+    let elsewhere = accept_as(&api.db.app, b.agent, real, Some("198.51.100.20")).await;
+    assert!(elsewhere.is_ok(), "{elsewhere:?}");
+}
