@@ -4,7 +4,7 @@
 
 use nexify_domain::OrgId;
 use nexify_tests::api::{Api, Reply};
-use nexify_tests::org_fixture;
+use nexify_tests::{OrgFixture, org_fixture};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,6 +29,20 @@ async fn accept(api: &Api, token: &str, as_user: Option<&str>, body: Option<Valu
         body,
     )
     .await
+}
+
+/// An org (`{slug}`) that has invited `email` as an agent, another org (`{slug}-b`), and
+/// the invite's token.
+async fn inviting_org_and_outsiders(
+    api: &Api,
+    slug: &str,
+    email: &str,
+) -> (OrgFixture, OrgFixture, String) {
+    let a = org_fixture(&api.db.owner, slug).await;
+    let b = org_fixture(&api.db.owner, &format!("{slug}-b")).await;
+    let created = invite(api, a.org, &api.token(a.admin), email, "agent").await;
+    let token = created.json["token"].as_str().unwrap().to_owned();
+    (a, b, token)
 }
 
 async fn pending(api: &Api, org: OrgId, admin: &str) -> Reply {
@@ -339,17 +353,8 @@ async fn bad_input_is_422_and_only_admins_invite(_o: PgPoolOptions, c: PgConnect
 async fn the_database_takes_an_invite_up_once(_o: PgPoolOptions, c: PgConnectOptions) {
     use nexify_storage::invites::{self, Acceptor};
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "inv-once").await;
-    let b = org_fixture(&api.db.owner, "inv-twice").await;
-    let created = invite(
-        &api,
-        a.org,
-        &api.token(a.admin),
-        "once@example.com",
-        "agent",
-    )
-    .await;
-    let hash = nexify_auth::one_time::hash(created.json["token"].as_str().unwrap());
+    let (a, b, token) = inviting_org_and_outsiders(&api, "inv-once", "once@example.com").await;
+    let hash = nexify_auth::one_time::hash(&token);
     let mut conn = api.db.app.acquire().await.unwrap();
     let first = invites::accept(&mut conn, &hash, Acceptor::Existing(b.viewer))
         .await
@@ -371,17 +376,8 @@ async fn guessing_invite_tokens_from_one_address_is_throttled(
     use nexify_service::invites::accept_as;
     use nexify_service::throttle::ADDRESS_FAILURES;
     let api = Api::new(c).await;
-    let a = org_fixture(&api.db.owner, "inv-guess").await;
-    let b = org_fixture(&api.db.owner, "inv-guesser").await;
-    let created = invite(
-        &api,
-        a.org,
-        &api.token(a.admin),
-        "real@example.com",
-        "agent",
-    )
-    .await;
-    let real = created.json["token"].as_str().unwrap();
+    let (_, b, real) = inviting_org_and_outsiders(&api, "inv-guess", "real@example.com").await;
+    let real = real.as_str();
     let ip = Some("203.0.113.20");
     for i in 0..ADDRESS_FAILURES {
         let guess = format!("{i:064x}");
