@@ -20,13 +20,30 @@ const BAD_CREDENTIALS: &str = "the email or password is not correct";
 pub const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
-/// A password an account may have.
-pub fn check_password(password: &str) -> Result<(), InvalidInput> {
+/// A password an account may have: 12 to 1,024 characters, and not easy to guess. zxcvbn
+/// (a maintained crate) bundles lists of the most common passwords, names and words;
+/// anything it expects to guess in under 10^8 tries (score below 3) is refused. `context`
+/// (the email, names) counts as guessable too. Long inputs are judged on their first 100
+/// characters, as zxcvbn's authors advise.
+pub fn check_password(password: &str, context: &[&str]) -> Result<(), InvalidInput> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(InvalidInput::new(
             "password",
             format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    let head: String = password.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&head, context);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| w.to_string())
+            .unwrap_or_else(|| "it is easy to guess".into());
+        return Err(InvalidInput::new(
+            "password",
+            format!("is too easy to guess ({why}); a few unrelated words make a strong one"),
         ));
     }
     Ok(())
@@ -171,7 +188,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<TokenPair, ServiceError> {
-    check_password(new).map_err(|e| InvalidInput::new("new_password", e.reason))?;
+    check_password(new, &[]).map_err(|e| InvalidInput::new("new_password", e.reason))?;
     if new == current {
         return Err(InvalidInput::new("new_password", "must differ from the current one").into());
     }
@@ -198,9 +215,23 @@ mod tests {
 
     #[test]
     fn passwords_have_a_floor_and_a_ceiling() {
-        assert_eq!(check_password("short").unwrap_err().field, "password");
-        assert!(check_password("eleven char").is_err());
-        assert!(check_password("twelve chars").is_ok());
-        assert!(check_password(&"x".repeat(1025)).is_err());
+        assert_eq!(check_password("short", &[]).unwrap_err().field, "password");
+        assert!(check_password("eleven char", &[]).is_err());
+        assert!(check_password("coral lantern drift", &[]).is_ok());
+        assert!(check_password(&"x".repeat(1025), &[]).is_err());
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        for common in [
+            "password1234",
+            "123456789012",
+            "qwertyuiopasdf",
+            "iloveyou1234",
+        ] {
+            assert!(check_password(common, &[]).is_err(), "{common}");
+        }
+        let personal = check_password("lee.chen@example.com", &["lee.chen@example.com"]);
+        assert!(personal.unwrap_err().reason.contains("too easy"));
     }
 }

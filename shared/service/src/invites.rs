@@ -226,7 +226,7 @@ pub async fn accept_new(
     password: &str,
     source_ip: Option<&str>,
 ) -> Result<Joined, ServiceError> {
-    crate::accounts::check_password(password)?;
+    crate::accounts::check_password(password, &[name])?;
     let name = display_name(name)?;
     let found = pending_invite(pool, token, source_ip).await?;
     let hash = hash_password(password)?;

@@ -88,7 +88,10 @@ pub async fn sign_up(
         SignupPolicy::Off => return Err(ServiceError::Forbidden("sign-up is turned off")),
     }
     let email = Email::parse("email", new.email)?;
-    check_password(new.password)?;
+    check_password(
+        new.password,
+        &[new.email, new.display_name, new.organization_name],
+    )?;
     let name = text("display_name", new.display_name, 200)?;
     let org_name = text("organization_name", new.organization_name, 200)?;
     if org_name.is_empty() {
