@@ -12,6 +12,12 @@ pub fn issue() -> (String, [u8; 32]) {
     (token, hash)
 }
 
+/// Whether `token` has the shape [`issue`] gives (64 hex digits): anything else names
+/// nothing, and needs no database look-up.
+pub fn is_well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// What is stored for, and looked up by, `token`.
 pub fn hash(token: &str) -> [u8; 32] {
     digest::digest(&digest::SHA256, token.as_bytes())
@@ -30,6 +36,9 @@ mod tests {
         let (b, _) = issue();
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
+        assert!(is_well_formed(&a));
+        assert!(!is_well_formed(&a[1..]));
+        assert!(!is_well_formed(&"g".repeat(64)));
         assert_eq!(hash(&a), hash_a);
         assert_ne!(hex::encode(hash_a), a);
     }

@@ -94,11 +94,6 @@ pub async fn start_session(
     Ok(issuer.pair(user, refresh)?)
 }
 
-/// Whether `token` has the shape of a refresh token this API issued.
-fn is_refresh_token(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// Exchanges a refresh token for a new access token and the refresh token's successor. A
 /// refresh token used twice was copied: the whole session ends, for its holder too.
 #[tracing::instrument(skip_all, err)]
@@ -107,7 +102,7 @@ pub async fn refresh(
     issuer: &TokenIssuer,
     refresh_token: &str,
 ) -> Result<TokenPair, ServiceError> {
-    if !is_refresh_token(refresh_token) {
+    if !one_time::is_well_formed(refresh_token) {
         return Err(ServiceError::Unauthorized(SESSION_ENDED.into()));
     }
     let (next, next_hash) = one_time::issue();
@@ -140,7 +135,7 @@ pub async fn sign_out(
     refresh_token: &str,
     everywhere: bool,
 ) -> Result<(), ServiceError> {
-    if !is_refresh_token(refresh_token) {
+    if !one_time::is_well_formed(refresh_token) {
         return Ok(());
     }
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;

@@ -124,7 +124,7 @@ pub async fn revoke(
 
 async fn find(pool: &PgPool, token: &str) -> Result<Preview, ServiceError> {
     // Not a token this API issued: no need to ask the database.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !one_time::is_well_formed(token) {
         return Err(ServiceError::NotFound);
     }
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;
