@@ -175,7 +175,7 @@ pg_stop() {
 
 localstack_is_up() {
     curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" 2>/dev/null |
-        grep -Eq '"sqs": *"(available|running)"'
+        grep -E '"sqs": *"(available|running)"' | grep -Eq '"ses": *"(available|running)"'
 }
 
 localstack_start() {
@@ -183,12 +183,12 @@ localstack_start() {
         log "LocalStack already answering on 127.0.0.1:$LOCALSTACK_PORT"
     else
         ensure_localstack_tools
-        log "starting LocalStack (SQS) on 127.0.0.1:$LOCALSTACK_PORT (log: ${LOGS#"$ROOT"/}/localstack.log)"
+        log "starting LocalStack (SQS, SES) on 127.0.0.1:$LOCALSTACK_PORT (log: ${LOGS#"$ROOT"/}/localstack.log)"
         mkdir -p "$STATE/localstack"
         (
             cd "$STATE/localstack"
             GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" LOCALSTACK_HOST="127.0.0.1:$LOCALSTACK_PORT" \
-                SQS_ENDPOINT_STRATEGY=path SERVICES=sqs DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
+                SQS_ENDPOINT_STRATEGY=path SERVICES=sqs,ses DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
                 FILESYSTEM_ROOT="$STATE/localstack" \
                 nohup "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main \
                 >"$LOGS/localstack.log" 2>&1 </dev/null &
@@ -205,8 +205,12 @@ localstack_start() {
         done
     fi
     ensure_localstack_tools
-    "$LOCALSTACK_VENV/bin/python" "$ROOT/localstack/init/ready.d/create_queues.py" >"$LOGS/queues.log" 2>&1 ||
-        die "queue set-up failed; see $LOGS/queues.log"
+    local script
+    : >"$LOGS/localstack-init.log"
+    for script in "$ROOT"/localstack/init/ready.d/*.py; do
+        "$LOCALSTACK_VENV/bin/python" "$script" >>"$LOGS/localstack-init.log" 2>&1 ||
+            die "LocalStack set-up ($(basename "$script")) failed; see $LOGS/localstack-init.log"
+    done
 }
 
 # LocalStack may ignore SIGTERM: stop it by PID, then SIGKILL after a grace period.
@@ -283,6 +287,8 @@ AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 NEXIFY_ENV=local
 NEXIFY_SIGNUP=${NEXIFY_SIGNUP:-open}
+NEXIFY_CONSOLE_URL=${NEXIFY_CONSOLE_URL:-http://127.0.0.1:$GATEWAY_PORT}
+NEXIFY_MAIL_FROM=no-reply@nexify.localhost
 NEXIFY_EMBEDDER=${NEXIFY_EMBEDDER:-hashing}
 NEXIFY_MINILM_PATH=$NEXIFY_MINILM_PATH
 AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}

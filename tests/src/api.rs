@@ -70,16 +70,20 @@ impl Api {
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
         let embedder: std::sync::Arc<dyn nexify_embed::Embedder> =
             std::sync::Arc::new(nexify_embed::HashingEmbedder);
+        let mailer = crate::mail::mailer().await;
+        let console = nexify_service::mail::Console::new(crate::mail::CONSOLE_URL).unwrap();
         Self {
             auth: auth::App::new(
                 app.clone(),
                 issuer.clone(),
                 nexify_service::signup::SignupPolicy::Open,
+                mailer.clone(),
+                console.clone(),
             ),
             kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
             triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
-            settings: settings::App::new(app.clone(), issuer.clone()),
+            settings: settings::App::new(app.clone(), issuer.clone(), mailer, console),
             webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             health: health::Health::new(app),
             issuer,

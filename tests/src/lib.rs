@@ -3,6 +3,7 @@
 //! and real LocalStack SQS queues made per test.
 
 pub mod api;
+pub mod mail;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080";
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const PASSWORD = "nexify-demo";
-const TOKENS_KEY = "nexify.tokens";
+const LOCALSTACK = process.env.AWS_ENDPOINT_URL ?? "http://127.0.0.1:4566";
 const STEP_TIMEOUT = 60_000;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -27,6 +27,19 @@ async function apiCall(path, { token, method = "GET", body } = {}) {
   if (!response.ok) fail(`${method} ${path}: ${response.status} ${await response.text()}`);
   return response.json();
 }
+
+/** The text of the newest mail LocalStack's SES accepted for `to`, waiting for it. */
+async function mailTo(to, { after = 0 } = {}) {
+  for (let tries = 0; tries < 50; tries++) {
+    const { messages } = await (await fetch(`${LOCALSTACK}/_aws/ses`)).json();
+    const theirs = messages.filter((m) => m.Destination.ToAddresses.includes(to));
+    if (theirs.length > after) return theirs[theirs.length - 1].Body.text_part;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  fail(`no mail to ${to}`);
+}
+
+const linkIn = (text) => text.match(/https?:\/\/\S+\?token=\S+/)?.[0] ?? fail(`no link in: ${text}`);
 
 /** A fresh ticket for this run, so the steps do not depend on earlier runs. */
 async function createTicket(marker) {
@@ -235,9 +248,13 @@ try {
     await page.getByLabel("Email", { exact: true }).fill(invitee);
     await page.getByLabel("Invite as").selectOption("agent");
     await page.getByRole("button", { name: "Invite" }).click();
-    const link = await page.getByTestId("invite-link").inputValue();
-    if (!link.includes("/invite/?token=")) fail(`invite link: ${link}`);
+    const copied = await page.getByTestId("invite-link").inputValue();
+    if (!copied.includes("/invite/?token=")) fail(`invite link: ${copied}`);
     await page.getByTestId("invite-row").filter({ hasText: invitee }).waitFor();
+    await page.getByTestId("invite-delivery").filter({ hasText: `The invite is mailed to ${invitee}` }).waitFor();
+    // The invite was mailed (SES, read back from LocalStack), with the same link.
+    const link = linkIn(await mailTo(invitee));
+    if (link !== copied) fail(`mailed link ${link} differs from the copied ${copied}`);
 
     // The invitee, in a browser of their own, with no account yet.
     const theirs = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -261,19 +278,18 @@ try {
     const row = page.getByTestId("member-row").filter({ hasText: invitee });
     await row.getByRole("button", { name: "Remove" }).click();
     await row.waitFor({ state: "detached" });
-    await agent.reload();
-    await agent.getByText("You are not a member of any organization yet.").waitFor();
-    // Removal ended their sessions: the refresh token they hold no longer works.
-    const refreshStatus = await agent.evaluate(async (key) => {
-      const tokens = JSON.parse(window.localStorage.getItem(key));
-      const response = await fetch("/api/auth/token/refresh/", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refresh: tokens.refresh }),
-      });
+    // Removal ended their sessions: the refresh cookie their browser holds no longer works,
+    // so their next page load lands on sign-in.
+    const refreshStatus = await agent.evaluate(async () => {
+      const response = await fetch("/api/auth/token/refresh/", { method: "POST", credentials: "include" });
       return response.status;
-    }, TOKENS_KEY);
+    });
     if (refreshStatus !== 401) fail(`the removed agent's refresh answered ${refreshStatus}`);
+    await agent.reload();
+    await agent.getByRole("heading", { name: "Sign in to Nexify" }).waitFor();
+    // The console kept no token where page scripts can read it.
+    const stored = await agent.evaluate(() => JSON.stringify({ ...window.localStorage }));
+    if (stored.includes("refresh") || stored.includes("access")) fail(`tokens in localStorage: ${stored}`);
     await theirs.close();
   });
   await step("11. a new team signs up and lands on its members page as admin", async () => {
@@ -293,7 +309,37 @@ try {
     await role.waitFor();
     if ((await role.inputValue()) !== "admin") fail(`the founder's role: ${await role.inputValue()}`);
     await lead.screenshot({ path: `${SHOTS}12-signed-up.png`, fullPage: true });
+
+    // The refresh token is an HttpOnly cookie scoped to /api/auth/, not readable by the page.
+    const cookies = await founder.cookies(BASE);
+    const session = cookies.find((c) => c.name === "nexify_refresh") ?? fail("no session cookie");
+    if (!session.httpOnly || session.sameSite !== "Strict" || session.path !== "/api/auth/" || !session.secure)
+      fail(`session cookie: ${JSON.stringify({ ...session, value: "…" })}`);
+    if ((await lead.evaluate(() => document.cookie)).includes("nexify_refresh")) fail("the page can read the refresh cookie");
     await founder.close();
+  });
+  await step("12. someone who forgot their password gets a mail, sets a new one and signs in", async () => {
+    const email = `lead-${marker}@example.com`;
+    const theirs = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    theirs.setDefaultTimeout(STEP_TIMEOUT);
+    const lead = await theirs.newPage();
+    await lead.goto(`${BASE}/login/`);
+    await lead.getByRole("link", { name: "Forgot your password?" }).click();
+    await lead.getByLabel("Email").fill(email);
+    await lead.getByRole("button", { name: "Mail me a link" }).click();
+    await lead.getByRole("status").filter({ hasText: "a link to choose a new password is on its way" }).waitFor();
+    await lead.goto(linkIn(await mailTo(email)));
+    await lead.getByLabel("New password (at least 12 characters)").fill("a brand new e2e passphrase");
+    await lead.getByLabel("Repeat it").fill("a brand new e2e passphrase");
+    await lead.getByRole("button", { name: "Set password" }).click();
+    await lead.getByRole("status").filter({ hasText: "Your password is changed" }).waitFor();
+    await lead.screenshot({ path: `${SHOTS}13-password-reset.png`, fullPage: true });
+    await lead.getByRole("link", { name: "Sign in" }).click();
+    await lead.getByLabel("Email").fill(email);
+    await lead.getByLabel("Password").fill("a brand new e2e passphrase");
+    await lead.getByRole("button", { name: "Sign in" }).click();
+    await lead.getByTestId("signed-in-as").filter({ hasText: email }).waitFor();
+    await theirs.close();
   });
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
 } catch (error) {

@@ -144,29 +144,29 @@ export class ApiError extends Error {
   }
 }
 
-const TOKENS_KEY = "nexify.tokens";
-
-interface Tokens {
-  access: string;
-  refresh: string;
-}
-
 export const apiBase = (): string => process.env.NEXT_PUBLIC_API_BASE_URL ?? "";
 
-export function loadTokens(): Tokens | null {
-  if (typeof window === "undefined") return null;
-  try {
-    const raw = window.localStorage.getItem(TOKENS_KEY);
-    return raw ? (JSON.parse(raw) as Tokens) : null;
-  } catch {
-    return null;
-  }
+// The access token lives in this module's memory only. The refresh token is an HttpOnly
+// cookie the browser sends to /api/auth/ alone: no script on the page can read it, and a
+// page load resumes the session by spending it once (resumeSession).
+let access: string | null = null;
+
+/** The access token of the session in this page, if any. */
+export const accessToken = (): string | null => access;
+
+/** Starts using the tokens a sign-in, sign-up, invite or password change answered. */
+export function takeTokens(tokens: { access: string } | null): void {
+  access = tokens?.access ?? null;
 }
 
-export function saveTokens(tokens: Tokens | null): void {
-  if (tokens) window.localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
-  else window.localStorage.removeItem(TOKENS_KEY);
-}
+/** A POST to an /api/auth/ endpoint, with the session cookie. */
+const authPost = (fetcher: typeof fetch, path: string, body?: unknown) =>
+  fetcher(`${apiBase()}${path}`, {
+    method: "POST",
+    credentials: "include",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 async function problem(response: Response): Promise<ApiError> {
   let message = `Request failed (${response.status})`;
@@ -187,44 +187,36 @@ export function setSessionLostHandler(handler: () => void): void {
   onSessionLost = handler;
 }
 
-let refreshing: Promise<Tokens | null> | null = null;
+let refreshing: Promise<string | null> | null = null;
 
 /**
- * New tokens for `tokens`. A refresh token works once (the server rotates it, and ends the
- * session if one is used twice), so refreshes never overlap: concurrent callers share one,
- * and a caller holding tokens that were rotated meanwhile gets the current ones.
+ * A new access token from the session cookie. A refresh token works once (the server
+ * rotates it, and ends the session if one is used twice), so refreshes never overlap:
+ * concurrent callers share one, and a caller whose token was replaced meanwhile gets the
+ * current one.
  */
-function refreshAccess(tokens: Tokens, fetcher: typeof fetch): Promise<Tokens | null> {
-  const current = loadTokens();
-  if (current && current.refresh !== tokens.refresh) return Promise.resolve(current);
+function refreshAccess(stale: string | null, fetcher: typeof fetch): Promise<string | null> {
+  if (access && access !== stale) return Promise.resolve(access);
   refreshing ??= (async () => {
-    const response = await fetcher(`${apiBase()}/api/auth/token/refresh/`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh: tokens.refresh }),
-    });
-    if (!response.ok) return null;
-    const body = await response.json();
-    const next = { access: body.access as string, refresh: body.refresh as string };
-    saveTokens(next);
-    return next;
+    const response = await authPost(fetcher, "/api/auth/token/refresh/");
+    access = response.ok ? ((await response.json()).access as string) : null;
+    return access;
   })().finally(() => {
     refreshing = null;
   });
   return refreshing;
 }
 
-/** Ends this session on the server (with `everywhere`, every session of the user) and
- * forgets the tokens. Signing out always succeeds locally, even offline. */
+/** Resumes the session the cookie holds, after a page load: whether there is one. */
+export async function resumeSession(fetcher: typeof fetch = fetch): Promise<boolean> {
+  return access !== null || (await refreshAccess(null, fetcher)) !== null;
+}
+
+/** Ends this session on the server (with `everywhere`, every session of the user); the
+ * server deletes the cookie. Signing out always succeeds locally, even offline. */
 export async function signOut(everywhere = false, fetcher: typeof fetch = fetch): Promise<void> {
-  const tokens = loadTokens();
-  saveTokens(null);
-  if (!tokens) return;
-  await fetcher(`${apiBase()}/api/auth/logout/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ refresh: tokens.refresh, everywhere }),
-  }).catch(() => undefined);
+  access = null;
+  await authPost(fetcher, "/api/auth/logout/", { everywhere }).catch(() => undefined);
 }
 
 export interface RequestOptions {
@@ -239,26 +231,27 @@ export interface RequestOptions {
 /** Calls the API as the signed-in user; on a 401 refreshes the access token once. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const fetcher = options.fetcher ?? fetch;
-  let tokens = loadTokens();
-  const send = (access?: string) =>
+  let token = access;
+  const send = (bearer: string | null) =>
     fetcher(`${apiBase()}${path}`, {
       method: options.method ?? "GET",
+      // Sign-up, invites and password changes answer with a session cookie.
+      credentials: "include",
       headers: {
         ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(access ? { authorization: `Bearer ${access}` } : {}),
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
         ...options.headers,
       },
       body: options.raw !== undefined ? options.raw : options.body !== undefined ? JSON.stringify(options.body) : undefined,
     });
-  let response = await send(tokens?.access);
-  if (response.status === 401 && tokens) {
-    tokens = await refreshAccess(tokens, fetcher);
-    if (!tokens) {
-      saveTokens(null);
+  let response = await send(token);
+  if (response.status === 401) {
+    token = await refreshAccess(token, fetcher);
+    if (!token) {
       onSessionLost();
       throw new ApiError(401, "Your session has ended. Please sign in again.");
     }
-    response = await send(tokens.access);
+    response = await send(token);
   }
   if (!response.ok) throw await problem(response);
   if (response.status === 204) return undefined as T;
@@ -266,14 +259,9 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
 }
 
 export async function signIn(email: string, password: string, fetcher: typeof fetch = fetch): Promise<void> {
-  const response = await fetcher(`${apiBase()}/api/auth/token/`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  });
+  const response = await authPost(fetcher, "/api/auth/token/", { email, password });
   if (!response.ok) throw await problem(response);
-  const body = await response.json();
-  saveTokens({ access: body.access, refresh: body.refresh });
+  takeTokens(await response.json());
 }
 
 export const orgPath = (org: string, rest: string) => `/api/orgs/${org}/${rest}`;
@@ -299,15 +287,20 @@ export interface Invite {
   created_at: string;
   expires_at: string;
 }
+/** A new invite, its token shown this once, and whether its mail went out. */
+export interface IssuedInvite extends Invite {
+  token: string;
+  mailed: boolean;
+}
+/** Tokens as the console gets them: the refresh token is the cookie, not in the JSON. */
 export interface TokenPair {
   access: string;
-  refresh: string;
   expires_in: number;
 }
 export interface Joined {
   organization_id: string;
   role: Role;
-  tokens: { access: string; refresh: string; expires_in: number } | null;
+  tokens: TokenPair | null;
 }
 
 /** The console's link for an invite's token. */

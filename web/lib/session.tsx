@@ -1,7 +1,7 @@
 "use client";
 
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { api, loadTokens, setSessionLostHandler, signOut, type Me, type Membership } from "./api";
+import { api, resumeSession, setSessionLostHandler, signOut, type Me, type Membership } from "./api";
 
 interface Session {
   me: Me | null;
@@ -16,7 +16,7 @@ interface Session {
 const SessionContext = createContext<Session | null>(null);
 const ORG_KEY = "nexify.org";
 /** Pages anyone may open without a session: signing in or up, and an invite's link. */
-const PUBLIC_PATHS = ["/login/", "/invite/", "/signup/"];
+const PUBLIC_PATHS = ["/login/", "/invite/", "/signup/", "/forgot/", "/reset/"];
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
@@ -30,7 +30,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const reload = useCallback(async () => {
-    if (!loadTokens()) {
+    if (!(await resumeSession())) {
       setLoading(false);
       logout();
       return;

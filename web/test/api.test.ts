@@ -1,13 +1,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { ApiError, api, loadTokens, saveTokens } from "@/lib/api";
+import { ApiError, accessToken, api, resumeSession, signIn, takeTokens } from "@/lib/api";
 
-type Call = { url: string; auth: string | null };
+type Call = { url: string; auth: string | null; credentials?: RequestCredentials; body?: unknown };
 
 /** A fetch that answers from a script, recording what it was asked. */
 function scripted(responses: Response[], calls: Call[]): typeof fetch {
   return (async (url: string, init?: RequestInit) => {
     const headers = (init?.headers ?? {}) as Record<string, string>;
-    calls.push({ url: String(url), auth: headers.authorization ?? null });
+    calls.push({ url: String(url), auth: headers.authorization ?? null, credentials: init?.credentials, body: init?.body });
     const next = responses.shift();
     if (!next) throw new Error("unexpected request");
     return next;
@@ -18,12 +18,15 @@ const json = (status: number, body: unknown, type = "application/json") =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
 
 describe("api", () => {
-  beforeEach(() => window.localStorage.clear());
+  beforeEach(() => {
+    window.localStorage.clear();
+    takeTokens(null);
+  });
 
   it("refreshes an expired access token once and retries", async () => {
-    saveTokens({ access: "old", refresh: "r" });
+    takeTokens({ access: "old" });
     const calls: Call[] = [];
-    const fetcher = scripted([json(401, {}), json(200, { access: "new", refresh: "r2" }), json(200, { ok: 1 })], calls);
+    const fetcher = scripted([json(401, {}), json(200, { access: "new" }), json(200, { ok: 1 })], calls);
     const body = await api<{ ok: number }>("/api/me/", { fetcher });
     expect(body.ok).toBe(1);
     expect(calls.map((c) => [c.url, c.auth])).toEqual([
@@ -31,11 +34,14 @@ describe("api", () => {
       ["/api/auth/token/refresh/", null],
       ["/api/me/", "Bearer new"],
     ]);
-    expect(loadTokens()).toEqual({ access: "new", refresh: "r2" });
+    // The refresh spends the HttpOnly cookie: no token in the body, credentials included.
+    expect(calls[1].credentials).toBe("include");
+    expect(calls[1].body).toBeUndefined();
+    expect(accessToken()).toBe("new");
   });
 
   it("refreshes once for concurrent requests, since a refresh token works once", async () => {
-    saveTokens({ access: "old", refresh: "r" });
+    takeTokens({ access: "old" });
     const calls: Call[] = [];
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -44,7 +50,7 @@ describe("api", () => {
       calls.push({ url: String(url), auth: headers.authorization ?? null });
       if (String(url).endsWith("/refresh/")) {
         await gate;
-        return json(200, { access: "new", refresh: "r2" });
+        return json(200, { access: "new" });
       }
       return headers.authorization === "Bearer new" ? json(200, { ok: 1 }) : json(401, {});
     }) as typeof fetch;
@@ -53,11 +59,11 @@ describe("api", () => {
     release();
     await both;
     expect(calls.filter((c) => c.url.endsWith("/refresh/")).length).toBe(1);
-    expect(loadTokens()).toEqual({ access: "new", refresh: "r2" });
+    expect(accessToken()).toBe("new");
   });
 
   it("turns problem+json into a readable error naming the field", async () => {
-    saveTokens({ access: "a", refresh: "r" });
+    takeTokens({ access: "a" });
     const fetcher = scripted(
       [json(422, { title: "Invalid input", detail: "subject: must be 1 to 300 characters", field: "subject" }, "application/problem+json")],
       [],
@@ -70,9 +76,29 @@ describe("api", () => {
   });
 
   it("signs out when the refresh token is no longer good", async () => {
-    saveTokens({ access: "a", refresh: "expired" });
+    takeTokens({ access: "a" });
     const fetcher = scripted([json(401, {}), json(401, {})], []);
     await expect(api("/api/me/", { fetcher })).rejects.toThrow("session has ended");
-    expect(loadTokens()).toBeNull();
+    expect(accessToken()).toBeNull();
+  });
+
+  it("keeps the session in memory and the cookie, never in storage scripts can read", async () => {
+    const calls: Call[] = [];
+    const fetcher = scripted([json(200, { access: "a1", expires_in: 900 })], calls);
+    await signIn("agent@acme.test", "a long passphrase", fetcher);
+    expect(accessToken()).toBe("a1");
+    expect(calls[0].credentials).toBe("include");
+    expect(window.localStorage.length).toBe(0);
+    expect(window.sessionStorage.length).toBe(0);
+  });
+
+  it("resumes a session after a page load from the cookie, once", async () => {
+    const calls: Call[] = [];
+    const fetcher = scripted([json(200, { access: "resumed" })], calls);
+    expect(await resumeSession(fetcher)).toBe(true);
+    expect(await resumeSession(fetcher)).toBe(true);
+    expect(calls.map((c) => c.url)).toEqual(["/api/auth/token/refresh/"]);
+    takeTokens(null);
+    expect(await resumeSession(scripted([json(401, {})], []))).toBe(false);
   });
 });

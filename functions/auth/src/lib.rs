@@ -4,38 +4,88 @@
 //! - `POST /api/auth/token/refresh/` `{refresh}` → `{access, refresh, expires_in}`: the
 //!   refresh token is rotated; the one sent is spent
 //! - `POST /api/auth/logout/` `{refresh, everywhere?}` → 204: ends the session (or all)
+//! - `POST /api/auth/password-reset/` `{email}` → 202: a reset link is mailed, if the account
+//!   exists; `POST /api/auth/password-reset/confirm/` `{token, new_password}` → 204
 //! - `GET /api/me/` → the user and their memberships
 //! - `POST /api/me/password/` `{current_password, new_password}` → new tokens; every other
 //!   session ends
 //! - `GET /api/invites/{token}/` → what an invite offers
 //! - `POST /api/invites/{token}/accept/` → joins the org: signed in as that user, otherwise
 //!   as a new account `{display_name?, password}`
+//!
+//! From the console in a browser (a request with an `Origin`), the refresh token travels
+//! only as an `HttpOnly` cookie ([`nexify_http::session_cookie`]), never in JSON.
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{
-    AcceptInvite, LogoutRequest, PasswordChange, RefreshRequest, SignUp, TokenRequest,
+    AcceptInvite, LogoutRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
+    RefreshRequest, SignUp, TokenRequest,
 };
-use nexify_auth::TokenIssuer;
+use nexify_auth::{REFRESH_TTL, TokenIssuer, TokenPair};
 use nexify_domain::Email;
+use nexify_http::session_cookie::{self, Caller, ConsoleOrigin};
 use nexify_http::{
     ApiError, Body, Request, Response, empty, json, parse_json, parse_optional_json, path_param,
 };
+use nexify_mail::SesMailer;
+use nexify_service::mail::Console;
 use nexify_service::signup::{self, NewAccount, SignupPolicy};
-use nexify_service::{accounts, invites};
+use nexify_service::{accounts, invites, recovery};
 use nexify_storage::PgPool;
+use serde::Serialize;
 
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
     signup: SignupPolicy,
+    mailer: SesMailer,
+    console: Console,
+    origin: ConsoleOrigin,
+}
+
+/// A reply that may start or continue a session: for a browser, its refresh token leaves
+/// the JSON for the cookie.
+fn session_reply<T: Serialize>(
+    caller: Caller,
+    status: StatusCode,
+    mut body: T,
+    pair: impl FnOnce(&mut T) -> Option<&mut TokenPair>,
+) -> Response<Body> {
+    let cookie = match (caller, pair(&mut body)) {
+        (Caller::Browser, Some(pair)) => Some(std::mem::take(&mut pair.refresh)),
+        _ => None,
+    };
+    let response = json(status, &body);
+    match cookie {
+        Some(token) => session_cookie::with_refresh_token(response, &token, REFRESH_TTL.as_secs()),
+        None => response,
+    }
+}
+
+/// The refresh token a request presents: in its body, or a browser's cookie.
+fn presented(caller: Caller, req: &Request, in_body: Option<String>) -> Option<String> {
+    in_body.or_else(|| match caller {
+        Caller::Browser => session_cookie::refresh_token(req),
+        Caller::Program => None,
+    })
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, signup: SignupPolicy) -> Self {
+    pub fn new(
+        pool: PgPool,
+        issuer: TokenIssuer,
+        signup: SignupPolicy,
+        mailer: SesMailer,
+        console: Console,
+    ) -> Self {
+        let origin = ConsoleOrigin::of_url(console.url());
         Self {
             pool,
             issuer,
             signup,
+            mailer,
+            console,
+            origin,
         }
     }
 
@@ -44,15 +94,17 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        match nexify_http::route(&req)? {
+        let route = nexify_http::route(&req)?;
+        let caller = self.origin.caller(&req)?;
+        let source_ip = nexify_http::source_ip(&req);
+        match route {
             "POST /api/auth/token/" => {
                 let body: TokenRequest = parse_json(&req)?;
                 let email = Email::parse("email", &body.email)?;
-                let source_ip = nexify_http::source_ip(&req);
                 let tokens =
                     accounts::sign_in(&self.pool, &self.issuer, &email, &body.password, source_ip)
                         .await?;
-                Ok(json(StatusCode::OK, &tokens))
+                Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "POST /api/auth/signup/" => {
                 let body: SignUp = parse_json(&req)?;
@@ -63,16 +115,36 @@ impl App {
                     organization_name: &body.organization_name,
                 };
                 let joined = signup::sign_up(&self.pool, &self.issuer, self.signup, &new).await?;
-                Ok(json(StatusCode::CREATED, &joined))
+                Ok(session_reply(caller, StatusCode::CREATED, joined, |j| {
+                    j.tokens.as_mut()
+                }))
             }
             "POST /api/auth/token/refresh/" => {
-                let body: RefreshRequest = parse_json(&req)?;
-                let tokens = accounts::refresh(&self.pool, &self.issuer, &body.refresh).await?;
-                Ok(json(StatusCode::OK, &tokens))
+                let body: RefreshRequest = parse_optional_json(&req)?.unwrap_or_default();
+                let token = presented(caller, &req, body.refresh)
+                    .ok_or_else(|| ApiError::Unauthorized("no session: sign in".into()))?;
+                let tokens = accounts::refresh(&self.pool, &self.issuer, &token).await?;
+                Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "POST /api/auth/logout/" => {
-                let body: LogoutRequest = parse_json(&req)?;
-                accounts::sign_out(&self.pool, &body.refresh, body.everywhere).await?;
+                let body: LogoutRequest = parse_optional_json(&req)?.unwrap_or_default();
+                if let Some(token) = presented(caller, &req, body.refresh) {
+                    accounts::sign_out(&self.pool, &token, body.everywhere).await?;
+                }
+                Ok(session_cookie::without_refresh_token(empty(
+                    StatusCode::NO_CONTENT,
+                )))
+            }
+            "POST /api/auth/password-reset/" => {
+                let body: PasswordResetRequest = parse_json(&req)?;
+                let email = Email::parse("email", &body.email)?;
+                recovery::request(&self.pool, &self.mailer, &self.console, &email, source_ip)
+                    .await?;
+                Ok(empty(StatusCode::ACCEPTED))
+            }
+            "POST /api/auth/password-reset/confirm/" => {
+                let body: PasswordResetConfirm = parse_json(&req)?;
+                recovery::confirm(&self.pool, &body.token, &body.new_password, source_ip).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
             "GET /api/invites/{token}/" => {
@@ -85,7 +157,6 @@ impl App {
             "POST /api/invites/{token}/accept/" => {
                 let token: String = path_param(&req, "token")?;
                 let body: AcceptInvite = parse_optional_json(&req)?.unwrap_or_default();
-                let source_ip = nexify_http::source_ip(&req);
                 let joined = if req.headers().contains_key("authorization") {
                     let user = nexify_http::authenticate(&req, &self.issuer)?;
                     invites::accept_as(&self.pool, user, &token, source_ip).await?
@@ -100,7 +171,9 @@ impl App {
                     invites::accept_new(&self.pool, &self.issuer, &token, name, password, source_ip)
                         .await?
                 };
-                Ok(json(StatusCode::OK, &joined))
+                Ok(session_reply(caller, StatusCode::OK, joined, |j| {
+                    j.tokens.as_mut()
+                }))
             }
             "POST /api/me/password/" => {
                 let user = nexify_http::authenticate(&req, &self.issuer)?;
@@ -113,7 +186,7 @@ impl App {
                     &body.new_password,
                 )
                 .await?;
-                Ok(json(StatusCode::OK, &tokens))
+                Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "GET /api/me/" => {
                 let user = nexify_http::authenticate(&req, &self.issuer)?;

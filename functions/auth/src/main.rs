@@ -8,7 +8,9 @@ async fn main() -> Result<(), Error> {
     nexify_auth::warm_up();
     let pool = connect_lazy(&DbConfig::from_env()?);
     let signup = nexify_service::signup::SignupPolicy::from_env()?;
-    let app = auth::App::new(pool, TokenIssuer::from_env()?, signup);
+    let mailer = nexify_mail::SesMailer::from_env()?;
+    let console = nexify_service::mail::Console::from_env()?;
+    let app = auth::App::new(pool, TokenIssuer::from_env()?, signup, mailer, console);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

@@ -5,7 +5,8 @@
 //!   - `POST /api/orgs/{org}/settings/webhook-secret/` rotates the secret and shows it once
 //! - Members (admins): `GET /api/orgs/{org}/members/` with `cursor`, `limit`; `PATCH` (role)
 //!   and `DELETE /api/orgs/{org}/members/{user_id}/`
-//! - Invites (admins): `POST` and `GET /api/orgs/{org}/invites/`; `DELETE …/invites/{id}/`
+//! - Invites (admins): `POST` (mailed to the invitee) and `GET /api/orgs/{org}/invites/`;
+//!   `DELETE …/invites/{id}/`
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{MemberPatch, NewInvite, SettingsBody};
@@ -15,6 +16,8 @@ use nexify_domain::{Email, UserId};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
+use nexify_mail::SesMailer;
+use nexify_service::mail::Console;
 use nexify_service::paging::{DEFAULT_PAGE, page_params};
 use nexify_service::{invites, members, settings};
 use nexify_storage::PgPool;
@@ -22,11 +25,18 @@ use nexify_storage::PgPool;
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
+    mailer: SesMailer,
+    console: Console,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer) -> Self {
-        Self { pool, issuer }
+    pub fn new(pool: PgPool, issuer: TokenIssuer, mailer: SesMailer, console: Console) -> Self {
+        Self {
+            pool,
+            issuer,
+            mailer,
+            console,
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -86,7 +96,16 @@ impl App {
             "POST /api/orgs/{org}/invites/" => {
                 let body: NewInvite = parse_json(&req)?;
                 let email = Email::parse("email", &body.email)?;
-                let issued = invites::create(&self.pool, user, org, &email, body.role).await?;
+                let issued = invites::create(
+                    &self.pool,
+                    &self.mailer,
+                    &self.console,
+                    user,
+                    org,
+                    &email,
+                    body.role,
+                )
+                .await?;
                 Ok(json(StatusCode::CREATED, &issued))
             }
             "GET /api/orgs/{org}/invites/" => {

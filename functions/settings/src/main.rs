@@ -6,7 +6,9 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = settings::App::new(pool, TokenIssuer::from_env()?);
+    let mailer = nexify_mail::SesMailer::from_env()?;
+    let console = nexify_service::mail::Console::from_env()?;
+    let app = settings::App::new(pool, TokenIssuer::from_env()?, mailer, console);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

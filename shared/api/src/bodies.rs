@@ -13,10 +13,12 @@ pub struct TokenRequest {
     pub password: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh: String,
+    /// The current refresh token; a browser sends its cookie instead.
+    #[serde(default)]
+    pub refresh: Option<String>,
 }
 
 /// A new account and the org it will administer.
@@ -44,11 +46,30 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+/// Asks for a password-reset link by mail.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+}
+
+/// Sets a new password with the token from a reset mail.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// The session's current refresh token.
-    pub refresh: String,
+    /// The session's current refresh token; a browser sends its cookie instead.
+    #[serde(default)]
+    pub refresh: Option<String>,
     /// End every session of this user, on every device.
     #[serde(default)]
     pub everywhere: bool,

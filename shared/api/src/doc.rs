@@ -23,6 +23,7 @@ use crate::routes::*;
     modifiers(&ProblemResponses, &BearerAuth),
     paths(
         health, openapi, token, sign_up, refresh, logout, me, change_password,
+        request_password_reset, confirm_password_reset,
         list_tickets, create_ticket, get_ticket, patch_ticket, ticket_events, import_history,
         get_settings, put_settings, rotate_webhook_secret, webhook_ticket,
         list_members, change_member_role, remove_member,
@@ -204,6 +205,8 @@ mod tests {
             "RefreshRequest",
             "LogoutRequest",
             "PasswordChange",
+            "PasswordResetRequest",
+            "PasswordResetConfirm",
             "SignUp",
             "NewTicket",
             "TicketPatch",

@@ -65,6 +65,21 @@ fn logout() {}
     responses((status = 200, description = "OK", body = TokenPair)))]
 fn change_password() {}
 
+/// Mails a password-reset link to the account with this email, if there is one. The answer
+/// is 202 either way, so it tells nobody whether an email has an account.
+#[utoipa::path(post, path = "/api/auth/password-reset/", operation_id = "requestPasswordReset",
+    tag = "auth", security(()), request_body = PasswordResetRequest,
+    responses((status = 202, description = "Accepted: a link is mailed if the account exists")))]
+fn request_password_reset() {}
+
+/// Sets a new password with a reset link's token: once, within 30 minutes. Every session
+/// of the account ends; sign in with the new password.
+#[utoipa::path(post, path = "/api/auth/password-reset/confirm/",
+    operation_id = "confirmPasswordReset", tag = "auth", security(()),
+    request_body = PasswordResetConfirm,
+    responses((status = 204, description = "The password is set")))]
+fn confirm_password_reset() {}
+
 /// The signed-in user and their memberships.
 #[utoipa::path(get, path = "/api/me/", operation_id = "me", tag = "auth",
     responses((status = 200, description = "OK", body = Me)))]

@@ -83,6 +83,9 @@ pub struct Claims {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access: String,
+    /// Absent for the console in a browser, which gets it as an `HttpOnly` cookie instead.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     pub refresh: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,

@@ -14,6 +14,7 @@ mod error;
 mod request;
 mod response;
 pub mod routing;
+pub mod session_cookie;
 
 pub use auth::authenticate;
 pub use body::{MAX_BODY_BYTES, parse_json, parse_optional_json, text_body};

@@ -8,9 +8,10 @@ use nexify_auth::{TokenIssuer, TokenPair, hash_password, one_time};
 use nexify_domain::{Email, InvalidInput, OrgId, Role, UserId};
 use nexify_storage::audit::{self, AuditAction};
 use nexify_storage::invites::{self, Accepted, Acceptor, Invite, Preview};
-use nexify_storage::{PgConnection, PgPool, StorageError};
+use nexify_storage::{PgConnection, PgPool, StorageError, organizations};
 use serde::Serialize;
 
+use crate::mail::{self, Console, Mailer};
 use crate::throttle::Attempt;
 use crate::{ServiceError, access};
 
@@ -26,6 +27,8 @@ pub struct IssuedInvite {
     pub invite: Invite,
     /// The single-use token; the console's link is `/invite/?token=<token>`.
     pub token: String,
+    /// Whether the invite mail went out. Either way the admin can copy the link.
+    pub mailed: bool,
 }
 
 /// What the invite's link shows before anyone signs in.
@@ -70,22 +73,38 @@ pub async fn issue_in_tx(
         serde_json::json!({ "invite_id": invite.id, "email": invite.email, "role": role }),
     )
     .await?;
-    Ok(IssuedInvite { invite, token })
+    Ok(IssuedInvite {
+        invite,
+        token,
+        mailed: false,
+    })
 }
 
-/// An admin invites `email` to the org as `role`.
+/// An admin invites `email` to the org as `role`; the invite is mailed once it is stored.
 #[tracing::instrument(skip_all, fields(org_id = %org, role = %role), err)]
 pub async fn create(
     pool: &PgPool,
+    mailer: &impl Mailer,
+    console: &Console,
     user: UserId,
     org: OrgId,
     email: &Email,
     role: Role,
 ) -> Result<IssuedInvite, ServiceError> {
     let (mut tx, caller) = access::begin(pool, user, org, Role::Admin).await?;
-    let issued = issue_in_tx(&mut tx, org, Some(caller.user), email, role).await?;
+    let org_name = organizations::get(&mut tx, org).await?.name;
+    let mut issued = issue_in_tx(&mut tx, org, Some(caller.user), email, role).await?;
     tx.commit().await?;
     tracing::info!(invite_id = %issued.invite.id, "invite issued");
+    let link = console.invite_link(&issued.token);
+    let mail = mail::invite(
+        email.as_str(),
+        &org_name,
+        role,
+        &link,
+        issued.invite.expires_at,
+    );
+    issued.mailed = mail::deliver(mailer, &mail, "invite").await;
     Ok(issued)
 }
 
@@ -160,13 +179,13 @@ fn display_name(raw: &str) -> Result<String, InvalidInput> {
 }
 
 /// The invite `token` names, if it can still be accepted (else 409, saying why). Tokens
-/// that name nothing count against the address ([`Attempt::invite`]).
+/// that name nothing count against the address ([`Attempt::token`]).
 async fn pending_invite(
     pool: &PgPool,
     token: &str,
     source_ip: Option<&str>,
 ) -> Result<Preview, ServiceError> {
-    let attempt = Attempt::invite(source_ip);
+    let attempt = Attempt::token(source_ip);
     let mut conn = pool.acquire().await.map_err(StorageError::from)?;
     attempt.check(&mut conn).await?;
     drop(conn);

@@ -35,9 +35,21 @@ impl Attempt {
         attempt
     }
 
-    /// Accepting an invite: counted by address (a token is too long to guess, but each
-    /// try costs a look-up).
-    pub fn invite(source_ip: Option<&str>) -> Self {
+    /// Asking for a password reset: every request counts (each sends a mail), against the
+    /// account and the address; no success clears it.
+    pub fn reset_request(email: &Email, source_ip: Option<&str>) -> Self {
+        let mut attempt = Self {
+            keys: vec![format!("reset:{}", email.as_str())],
+            limits: vec![ACCOUNT_FAILURES],
+            account: None,
+        };
+        attempt.add_address(source_ip);
+        attempt
+    }
+
+    /// Presenting a token (an invite's, a password reset's): counted by address (a token
+    /// is too long to guess, but each try costs a look-up).
+    pub fn token(source_ip: Option<&str>) -> Self {
         let mut attempt = Self {
             keys: Vec::new(),
             limits: Vec::new(),

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod memberships;
 pub mod models;
 pub mod organizations;
+pub mod password_resets;
 pub mod sessions;
 pub mod settings;
 pub mod suggestions;

@@ -111,6 +111,8 @@ pub const ROUTE_WORDS: &[&str] = &[
     "invites",
     "logout",
     "password",
+    "password-reset",
+    "confirm",
     "signup",
     "webhooks",
     "documents",

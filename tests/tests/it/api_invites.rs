@@ -398,3 +398,65 @@ async fn guessing_invite_tokens_from_one_address_is_throttled(
     let elsewhere = accept_as(&api.db.app, b.agent, real, Some("198.51.100.20")).await;
     assert!(elsewhere.is_ok(), "{elsewhere:?}");
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_invite_is_mailed_and_its_link_works(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_tests::mail::{CONSOLE_URL, MAIL_FROM, sent_to, token_in};
+    let api = Api::new(c).await;
+    let slug = nexify_tests::unique("inv-mail");
+    let a = org_fixture(&api.db.owner, &slug).await;
+    let email = format!("newcomer@{slug}.test");
+    let created = invite(&api, a.org, &api.token(a.admin), &email, "agent").await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    assert_eq!(created.json["mailed"], true, "{}", created.json);
+
+    let mails = sent_to(&email).await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0]["Source"], MAIL_FROM);
+    assert_eq!(
+        mails[0]["Subject"],
+        format!("You are invited to Org {slug} on Nexify")
+    );
+    let text = mails[0]["Body"]["text_part"].as_str().unwrap();
+    assert!(text.contains("as an agent"), "{text}");
+    assert!(
+        text.contains(&format!("{CONSOLE_URL}/invite/?token=")),
+        "{text}"
+    );
+    let token = token_in(&mails[0]);
+    assert_eq!(token, created.json["token"].as_str().unwrap());
+
+    let joined = accept(&api, &token, None, Some(json!({"password": PASSWORD}))).await;
+    assert_eq!(joined.status, 200, "{}", joined.json);
+    assert_eq!(joined.json["role"], "agent");
+}
+
+/// Mail that SES refuses (here: an unverified sender) leaves the invite in place; the admin
+/// is told, and copies the link instead.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn an_invite_survives_mail_that_is_not_sent(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_domain::{Email, Role};
+    use nexify_service::mail::Console;
+    use nexify_tests::mail::{CONSOLE_URL, sent_to, ses_client};
+    let api = Api::new(c).await;
+    let slug = nexify_tests::unique("inv-nomail");
+    let a = org_fixture(&api.db.owner, &slug).await;
+    let refused = nexify_mail::SesMailer::new(ses_client().await, "stranger@unverified.test");
+    let email = format!("newcomer@{slug}.test");
+    let issued = nexify_service::invites::create(
+        &api.db.app,
+        &refused,
+        &Console::new(CONSOLE_URL).unwrap(),
+        a.admin,
+        a.org,
+        &Email::parse("email", &email).unwrap(),
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    assert!(!issued.mailed);
+    assert!(sent_to(&email).await.is_empty());
+    let listed = pending(&api, a.org, &api.token(a.admin)).await;
+    assert_eq!(listed.json["items"][0]["email"], email, "{}", listed.json);
+    assert_eq!(look(&api, &issued.token).await.json["state"], "pending");
+}

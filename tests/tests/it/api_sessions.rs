@@ -375,3 +375,114 @@ async fn signing_up_makes_an_org_with_its_admin_signed_in(_o: PgPoolOptions, c: 
         );
     }
 }
+
+/// A request from the console's page: its `Origin`, and the cookie the browser holds.
+fn from_console(
+    path: &str,
+    body: Option<serde_json::Value>,
+    cookie: Option<&str>,
+) -> lambda_http::Request {
+    let mut req = Api::request("POST", path, None, body.as_ref());
+    let headers = req.headers_mut();
+    headers.insert("origin", nexify_tests::mail::CONSOLE_URL.parse().unwrap());
+    if let Some(cookie) = cookie {
+        headers.insert(
+            "cookie",
+            format!("theme=dark; nexify_refresh={cookie}")
+                .parse()
+                .unwrap(),
+        );
+    }
+    req
+}
+
+/// The refresh token a reply sets as the console's cookie, checking its attributes.
+fn cookie_set(reply: &Reply) -> String {
+    let set = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        set.ends_with("; Path=/api/auth/; Max-Age=604800; HttpOnly; Secure; SameSite=Strict"),
+        "{set}"
+    );
+    let (pair, _) = set.split_once(';').unwrap();
+    pair.strip_prefix("nexify_refresh=").unwrap().to_owned()
+}
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_console_keeps_its_refresh_token_in_an_http_only_cookie(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    org_fixture(&api.db.owner, "ses-cookie").await;
+    let login = json!({"email": "agent@ses-cookie.test", "password": FIXTURE_PASSWORD});
+    let signed_in = api
+        .send(from_console("/api/auth/token/", Some(login.clone()), None))
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.json);
+    assert!(signed_in.json["access"].is_string());
+    assert!(
+        signed_in.json.get("refresh").is_none(),
+        "{}",
+        signed_in.json
+    );
+    let first = cookie_set(&signed_in);
+
+    // The refresh reads the cookie (no body), and rotates it.
+    let refreshed = api
+        .send(from_console("/api/auth/token/refresh/", None, Some(&first)))
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert!(refreshed.json.get("refresh").is_none());
+    let second = cookie_set(&refreshed);
+    assert_ne!(first, second);
+    let replayed = api
+        .send(from_console("/api/auth/token/refresh/", None, Some(&first)))
+        .await;
+    assert_eq!(replayed.status, 401, "a spent cookie ends the session");
+
+    // Another site's page is refused, whatever it sends.
+    let mut forged = from_console("/api/auth/token/", Some(login), None);
+    forged
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert_eq!(api.send(forged).await.status, 403);
+    // Without an Origin (a program, not a page) the cookie is not read.
+    let mut program = from_console("/api/auth/token/refresh/", None, None);
+    program.headers_mut().remove("origin");
+    program.headers_mut().insert(
+        "cookie",
+        format!("nexify_refresh={second}").parse().unwrap(),
+    );
+    assert_eq!(api.send(program).await.status, 401);
+
+    // Sign-out ends the session and deletes the cookie.
+    let (_, live) = sign_in(&api, "agent@ses-cookie.test").await;
+    let fresh = api
+        .send(from_console(
+            "/api/auth/token/",
+            Some(json!({"email": "agent@ses-cookie.test", "password": FIXTURE_PASSWORD})),
+            None,
+        ))
+        .await;
+    let cookie = cookie_set(&fresh);
+    let out = api
+        .send(from_console("/api/auth/logout/", None, Some(&cookie)))
+        .await;
+    assert_eq!(out.status, 204);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("nexify_refresh=; Path=/api/auth/; Max-Age=0;")
+    );
+    let after = api
+        .send(from_console(
+            "/api/auth/token/refresh/",
+            None,
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(after.status, 401);
+    // Only that session ended: the one signed in without the console still refreshes.
+    assert_eq!(refresh(&api, &live).await.status, 200);
+}

@@ -5,6 +5,7 @@
 use anyhow::Context;
 use nexify_domain::{Email, Role};
 use nexify_service::invites::{self, INVITE_DAYS};
+use nexify_service::mail::Console;
 use nexify_service::signup::slug_of;
 use nexify_storage::organizations;
 use sqlx::PgPool;
@@ -26,6 +27,7 @@ pub async fn create(
         "--slug is needed: the name has no letters or digits"
     );
     let email = Email::parse("admin-email", admin_email)?;
+    let console = Console::new(console_url)?;
     let mut tx = pool.begin().await?;
     let org = organizations::insert(&mut tx, name, &slug)
         .await
@@ -35,10 +37,9 @@ pub async fn create(
     Ok(format!(
         "created {name} ({slug}, {id})\n\
          send {email} this link to set their password and join as admin (single use, {INVITE_DAYS} days):\n\
-         {url}/invite/?token={token}",
+         {link}",
         id = org.id,
         email = email.as_str(),
-        url = console_url.trim_end_matches('/'),
-        token = issued.token,
+        link = console.invite_link(&issued.token),
     ))
 }

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Shell } from "@/components/Shell";
 import { ErrorNote, errorMessage, input, primaryButton } from "@/components/ui";
-import { api, saveTokens, type TokenPair } from "@/lib/api";
+import { api, takeTokens, type TokenPair } from "@/lib/api";
 
 /** Change your password: every other session of yours ends, this one stays signed in. */
 function Account() {
@@ -32,7 +32,7 @@ function Account() {
               method: "POST",
               body: { current_password: current, new_password: next },
             });
-            saveTokens({ access: tokens.access, refresh: tokens.refresh });
+            takeTokens(tokens);
             setCurrent("");
             setNext("");
             setRepeat("");

@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { ErrorNote, Loading, errorMessage, input, primaryButton } from "@/components/ui";
-import { api, loadTokens, saveTokens, type InvitePreview, type Joined } from "@/lib/api";
+import { api, resumeSession, takeTokens, type InvitePreview, type Joined } from "@/lib/api";
 
 const STATE_TEXT: Record<Exclude<InvitePreview["state"], "pending">, string> = {
   accepted: "This invite has been used already.",
@@ -24,7 +24,7 @@ export default function AcceptInvite() {
   useEffect(() => {
     const found = new URLSearchParams(window.location.search).get("token");
     setToken(found);
-    setSignedIn(loadTokens() !== null);
+    void resumeSession().then(setSignedIn);
     if (!found) {
       setError("This link has no invite in it. Ask an admin for a new one.");
       return;
@@ -39,7 +39,7 @@ export default function AcceptInvite() {
     setError(null);
     try {
       const joined = await api<Joined>(`/api/invites/${encodeURIComponent(token!)}/accept/`, { method: "POST", body: body ?? {} });
-      if (joined.tokens) saveTokens({ access: joined.tokens.access, refresh: joined.tokens.refresh });
+      if (joined.tokens) takeTokens(joined.tokens);
       window.localStorage.setItem("nexify.org", joined.organization_id);
       window.location.assign("/");
     } catch (e) {

@@ -38,6 +38,9 @@ export default function Login() {
         <ErrorNote error={error} />
         <button className={primaryButton} type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
         <p className="text-xs text-slate-500">
+          <a className="text-indigo-700 underline" href="/forgot/">Forgot your password?</a>
+        </p>
+        <p className="text-xs text-slate-500">
           New team? <a className="text-indigo-700 underline" href="/signup/">Create an organization</a>.
         </p>
       </form>

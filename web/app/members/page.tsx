@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Shell } from "@/components/Shell";
 import { Empty, ErrorNote, Loading, dangerButton, errorMessage, input, primaryButton, secondaryButton } from "@/components/ui";
-import { ROLES, api, inviteLink, orgPath, type Invite, type Member, type MemberPage, type Role } from "@/lib/api";
+import { ROLES, api, inviteLink, orgPath, type Invite, type IssuedInvite, type Member, type MemberPage, type Role } from "@/lib/api";
 import { useSession } from "@/lib/session";
 
 /** Admins manage who is in the org: roles and removals. The org always keeps an admin. */
@@ -125,6 +125,8 @@ function Invites() {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("agent");
   const [link, setLink] = useState<string | null>(null);
+  /** Whom the last invite was mailed to; null when its mail could not be sent. */
+  const [mailed, setMailed] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -151,8 +153,9 @@ function Invites() {
           setError(null);
           setCopied(false);
           try {
-            const issued = await api<Invite & { token: string }>(orgPath(orgId, "invites/"), { method: "POST", body: { email, role } });
+            const issued = await api<IssuedInvite>(orgPath(orgId, "invites/"), { method: "POST", body: { email, role } });
             setLink(inviteLink(window.location.origin, issued.token));
+            setMailed(issued.mailed ? issued.email : null);
             setEmail("");
             await load();
           } catch (err) {
@@ -178,7 +181,12 @@ function Invites() {
       </form>
       {link && (
         <div className="flex flex-col gap-1 rounded-md bg-emerald-50 p-3 text-sm ring-1 ring-emerald-200">
-          <p>Send this link to the person you invited. It works once, for 7 days, and is shown only now.</p>
+          <p data-testid="invite-delivery">
+            {mailed
+              ? `The invite is mailed to ${mailed}. You can also send them this link.`
+              : "The invite mail could not be sent: send this link to the person you invited yourself."}{" "}
+            It works once, for 7 days, and is shown only now.
+          </p>
           <div className="flex gap-2">
             <input className={input} readOnly value={link} aria-label="Invite link" data-testid="invite-link" onFocus={(e) => e.target.select()} />
             <button

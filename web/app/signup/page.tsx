@@ -2,7 +2,7 @@
 
 import { useState } from "react";
 import { ErrorNote, errorMessage, input, primaryButton } from "@/components/ui";
-import { api, saveTokens, type Joined } from "@/lib/api";
+import { api, takeTokens, type Joined } from "@/lib/api";
 
 /** A new team: an account and the org it administers. Open only where the deployment
  * allows sign-up; elsewhere the API says so and the form shows it. */
@@ -27,7 +27,7 @@ export default function SignUp() {
               method: "POST",
               body: { email, password, display_name: name, organization_name: organization },
             });
-            if (joined.tokens) saveTokens({ access: joined.tokens.access, refresh: joined.tokens.refresh });
+            takeTokens(joined.tokens);
             window.localStorage.setItem("nexify.org", joined.organization_id);
             window.location.assign("/members/");
           } catch (err) {

@@ -1,0 +1,151 @@
+//! Mail out: the port ([`Mailer`]), the console links mail carries, and the messages
+//! Nexify sends. The SES adapter is `nexify-mail`; tests read its messages back from
+//! LocalStack.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use nexify_domain::{InvalidInput, Role};
+
+/// One plain-text message to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Something that can send [`Mail`].
+pub trait Mailer: Send + Sync {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    fn send(&self, mail: &Mail) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Sends `mail` after the work it reports is committed. A failure is logged, not returned:
+/// the work stands, and the caller says whether the mail went (`true`: sent).
+pub async fn deliver(mailer: &impl Mailer, mail: &Mail, kind: &'static str) -> bool {
+    match mailer.send(mail).await {
+        Ok(()) => {
+            tracing::info!(mail = kind, "mail sent");
+            true
+        }
+        Err(e) => {
+            tracing::error!(mail = kind, error = %e, error.source = ?std::error::Error::source(&e), "mail not sent");
+            false
+        }
+    }
+}
+
+/// Where the console is served (`NEXIFY_CONSOLE_URL`), for the links mail carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Console {
+    base: String,
+}
+
+impl Console {
+    pub fn new(url: &str) -> Result<Self, InvalidInput> {
+        let base = url.trim().trim_end_matches('/');
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(InvalidInput::new(
+                "NEXIFY_CONSOLE_URL",
+                "must be an http(s) URL, such as https://support.example.com",
+            ));
+        }
+        Ok(Self {
+            base: base.to_owned(),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, InvalidInput> {
+        Self::new(&std::env::var("NEXIFY_CONSOLE_URL").unwrap_or_default())
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn invite_link(&self, token: &str) -> String {
+        format!("{}/invite/?token={token}", self.base)
+    }
+
+    pub fn reset_link(&self, token: &str) -> String {
+        format!("{}/reset/?token={token}", self.base)
+    }
+}
+
+/// The invite mail: who invites, to what, and until when.
+pub fn invite(to: &str, org_name: &str, role: Role, link: &str, expires_at: DateTime<Utc>) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: format!("You are invited to {org_name} on Nexify"),
+        text: format!(
+            "You are invited to join {org_name} on Nexify as {article} {role}.\n\n\
+             Accept the invite here:\n{link}\n\n\
+             The link works once, until {expires}.\n\
+             If you did not expect this, ignore this mail.\n",
+            article = if role == Role::Viewer { "a" } else { "an" },
+            expires = expires_at.format("%Y-%m-%d %H:%M UTC"),
+        ),
+    }
+}
+
+/// The password-reset mail.
+pub fn password_reset(to: &str, display_name: &str, link: &str, minutes: i64) -> Mail {
+    let greeting = if display_name.trim().is_empty() {
+        "Hello,".to_owned()
+    } else {
+        format!("Hello {},", display_name.trim())
+    };
+    Mail {
+        to: to.to_owned(),
+        subject: "Reset your Nexify password".to_owned(),
+        text: format!(
+            "{greeting}\n\nSomeone asked to reset the password of this Nexify account.\n\
+             Choose a new password here:\n{link}\n\n\
+             The link works once, for {minutes} minutes. Setting a password signs the \
+             account out everywhere.\n\
+             If you did not ask, ignore this mail: the password stays as it is.\n"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_links_need_a_scheme_and_lose_a_trailing_slash() {
+        let console = Console::new("https://support.example.com/").unwrap();
+        assert_eq!(
+            console.invite_link("abc"),
+            "https://support.example.com/invite/?token=abc"
+        );
+        assert_eq!(
+            console.reset_link("abc"),
+            "https://support.example.com/reset/?token=abc"
+        );
+        assert!(Console::new("support.example.com").is_err());
+        assert!(Console::new("").is_err());
+    }
+
+    #[test]
+    fn mails_carry_their_link() {
+        let expires = DateTime::parse_from_rfc3339("2026-12-11T09:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mail = invite(
+            "a@example.com",
+            "Acme",
+            Role::Agent,
+            "https://x/invite/?token=t",
+            expires,
+        );
+        assert!(mail.text.contains("https://x/invite/?token=t"));
+        assert!(mail.text.contains("as an agent"));
+        assert!(mail.text.contains("2026-12-11 09:30 UTC"));
+        let reset = password_reset("a@example.com", "", "https://x/reset/?token=t", 30);
+        assert!(reset.text.starts_with("Hello,"));
+        assert!(reset.text.contains("https://x/reset/?token=t"));
+    }
+}
