@@ -63,6 +63,7 @@ async function createTicket(marker) {
 
 async function signIn(page, email) {
   await page.goto(`${BASE}/login/`);
+  await page.waitForLoadState("networkidle");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -298,6 +299,9 @@ try {
     const lead = await founder.newPage();
     await lead.goto(`${BASE}/login/`);
     await lead.getByRole("link", { name: "Create an organization" }).click();
+    // Filled before React hydrates, controlled inputs would be reset by its first render.
+    await lead.waitForURL("**/signup/");
+    await lead.waitForLoadState("networkidle");
     const email = `lead-${marker}@example.com`;
     await lead.getByLabel("Organization name").fill(`Team ${marker}`);
     await lead.getByLabel("Your name").fill("Team Lead");
@@ -311,7 +315,7 @@ try {
     await lead.screenshot({ path: `${SHOTS}12-signed-up.png`, fullPage: true });
 
     // The refresh token is an HttpOnly cookie scoped to /api/auth/, not readable by the page.
-    const cookies = await founder.cookies(BASE);
+    const cookies = await founder.cookies();
     const session = cookies.find((c) => c.name === "nexify_refresh") ?? fail("no session cookie");
     if (!session.httpOnly || session.sameSite !== "Strict" || session.path !== "/api/auth/" || !session.secure)
       fail(`session cookie: ${JSON.stringify({ ...session, value: "…" })}`);
@@ -325,16 +329,21 @@ try {
     const lead = await theirs.newPage();
     await lead.goto(`${BASE}/login/`);
     await lead.getByRole("link", { name: "Forgot your password?" }).click();
+    await lead.waitForURL("**/forgot/");
+    await lead.waitForLoadState("networkidle");
     await lead.getByLabel("Email").fill(email);
     await lead.getByRole("button", { name: "Mail me a link" }).click();
     await lead.getByRole("status").filter({ hasText: "a link to choose a new password is on its way" }).waitFor();
     await lead.goto(linkIn(await mailTo(email)));
+    await lead.waitForLoadState("networkidle");
     await lead.getByLabel("New password (at least 12 characters)").fill("a brand new e2e passphrase");
     await lead.getByLabel("Repeat it").fill("a brand new e2e passphrase");
     await lead.getByRole("button", { name: "Set password" }).click();
     await lead.getByRole("status").filter({ hasText: "Your password is changed" }).waitFor();
     await lead.screenshot({ path: `${SHOTS}13-password-reset.png`, fullPage: true });
     await lead.getByRole("link", { name: "Sign in" }).click();
+    await lead.waitForURL("**/login/");
+    await lead.waitForLoadState("networkidle");
     await lead.getByLabel("Email").fill(email);
     await lead.getByLabel("Password").fill("a brand new e2e passphrase");
     await lead.getByRole("button", { name: "Sign in" }).click();

@@ -254,8 +254,9 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     response = await send(token);
   }
   if (!response.ok) throw await problem(response);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  // 202 and 204 carry no body.
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 export async function signIn(email: string, password: string, fetcher: typeof fetch = fetch): Promise<void> {

@@ -62,6 +62,12 @@ describe("api", () => {
     expect(accessToken()).toBe("new");
   });
 
+  it("answers undefined for a bodiless 202 or 204", async () => {
+    const fetcher = scripted([new Response(null, { status: 202 }), new Response(null, { status: 204 })], []);
+    expect(await api("/api/auth/password-reset/", { method: "POST", body: { email: "a@b.c" }, fetcher })).toBeUndefined();
+    expect(await api("/api/auth/logout/", { method: "POST", fetcher })).toBeUndefined();
+  });
+
   it("turns problem+json into a readable error naming the field", async () => {
     takeTokens({ access: "a" });
     const fetcher = scripted(
