@@ -370,13 +370,18 @@ impl Api {
     }
 }
 
-/// A webhook request for `org`, signed with `secret` at unix time `at`.
+/// A new-ticket webhook request for `org`, signed with `secret` at unix time `at`.
 pub fn signed_webhook(org: impl std::fmt::Display, secret: &str, body: &Value, at: i64) -> Request {
+    signed_post(&format!("/api/webhooks/{org}/tickets/"), secret, body, at)
+}
+
+/// A POST to `path`, signed as webhooks are with `secret` at unix time `at`.
+pub fn signed_post(path: &str, secret: &str, body: &Value, at: i64) -> Request {
     use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
     let text = body.to_string();
     lambda_http::http::Request::builder()
         .method("POST")
-        .uri(format!("/api/webhooks/{org}/tickets/"))
+        .uri(path)
         .header("content-type", "application/json")
         .header(TIMESTAMP_HEADER, at.to_string())
         .header(SIGNATURE_HEADER, sign(secret, at, text.as_bytes()))

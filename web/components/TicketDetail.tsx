@@ -1,7 +1,8 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
-import { PRIORITIES, STATUSES, api, orgPath, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
+import { PRIORITIES, STATUSES, api, orgPath, type Message, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
+import { Composer, Conversation } from "./Conversation";
 import { EventsTimeline } from "./EventsTimeline";
 import { TriagePanel } from "./TriagePanel";
 import { ErrorNote, Loading, PriorityBadge, STATUS_LABEL, StatusBadge, errorMessage, input } from "./ui";
@@ -23,16 +24,19 @@ export function TicketDetail({
 }) {
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [events, setEvents] = useState<TicketEvent[]>([]);
+  const [messages, setMessages] = useState<Message[]>([]);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
-      const [t, e] = await Promise.all([
+      const [t, e, m] = await Promise.all([
         api<Ticket>(orgPath(org, `tickets/${ticketId}/`)),
         api<{ items: TicketEvent[] }>(orgPath(org, `tickets/${ticketId}/events/?limit=50`)),
+        api<{ items: Message[] }>(orgPath(org, `tickets/${ticketId}/messages/?limit=100`)),
       ]);
       setTicket(t);
       setEvents(e.items);
+      setMessages(m.items);
       setError(null);
     } catch (e) {
       setError(errorMessage(e));
@@ -69,7 +73,7 @@ export function TicketDetail({
         </p>
       </header>
       <ErrorNote error={error} />
-      <p className="whitespace-pre-wrap rounded-md bg-white p-3 text-sm ring-1 ring-slate-200">{ticket.body}</p>
+      <Conversation messages={messages} />
       {canWrite ? (
         <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
           <label className="text-xs text-slate-600">
@@ -131,6 +135,14 @@ export function TicketDetail({
           <span data-testid="ticket-team">{ticket.assigned_team ?? "Unassigned"}</span>
           <span data-testid="ticket-category">{ticket.category ?? "No category"}</span>
         </p>
+      )}
+      {canWrite && (
+        <Composer
+          onSend={async (kind, body) => {
+            await api<Message>(orgPath(org, `tickets/${ticketId}/messages/`), { method: "POST", body: { kind, body } });
+            changed();
+          }}
+        />
       )}
       <TriagePanel org={org} ticketId={ticket.id} canWrite={canWrite} onChanged={changed} />
       <div>

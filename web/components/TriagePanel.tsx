@@ -183,7 +183,7 @@ export function SuggestionCard({
       </div>
       <Reasons suggestion={suggestion} />
       <label className="text-xs text-slate-600">
-        Draft reply
+        Draft reply{pending && canDecide ? " (edit it here; approving sends it to the requester)" : ""}
         <textarea
           className={`${input} mt-1 h-40 font-mono`}
           value={draft}

@@ -135,9 +135,22 @@ try {
     await page.screenshot({ path: `${SHOTS}03-suggestion.png`, fullPage: true });
   });
 
-  await step("4. approve it", async () => {
+  await step("4. approve it: the draft, as edited, is sent as the reply in the conversation", async () => {
+    const draft = page.getByLabel("Draft reply");
+    const edited = `${await draft.inputValue()}\n\nKind regards, the e2e team (${marker})`;
+    await draft.fill(edited);
     await page.getByRole("button", { name: "Approve" }).click();
     await page.getByTestId("suggestion-status").filter({ hasText: "accepted" }).waitFor();
+    const reply = page.locator('[data-testid="message"][data-kind="reply"]');
+    await reply.filter({ hasText: `Kind regards, the e2e team (${marker})` }).waitFor();
+    // The requester's message opens the conversation.
+    const first = page.getByTestId("message").first();
+    if ((await first.getAttribute("data-kind")) !== "inbound") fail("the conversation does not start with the requester");
+    // An internal note, from the composer.
+    await page.getByLabel("Internal note").check();
+    await page.getByLabel("Message", { exact: true }).fill(`Checked the card processor (${marker})`);
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.locator('[data-testid="message"][data-kind="note"]').filter({ hasText: `Checked the card processor (${marker})` }).waitFor();
   });
 
   await step("5. the ticket's priority and team change, and the events show it", async () => {

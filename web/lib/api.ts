@@ -43,6 +43,18 @@ export interface Ticket {
   created_at: string;
   updated_at: string;
 }
+export type MessageKind = "inbound" | "reply" | "note";
+/** A message of a ticket's conversation; the first inbound one is the ticket's body. */
+export interface Message {
+  id: string;
+  ticket_id: string;
+  kind: MessageKind;
+  author_type: "user" | "system" | "ai" | "webhook";
+  author_user_id: string | null;
+  body: string;
+  external_id: string | null;
+  created_at: string;
+}
 export interface TicketPage {
   items: Ticket[];
   next_cursor: string | null;

@@ -4,12 +4,14 @@
 //! - `POST /api/orgs/{org}/tickets/`
 //! - `GET` / `PATCH /api/orgs/{org}/tickets/{id}/` (status, priority, assigned_team)
 //! - `GET /api/orgs/{org}/tickets/{id}/events/` with `cursor`, `limit`
+//! - `GET` / `POST /api/orgs/{org}/tickets/{id}/messages/`: the conversation, oldest first;
+//!   agents write `{kind: reply|note, body}`
 //! - `POST /api/orgs/{org}/imports/` (admin): labelled history as CSV or JSON lines
 
 use std::collections::HashMap;
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{NewTicketBody, TicketPatchBody};
+use nexify_api::bodies::{NewMessage, NewTicketBody, TicketPatchBody};
 use nexify_auth::TokenIssuer;
 use nexify_domain::{InvalidInput, TicketId, parse_limit};
 use nexify_http::{
@@ -17,9 +19,9 @@ use nexify_http::{
     text_body,
 };
 use nexify_queue::SqsDispatcher;
-use nexify_service::imports;
 use nexify_service::paging::page_params;
 use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
+use nexify_service::{conversations, imports};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
 
@@ -144,6 +146,19 @@ impl App {
                 let (cursor, limit) = page_params(&query_params(&req)?, 50)?;
                 let page = service::events(&self.pool, user, org, id, cursor, limit).await?;
                 Ok(json(StatusCode::OK, &page))
+            }
+            "GET /api/orgs/{org}/tickets/{id}/messages/" => {
+                let id: TicketId = path_param(&req, "id")?;
+                let (cursor, limit) = page_params(&query_params(&req)?, 50)?;
+                let page = conversations::list(&self.pool, user, org, id, cursor, limit).await?;
+                Ok(json(StatusCode::OK, &page))
+            }
+            "POST /api/orgs/{org}/tickets/{id}/messages/" => {
+                let id: TicketId = path_param(&req, "id")?;
+                let body: NewMessage = parse_json(&req)?;
+                let message =
+                    conversations::write(&self.pool, user, org, id, body.kind, &body.body).await?;
+                Ok(json(StatusCode::CREATED, &message))
             }
             "POST /api/orgs/{org}/imports/" => {
                 let add_labels = parse_import_query(&query_params(&req)?)?;

@@ -1,16 +1,20 @@
-//! `POST /api/webhooks/{org}/tickets/`: tickets from other systems, signed with the org's
-//! webhook secret (see `nexify_auth::webhook` for the scheme). A repeated `external_id`
-//! returns the existing ticket with 200 instead of creating another.
+//! Tickets from other systems, signed with the org's webhook secret (see
+//! `nexify_auth::webhook` for the scheme):
+//! - `POST /api/webhooks/{org}/tickets/`: a new ticket. A repeated `external_id` returns the
+//!   existing ticket with 200 instead of creating another.
+//! - `POST /api/webhooks/{org}/tickets/{external_id}/messages/`: the requester's follow-up
+//!   on that ticket; a repeated message `external_id` returns the existing message with 200.
+//!   A follow-up on a resolved ticket reopens it.
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::WebhookTicket;
+use nexify_api::bodies::{WebhookMessage, WebhookTicket};
 use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nexify_domain::{ExternalId, OrgId};
 use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
 use nexify_queue::SqsDispatcher;
 use nexify_service::tickets::TicketFields;
-use nexify_service::webhooks;
+use nexify_service::{conversations, webhooks};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
 
@@ -32,7 +36,12 @@ impl App {
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        if nexify_http::route(&req)? != "POST /api/webhooks/{org}/tickets/" {
+        let route = nexify_http::route(&req)?;
+        if !matches!(
+            route,
+            "POST /api/webhooks/{org}/tickets/"
+                | "POST /api/webhooks/{org}/tickets/{external_id}/messages/"
+        ) {
             return Err(ApiError::NotFound);
         }
         if req.body().len() > MAX_BODY_BYTES {
@@ -57,6 +66,21 @@ impl App {
             chrono::Utc::now().timestamp(),
         )
         .await?;
+        if route == "POST /api/webhooks/{org}/tickets/{external_id}/messages/" {
+            let ticket: String = nexify_http::path_param(&req, "external_id")?;
+            let ticket = ExternalId::parse(&ticket)?;
+            let body: WebhookMessage = parse_json(&req)?;
+            let external_id = ExternalId::parse(&body.external_id)?;
+            let (message, added) =
+                conversations::follow_up(&self.pool, org, &ticket, &external_id, &body.body)
+                    .await?;
+            let status = if added {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            return Ok(json(status, &message));
+        }
         let body: WebhookTicket = parse_json(&req)?;
         let new = NewTicket {
             external_id: body

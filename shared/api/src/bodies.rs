@@ -1,7 +1,7 @@
 //! Request bodies. Unknown fields are refused (422), so a misspelt field never passes
 //! silently; the length limits here are the ones the domain's newtypes enforce.
 
-use nexify_domain::{Priority, TicketStatus};
+use nexify_domain::{MessageKind, Priority, TicketStatus};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
@@ -91,6 +91,27 @@ pub struct NewTicketBody {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 64)]
     pub assigned_team: Option<String>,
+}
+
+/// A reply to the requester or an internal note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// `reply` or `note`.
+    pub kind: MessageKind,
+    #[schema(min_length = 1, max_length = 200000)]
+    pub body: String,
+}
+
+/// A requester's follow-up, from the system that sent the ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookMessage {
+    /// The sender's id for this message: sending it again returns the same message.
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    #[schema(min_length = 1, max_length = 200000)]
+    pub body: String,
 }
 
 /// `Some(None)` when the field is present as `null` (clear it), `None` when absent.

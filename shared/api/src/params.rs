@@ -43,6 +43,17 @@ pub struct InvitePath {
     pub id: Uuid,
 }
 
+/// A webhook sender's ticket.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookTicketPath {
+    /// Organization id.
+    pub org: Uuid,
+    /// The sender's id for the ticket (its `external_id`).
+    #[param(min_length = 1, max_length = 200)]
+    pub external_id: String,
+}
+
 /// An invite's link.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -4,6 +4,7 @@
 
 use nexify_auth::TokenPair;
 use nexify_service::accounts::Me;
+use nexify_service::conversations::MessagePage;
 use nexify_service::imports::ImportReport;
 use nexify_service::invites::{InvitePreview, IssuedInvite, Joined};
 use nexify_service::knowledge::DocumentWithChunks;
@@ -12,6 +13,7 @@ use nexify_service::settings::RotatedSecret;
 use nexify_service::tickets::{EventPage, TicketPage};
 use nexify_storage::jobs::JobRun;
 use nexify_storage::memberships::Member;
+use nexify_storage::messages::Message;
 use nexify_storage::settings::{OrgSettings, TrainingStatus};
 use nexify_storage::suggestions::Suggestion;
 use nexify_storage::tickets::Ticket;
@@ -115,6 +117,20 @@ fn patch_ticket() {}
     responses((status = 200, description = "OK", body = EventPage)))]
 fn ticket_events() {}
 
+/// The ticket's conversation, oldest first: the requester's messages (the first is the
+/// ticket's body), replies and internal notes.
+#[utoipa::path(get, path = "/api/orgs/{org}/tickets/{id}/messages/",
+    operation_id = "ticketMessages", tag = "tickets", params(OrgItemPath, EventListQuery),
+    responses((status = 200, description = "OK", body = MessagePage)))]
+fn ticket_messages() {}
+
+/// Writes a reply to the requester or an internal note (agents).
+#[utoipa::path(post, path = "/api/orgs/{org}/tickets/{id}/messages/",
+    operation_id = "writeMessage", tag = "tickets", params(OrgItemPath),
+    request_body = NewMessage,
+    responses((status = 201, description = "Created", body = Message)))]
+fn write_message() {}
+
 /// Imports labelled tickets (admin).
 ///
 /// CSV (header: subject, body, team, category, priority, status, created_at, external_id,
@@ -210,6 +226,18 @@ fn accept_invite() {}
         (status = 200, description = "The ticket this external_id already created", body = Ticket),
     ))]
 fn webhook_ticket() {}
+
+/// Adds the requester's follow-up to the ticket the sender knows by `external_id`, from a
+/// signed request. The same message external_id returns the same message with 200; a
+/// follow-up on a resolved ticket reopens it.
+#[utoipa::path(post, path = "/api/webhooks/{org}/tickets/{external_id}/messages/",
+    operation_id = "webhookMessage", tag = "webhooks", security(()),
+    params(WebhookTicketPath, WebhookSignature), request_body = WebhookMessage,
+    responses(
+        (status = 201, description = "Created", body = Message),
+        (status = 200, description = "The message this external_id already added", body = Message),
+    ))]
+fn webhook_message() {}
 
 /// Enqueues AI triage; a repeated Idempotency-Key returns the same job with 200.
 #[utoipa::path(post, path = "/api/orgs/{org}/tickets/{id}/triage/", operation_id = "runTriage",

@@ -55,6 +55,7 @@ id_type!(
     SuggestionId => "suggestion_id",
     DocumentId => "document_id",
     ChunkId => "chunk_id",
+    MessageId => "message_id",
 );
 
 #[cfg(test)]

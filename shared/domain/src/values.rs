@@ -136,6 +136,16 @@ value_set!(
 );
 
 value_set!(
+    /// What a message in a ticket's conversation is: the requester's words, an answer to
+    /// the requester, or a note only the org sees.
+    MessageKind, "message_kind" {
+        Inbound => "inbound",
+        Reply => "reply",
+        Note => "note",
+    }
+);
+
+value_set!(
     /// Whether a human (or auto-apply) has decided on a suggestion.
     SuggestionStatus, "suggestion_status" {
         Pending => "pending",

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod conversations;
 pub mod drafting;
 pub mod embedding;
 mod error;

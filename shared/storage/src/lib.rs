@@ -23,6 +23,7 @@ pub mod events;
 pub mod invites;
 pub mod jobs;
 pub mod memberships;
+pub mod messages;
 pub mod models;
 pub mod organizations;
 pub mod password_resets;

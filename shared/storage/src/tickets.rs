@@ -210,6 +210,23 @@ pub async fn get(
     .await?)
 }
 
+/// Reads and locks the org's ticket with a webhook sender's `external_id`, if there is one.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn get_by_external_id_for_update(
+    conn: &mut PgConnection,
+    org: OrgId,
+    external_id: &ExternalId,
+) -> Result<Option<Ticket>, StorageError> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM tickets WHERE organization_id = $1 AND external_id = $2
+         FOR UPDATE"
+    ))
+    .bind(org)
+    .bind(external_id.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Reads and locks a ticket, so the caller can compute a before/after audit record that no
 /// concurrent change can invalidate.
 #[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %id), err)]

@@ -100,6 +100,7 @@ pub const ROUTE_WORDS: &[&str] = &[
     "orgs",
     "tickets",
     "events",
+    "messages",
     "triage",
     "jobs",
     "suggestions",

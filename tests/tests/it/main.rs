@@ -5,6 +5,7 @@
 mod api_auth;
 mod api_invites;
 mod api_members;
+mod api_messages;
 mod api_password_reset;
 mod api_roles;
 mod api_sessions;

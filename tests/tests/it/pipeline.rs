@@ -223,6 +223,39 @@ async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(
     let double = api.call("POST", &accept_path, Some(&agent), None).await;
     assert_eq!(double.status, 409);
 
+    // The edited draft went into the conversation as the agent's reply, once.
+    let conversation = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/tickets/{ticket}/messages/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
+    let messages: Vec<(&str, &str, &str)> = conversation.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap(),
+                m["author_type"].as_str().unwrap(),
+                m["body"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                "inbound",
+                "user",
+                "My card payment was declined twice and the invoice is overdue."
+            ),
+            ("reply", "user", "Edited reply"),
+        ]
+    );
+
     let t = api
         .call(
             "GET",
@@ -262,6 +295,7 @@ async fn run_triage_then_accept_applies_it_with_a_full_audit_trail(
         ("ai_triage_ran", "ai"),
         ("priority_changed", "user"),
         ("team_changed", "user"),
+        ("message_added", "user"),
         ("suggestion_approved", "user"),
     ] {
         assert!(

@@ -205,3 +205,77 @@ async fn a_chat_written_draft_cites_only_retrieved_passages(
     // The worker holds no transaction open while the model writes.
     assert_eq!(*open_during_chat.lock().unwrap(), vec![0]);
 }
+
+/// Triage reads the whole conversation: a requester's follow-up reaches the drafter's
+/// prompt, not just the ticket's first message.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn triage_reads_the_requesters_follow_ups(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_tests::api::{signed_post, signed_webhook};
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "chat-conv").await;
+    let (url, seen, _) = fake_provider_watching(None).await;
+    let documents = format!("/api/orgs/{}/documents/", a.org);
+    let admin = api.token(a.admin);
+    let doc = api
+        .call(
+            "POST",
+            &documents,
+            Some(&admin),
+            Some(json!({"title": "Refunds", "body": "Refunds take five to ten business days."})),
+        )
+        .await;
+    assert_eq!(doc.status, 201);
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let now = chrono::Utc::now().timestamp();
+    let ticket = api
+        .send(signed_webhook(
+            a.org,
+            &secret,
+            &json!({"external_id": "t-1", "requester_email": "c@example.com",
+                    "subject": "Refund", "body": "I returned the kettle last week."}),
+            now,
+        ))
+        .await;
+    let id = ticket.json["id"].as_str().unwrap().to_owned();
+    let follow_up = json!({"external_id": "t-1-2", "body": "It was paid by card ending 4242."});
+    let path = format!("/api/webhooks/{}/tickets/t-1/messages/", a.org);
+    assert_eq!(
+        api.send(signed_post(&path, &secret, &follow_up, now))
+            .await
+            .status,
+        201
+    );
+
+    let worker = triage_worker::App::new(Worker {
+        pool: api.db.app.clone(),
+        engine: nexify_triage::LearnedEngine,
+        embedder: api.embedder.clone(),
+        lease_seconds: 90,
+        max_receives: 3,
+        models: Default::default(),
+        drafter: Some(ChatDrafter::new(OpenAiClient::new(config(url)))),
+    });
+    let agent = api.token(a.agent);
+    let enqueued = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/{id}/triage/", a.org),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(enqueued.status, 202, "{}", enqueued.json);
+    let (received, failed) = api.bridge_once(&worker, 5).await;
+    assert_eq!((received, failed.len()), (1, 0));
+    let seen = seen.lock().unwrap();
+    let (_, _, request) = seen.last().unwrap();
+    let prompt = request["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        prompt.contains("I returned the kettle last week."),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("It was paid by card ending 4242."),
+        "{prompt}"
+    );
+}

@@ -1,7 +1,7 @@
 //! A decision on a suggestion: accept (by a person, or by `ai` when confident enough),
 //! reject, and per-field auto-apply.
 
-use nexify_domain::{OrgId, Role, SuggestionId, SuggestionStatus, UserId};
+use nexify_domain::{MessageKind, OrgId, Role, SuggestionId, SuggestionStatus, UserId};
 use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::settings::FieldThresholds;
 use nexify_storage::suggestions::{self, Suggestion};
@@ -27,8 +27,9 @@ async fn pending_for_update(
     Ok(suggestion)
 }
 
-/// Applies a pending suggestion's priority and team to its ticket and marks it accepted, with
-/// `suggestion_approved` and the field-change events, on the caller's transaction.
+/// Applies a pending suggestion's priority and team to its ticket, sends its draft (as
+/// edited) as a reply, and marks it accepted, with `suggestion_approved` and the
+/// field-change events, on the caller's transaction.
 pub async fn accept_in_tx(
     conn: &mut PgConnection,
     org: OrgId,
@@ -62,6 +63,19 @@ pub async fn accept_in_tx(
         draft_reply,
     )
     .await?;
+    // The draft, as edited, goes to the requester.
+    let reply = draft_reply.unwrap_or(&suggestion.draft_reply);
+    if !reply.trim().is_empty() {
+        crate::conversations::add_in_tx(
+            conn,
+            org,
+            suggestion.ticket_id,
+            MessageKind::Reply,
+            actor,
+            reply,
+        )
+        .await?;
+    }
     events::insert(
         conn,
         org,

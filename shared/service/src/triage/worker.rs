@@ -6,6 +6,7 @@ use nexify_domain::TicketId;
 use nexify_embed::Embedder;
 use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
+use nexify_storage::messages;
 use nexify_storage::suggestions::{self, FieldConfidences, NewSuggestion, Suggestion};
 use nexify_storage::{
     PgPool, StorageError, Vector, begin_tenant, begin_tenant_relaxed, settings, ticket_embeddings,
@@ -202,7 +203,12 @@ impl<E: TriageEngine> Worker<E> {
         let org = job.organization_id;
         let started = std::time::Instant::now();
         let mut tx = begin_tenant(&self.pool, org, None).await?;
-        let ticket = tickets::get(&mut tx, org, job.ticket_id).await?;
+        let mut ticket = tickets::get(&mut tx, org, job.ticket_id).await?;
+        // The whole conversation as the requester wrote it, not just the first message.
+        let written = messages::requester_text(&mut tx, org, job.ticket_id).await?;
+        if !written.is_empty() {
+            ticket.body = written.join("\n\n");
+        }
         let org_settings = settings::get(&mut tx, org).await?;
         let priorities_used = tickets::labelled_priorities(&mut tx, org).await?;
         tx.commit().await?;

@@ -1,0 +1,83 @@
+"use client";
+
+import { useState } from "react";
+import type { Message, MessageKind } from "@/lib/api";
+import { ErrorNote, errorMessage, input, primaryButton } from "./ui";
+
+const KIND_LABEL: Record<MessageKind, string> = { inbound: "Requester", reply: "Reply", note: "Internal note" };
+const KIND_STYLE: Record<MessageKind, string> = {
+  inbound: "bg-white ring-slate-200",
+  reply: "bg-indigo-50 ring-indigo-200 ml-8",
+  note: "bg-amber-50 ring-amber-200 ml-8",
+};
+const AUTHOR_LABEL = { user: "agent", webhook: "via webhook", ai: "AI", system: "system" } as const;
+
+/** A ticket's messages, oldest first: the requester's, replies to them, internal notes. */
+export function Conversation({ messages }: { messages: Message[] }) {
+  return (
+    <ol aria-label="Conversation" className="flex flex-col gap-2">
+      {messages.map((m) => (
+        <li key={m.id} className={`rounded-md p-3 text-sm ring-1 ${KIND_STYLE[m.kind]}`} data-testid="message" data-kind={m.kind}>
+          <div className="mb-1 flex items-center gap-2 text-xs text-slate-600">
+            <span className="font-medium text-slate-800">{KIND_LABEL[m.kind]}</span>
+            <span>{AUTHOR_LABEL[m.author_type]}</span>
+            <time className="ml-auto" dateTime={m.created_at}>
+              {new Date(m.created_at).toLocaleString()}
+            </time>
+          </div>
+          <p className="whitespace-pre-wrap" data-testid="message-body">
+            {m.body || <span className="italic text-slate-500">(no text)</span>}
+          </p>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Writes a reply to the requester or an internal note. */
+export function Composer({ onSend }: { onSend: (kind: Exclude<MessageKind, "inbound">, body: string) => Promise<void> }) {
+  const [kind, setKind] = useState<Exclude<MessageKind, "inbound">>("reply");
+  const [body, setBody] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      aria-label="Write a message"
+      className="flex flex-col gap-2 rounded-md bg-white p-3 ring-1 ring-slate-200"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        setError(null);
+        try {
+          await onSend(kind, body);
+          setBody("");
+        } catch (err) {
+          setError(errorMessage(err));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <div className="flex gap-3 text-sm" role="radiogroup" aria-label="Message kind">
+        {(["reply", "note"] as const).map((k) => (
+          <label key={k} className="flex items-center gap-1">
+            <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
+            {k === "reply" ? "Reply to requester" : "Internal note"}
+          </label>
+        ))}
+      </div>
+      <textarea
+        aria-label="Message"
+        className={`${input} min-h-20`}
+        required
+        value={body}
+        onChange={(e) => setBody(e.target.value)}
+        placeholder={kind === "reply" ? "Write to the requester…" : "Only your org sees notes…"}
+      />
+      <ErrorNote error={error} />
+      <button className={`${primaryButton} self-end`} type="submit" disabled={busy || !body.trim()}>
+        {busy ? "Sending…" : kind === "reply" ? "Send reply" : "Add note"}
+      </button>
+    </form>
+  );
+}
