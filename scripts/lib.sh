@@ -274,13 +274,14 @@ stop_what_we_start() {
 INVOKE_PORT="${NEXIFY_INVOKE_PORT:-9000}"
 GATEWAY_PORT="${NEXIFY_GATEWAY_PORT:-8080}"
 RUN_DIR="$STATE/run"
-FUNCTION_PACKAGES=(health auth tickets settings webhooks triage-api kb triage-worker triage-sweeper triage-trainer)
+FUNCTION_PACKAGES=(health auth tickets settings webhooks triage-api kb triage-worker triage-sweeper triage-trainer deliveries)
 
 # What every function reads at start-up, as it would from its Lambda configuration.
 write_functions_env() {
     cat >"$STATE/functions.env" <<ENV
 DATABASE_URL=$APP_DATABASE_URL
 TRIAGE_QUEUE_URL=$(queue_url nexify-triage)
+DELIVERIES_QUEUE_URL=$(queue_url nexify-deliveries)
 AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
 AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -333,7 +334,8 @@ functions_up() {
         --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE/functions.env" \
         "${reload[@]}"
     start_group sqs-bridge env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
-        --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT"
+        --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT" \
+        --deliveries-queue-url "$(queue_url nexify-deliveries)"
     log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (log: .local/logs/gateway.log)"
     start_group gateway env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" gateway \
         --template "$ROOT/template.yaml" --invoke "http://127.0.0.1:$INVOKE_PORT" \

@@ -22,6 +22,9 @@ pub struct Api {
     pub queue_url: String,
     pub dlq_url: String,
     pub dispatcher: SqsDispatcher,
+    /// This test's own outbound-webhook deliveries queue and its dead-letter queue.
+    pub deliveries_url: String,
+    pub deliveries_dlq_url: String,
     /// The embedder every function here uses (hashing: fast and deterministic).
     pub embedder: std::sync::Arc<dyn nexify_embed::Embedder>,
     auth: auth::App,
@@ -68,6 +71,7 @@ impl Api {
         let sqs = crate::sqs_client().await;
         let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
+        let (deliveries_url, deliveries_dlq_url) = crate::queue_pair(&sqs, 2).await;
         let embedder: std::sync::Arc<dyn nexify_embed::Embedder> =
             std::sync::Arc::new(nexify_embed::HashingEmbedder);
         let mailer = crate::mail::mailer().await;
@@ -83,7 +87,9 @@ impl Api {
             kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
             triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
-            settings: settings::App::new(app.clone(), issuer.clone(), mailer, console),
+            // Local mode: endpoints may be plain HTTP to this machine (the test receiver).
+            settings: settings::App::new(app.clone(), issuer.clone(), mailer, console)
+                .with_local(true),
             webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
             health: health::Health::new(app),
             issuer,
@@ -92,6 +98,8 @@ impl Api {
             queue_url,
             dlq_url,
             dispatcher,
+            deliveries_url,
+            deliveries_dlq_url,
             embedder,
         }
     }
@@ -328,6 +336,53 @@ impl Api {
             .await
             .unwrap();
         (messages.len(), failed)
+    }
+
+    /// The sweep's hand-over of due deliveries to this test's deliveries queue; how many.
+    pub async fn sweep_deliveries(&self) -> usize {
+        let queue = nexify_queue::DeliveryQueue::new(self.sqs.clone(), self.deliveries_url.clone());
+        nexify_service::outbound::sweep(&self.db.app, &queue, 300, 500)
+            .await
+            .unwrap()
+    }
+
+    /// One batch from the deliveries queue through the deliverer, as Lambda's event source
+    /// would: (received, the ids it reported failed).
+    pub async fn deliver_once<S: nexify_service::outbound::Sender>(
+        &self,
+        deliverer: &deliveries::App<S>,
+        wait_seconds: i32,
+    ) -> (usize, std::collections::HashSet<String>) {
+        use nexify_queue::bridge;
+        let messages = bridge::receive(&self.sqs, &self.deliveries_url, 10, wait_seconds)
+            .await
+            .unwrap();
+        if messages.is_empty() {
+            return (0, Default::default());
+        }
+        let event = bridge::sqs_event(
+            &messages,
+            "arn:aws:sqs:us-east-1:000000000000:deliveries",
+            "us-east-1",
+        );
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+        let response = deliverer
+            .handle(lambda_runtime::LambdaEvent::new(
+                event,
+                lambda_runtime::Context::default(),
+            ))
+            .await
+            .unwrap();
+        let failed = bridge::failed_ids(&serde_json::to_value(response).unwrap());
+        bridge::delete_succeeded(&self.sqs, &self.deliveries_url, &messages, &failed)
+            .await
+            .unwrap();
+        (messages.len(), failed)
+    }
+
+    /// A deliverer posting over real HTTP, allowed to reach this machine (local mode).
+    pub fn deliverer(&self) -> deliveries::App<nexify_outbound::HttpSender> {
+        deliveries::App::new(self.db.app.clone(), nexify_outbound::HttpSender::new(true))
     }
 
     /// Calls the worker's handler with an SqsEvent given as JSON; returns the SqsBatchResponse.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod mail;
+pub mod receiver;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -7,10 +7,13 @@
 //!   and `DELETE /api/orgs/{org}/members/{user_id}/`
 //! - Invites (admins): `POST` (mailed to the invitee) and `GET /api/orgs/{org}/invites/`;
 //!   `DELETE …/invites/{id}/`
+//! - Outbound webhook endpoints (admins): `GET`, `POST /api/orgs/{org}/webhook-endpoints/`;
+//!   `PATCH`, `DELETE …/{id}/`; `GET …/{id}/deliveries/`;
+//!   `POST …/{id}/deliveries/{delivery_id}/redeliver/`; `POST …/{id}/test/`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{MemberPatch, NewInvite, SettingsBody};
-use nexify_api::responses::{InviteList, MemberPage};
+use nexify_api::bodies::{EndpointPatch, MemberPatch, NewEndpoint, NewInvite, SettingsBody};
+use nexify_api::responses::{EndpointList, InviteList, MemberPage};
 use nexify_auth::TokenIssuer;
 use nexify_domain::{Email, UserId};
 use nexify_http::{
@@ -19,7 +22,7 @@ use nexify_http::{
 use nexify_mail::SesMailer;
 use nexify_service::mail::Console;
 use nexify_service::paging::{DEFAULT_PAGE, page_params};
-use nexify_service::{invites, members, settings};
+use nexify_service::{invites, members, outbound, settings};
 use nexify_storage::PgPool;
 
 pub struct App {
@@ -27,6 +30,8 @@ pub struct App {
     issuer: TokenIssuer,
     mailer: SesMailer,
     console: Console,
+    /// `NEXIFY_ENV=local`: webhook endpoints may be plain HTTP to this machine.
+    local: bool,
 }
 
 impl App {
@@ -36,7 +41,14 @@ impl App {
             issuer,
             mailer,
             console,
+            local: std::env::var("NEXIFY_ENV").as_deref() == Ok("local"),
         }
+    }
+
+    /// Local mode (`NEXIFY_ENV=local`) or not, whatever the environment says.
+    pub fn with_local(mut self, local: bool) -> Self {
+        self.local = local;
+        self
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -116,6 +128,57 @@ impl App {
                 let id: uuid::Uuid = path_param(&req, "id")?;
                 invites::revoke(&self.pool, user, org, id).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
+            }
+            "GET /api/orgs/{org}/webhook-endpoints/" => {
+                let items = outbound::list(&self.pool, user, org).await?;
+                Ok(json(StatusCode::OK, &EndpointList { items }))
+            }
+            "POST /api/orgs/{org}/webhook-endpoints/" => {
+                let body: NewEndpoint = parse_json(&req)?;
+                let created = outbound::create(
+                    &self.pool,
+                    user,
+                    org,
+                    &body.url,
+                    &body.event_types,
+                    self.local,
+                )
+                .await?;
+                Ok(json(StatusCode::CREATED, &created))
+            }
+            "PATCH /api/orgs/{org}/webhook-endpoints/{id}/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                let body: EndpointPatch = parse_json(&req)?;
+                let change = outbound::EndpointChange {
+                    url: body.url,
+                    event_types: body.event_types,
+                    enabled: body.enabled,
+                };
+                let endpoint =
+                    outbound::change(&self.pool, user, org, id, &change, self.local).await?;
+                Ok(json(StatusCode::OK, &endpoint))
+            }
+            "DELETE /api/orgs/{org}/webhook-endpoints/{id}/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                outbound::delete(&self.pool, user, org, id).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            "GET /api/orgs/{org}/webhook-endpoints/{id}/deliveries/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                let (cursor, limit) = page_params(&query_params(&req)?, DEFAULT_PAGE)?;
+                let page = outbound::deliveries(&self.pool, user, org, id, cursor, limit).await?;
+                Ok(json(StatusCode::OK, &page))
+            }
+            "POST /api/orgs/{org}/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                let delivery: uuid::Uuid = path_param(&req, "delivery_id")?;
+                let due = outbound::redeliver(&self.pool, user, org, id, delivery).await?;
+                Ok(json(StatusCode::ACCEPTED, &due))
+            }
+            "POST /api/orgs/{org}/webhook-endpoints/{id}/test/" => {
+                let id: uuid::Uuid = path_param(&req, "id")?;
+                let due = outbound::send_test(&self.pool, user, org, id).await?;
+                Ok(json(StatusCode::ACCEPTED, &due))
             }
             _ => Err(ApiError::NotFound),
         }

@@ -3,13 +3,16 @@
 //! (with the JobRun committed before its send, this is the outbox), or whose message has
 //! gone unclaimed for [`LOST_AFTER_SECONDS`] (lost by the broker). Training has a function
 //! of its own (`triage-trainer`), so a long training never holds these re-sends up.
+//!
+//! It also hands the outbound-webhook deliveries that are due (new ones, and retries whose
+//! back-off has passed) to the deliveries queue, when `DELIVERIES_QUEUE_URL` is set.
 
 // The SDK send future nested in the sweep is deeper than the default limit allows.
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent};
-use nexify_queue::SqsDispatcher;
-use nexify_service::triage;
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
+use nexify_service::{outbound, triage};
 use nexify_storage::PgPool;
 
 /// Longer than a normal send takes, so the sweep does not race the enqueue itself.
@@ -23,15 +26,41 @@ pub const STRANDING: triage::Stranding = triage::Stranding {
     lost_seconds: LOST_AFTER_SECONDS,
 };
 const BATCH: i64 = 500;
+/// A delivery handed to the queue this long ago and still due was lost by the broker.
+pub const DELIVERY_RESEND_AFTER_SECONDS: i64 = 300;
 
 pub struct App {
     pool: PgPool,
     dispatcher: SqsDispatcher,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
     pub fn new(pool: PgPool, dispatcher: SqsDispatcher) -> Self {
-        Self { pool, dispatcher }
+        Self {
+            pool,
+            dispatcher,
+            deliveries: None,
+        }
+    }
+
+    /// Also feeds the outbound-webhook deliveries queue.
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
+    }
+
+    /// Hands the due deliveries to their queue; how many.
+    pub async fn sweep_deliveries(&self) -> Result<usize, Error> {
+        match &self.deliveries {
+            Some(queue) => {
+                Ok(
+                    outbound::sweep(&self.pool, queue, DELIVERY_RESEND_AFTER_SECONDS, BATCH)
+                        .await?,
+                )
+            }
+            None => Ok(0),
+        }
     }
 
     /// Re-sends the jobs stranded by `stranding`'s thresholds: the scheduled run
@@ -49,6 +78,7 @@ impl App {
         _event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
         let sent = self.sweep(STRANDING).await?;
-        Ok(serde_json::json!({ "sent": sent }))
+        let deliveries = self.sweep_deliveries().await?;
+        Ok(serde_json::json!({ "sent": sent, "deliveries": deliveries }))
     }
 }

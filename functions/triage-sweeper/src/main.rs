@@ -2,14 +2,17 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, service_fn};
-use nexify_queue::SqsDispatcher;
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env()?);
+    let mut sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env()?);
+    if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
+        sweeper = sweeper.with_deliveries(DeliveryQueue::from_env()?);
+    }
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event| sweeper.handle(event))).await
 }

@@ -93,6 +93,31 @@ pub struct NewTicketBody {
     pub assigned_team: Option<String>,
 }
 
+/// A new outbound webhook endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    /// An https URL on the public internet.
+    #[schema(min_length = 8, max_length = 2000)]
+    pub url: String,
+    /// Any of `ticket.created`, `ticket.updated`, `triage.suggested`, `suggestion.accepted`,
+    /// `suggestion.rejected`, `message.created`.
+    #[schema(min_items = 1)]
+    pub event_types: Vec<String>,
+}
+
+/// Changes to an endpoint; turning it on again clears its failure run.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
 /// A reply to the requester or an internal note.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

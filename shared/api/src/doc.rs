@@ -32,6 +32,8 @@ use crate::routes::*;
         run_triage, get_job, ticket_suggestions, accept_suggestion, reject_suggestion,
         list_documents, create_document, get_document, delete_document, search_kb,
         get_models, get_model_outcomes, retrain_models,
+        list_endpoints, create_endpoint, change_endpoint, delete_endpoint, list_deliveries,
+        redeliver, test_endpoint,
     )
 )]
 pub struct ApiDoc;
@@ -216,6 +218,8 @@ mod tests {
             "WebhookTicket",
             "WebhookMessage",
             "NewMessage",
+            "NewEndpoint",
+            "EndpointPatch",
             "AcceptRequest",
             "RejectRequest",
             "MemberPatch",

@@ -43,6 +43,17 @@ pub struct InvitePath {
     pub id: Uuid,
 }
 
+/// One delivery of an endpoint.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// Organization id.
+    pub org: Uuid,
+    /// The endpoint's id.
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+}
+
 /// A webhook sender's ticket.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]

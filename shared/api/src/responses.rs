@@ -3,6 +3,7 @@
 use nexify_storage::documents::{Document, SearchHit};
 use nexify_storage::invites::Invite;
 use nexify_storage::memberships::Member;
+use nexify_storage::outbound::Endpoint;
 use nexify_storage::suggestions::Suggestion;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -35,6 +36,11 @@ pub struct MemberPage {
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointList {
+    pub items: Vec<Endpoint>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

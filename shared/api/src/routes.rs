@@ -8,12 +8,14 @@ use nexify_service::conversations::MessagePage;
 use nexify_service::imports::ImportReport;
 use nexify_service::invites::{InvitePreview, IssuedInvite, Joined};
 use nexify_service::knowledge::DocumentWithChunks;
+use nexify_service::outbound::{CreatedEndpoint, DeliveryPage};
 use nexify_service::quality::{Outcomes, Overview};
 use nexify_service::settings::RotatedSecret;
 use nexify_service::tickets::{EventPage, TicketPage};
 use nexify_storage::jobs::JobRun;
 use nexify_storage::memberships::Member;
 use nexify_storage::messages::Message;
+use nexify_storage::outbound::{Delivery, Endpoint};
 use nexify_storage::settings::{OrgSettings, TrainingStatus};
 use nexify_storage::suggestions::Suggestion;
 use nexify_storage::tickets::Ticket;
@@ -323,3 +325,46 @@ fn get_model_outcomes() {}
     tag = "models", params(OrgPath),
     responses((status = 202, description = "Accepted", body = TrainingStatus)))]
 fn retrain_models() {}
+
+/// The org's outbound webhook endpoints (admins).
+#[utoipa::path(get, path = "/api/orgs/{org}/webhook-endpoints/", operation_id = "listEndpoints",
+    tag = "outbound", params(OrgPath),
+    responses((status = 200, description = "OK", body = EndpointList)))]
+fn list_endpoints() {}
+
+/// Adds an endpoint (admins); its signing secret is in this answer only.
+#[utoipa::path(post, path = "/api/orgs/{org}/webhook-endpoints/", operation_id = "createEndpoint",
+    tag = "outbound", params(OrgPath), request_body = NewEndpoint,
+    responses((status = 201, description = "Created", body = CreatedEndpoint)))]
+fn create_endpoint() {}
+
+/// Changes an endpoint's URL, events or whether it is on (admins).
+#[utoipa::path(patch, path = "/api/orgs/{org}/webhook-endpoints/{id}/", operation_id = "changeEndpoint",
+    tag = "outbound", params(OrgItemPath), request_body = EndpointPatch,
+    responses((status = 200, description = "OK", body = Endpoint)))]
+fn change_endpoint() {}
+
+/// Deletes an endpoint and its delivery log (admins).
+#[utoipa::path(delete, path = "/api/orgs/{org}/webhook-endpoints/{id}/", operation_id = "deleteEndpoint",
+    tag = "outbound", params(OrgItemPath),
+    responses((status = 204, description = "Deleted")))]
+fn delete_endpoint() {}
+
+/// An endpoint's deliveries, newest first (admins).
+#[utoipa::path(get, path = "/api/orgs/{org}/webhook-endpoints/{id}/deliveries/",
+    operation_id = "listDeliveries", tag = "outbound", params(OrgItemPath, PageQuery),
+    responses((status = 200, description = "OK", body = DeliveryPage)))]
+fn list_deliveries() {}
+
+/// Makes a delivery due again, whatever its state (admins).
+#[utoipa::path(post,
+    path = "/api/orgs/{org}/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver/",
+    operation_id = "redeliver", tag = "outbound", params(DeliveryPath),
+    responses((status = 202, description = "Due again", body = Delivery)))]
+fn redeliver() {}
+
+/// Queues a `webhook.test` event for the endpoint (admins).
+#[utoipa::path(post, path = "/api/orgs/{org}/webhook-endpoints/{id}/test/",
+    operation_id = "testEndpoint", tag = "outbound", params(OrgItemPath),
+    responses((status = 202, description = "Queued", body = Delivery)))]
+fn test_endpoint() {}

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use aws_sdk_sqs::Client as SqsClient;
+use nexify_service::outbound::{DeliveryDispatch, DeliveryMessage};
 use nexify_service::triage::{Dispatch, JobMessage};
 use tokio::sync::OnceCell;
 
@@ -13,6 +15,8 @@ pub enum QueueError {
     NoQueueUrl,
     #[error("the message could not be encoded")]
     Encode(#[source] serde_json::Error),
+    #[error("SQS refused {0} messages of a batch")]
+    Refused(usize),
     #[error("SQS {operation} failed")]
     Sqs {
         operation: &'static str,
@@ -103,6 +107,64 @@ impl Dispatch for SqsDispatcher {
             .await
             .map(|_| ())
             .map_err(|e| sqs_failed("SendMessage")(e.into()))
+    }
+}
+
+/// The outbound-webhook deliveries queue (`DELIVERIES_QUEUE_URL`), which the sweep feeds.
+#[derive(Clone, Debug)]
+pub struct DeliveryQueue {
+    client: Arc<OnceCell<aws_sdk_sqs::Client>>,
+    queue_url: String,
+}
+
+impl DeliveryQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client: Arc::new(OnceCell::new_with(Some(client))),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// `DELIVERIES_QUEUE_URL`; the client comes from the environment on the first send.
+    pub fn from_env() -> Result<Self, QueueError> {
+        let url = std::env::var("DELIVERIES_QUEUE_URL").map_err(|_| QueueError::NoQueueUrl)?;
+        Ok(Self {
+            client: Arc::new(OnceCell::new()),
+            queue_url: url,
+        })
+    }
+}
+
+impl DeliveryDispatch for DeliveryQueue {
+    type Error = QueueError;
+
+    /// In batches of ten, SQS's most; any entry SQS refuses fails the whole call, and the
+    /// sweep sends the lot again (the deliverer's claim makes duplicates harmless).
+    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), QueueError> {
+        let client = self.client.get_or_init(sending_client_from_env).await;
+        for chunk in messages.chunks(10) {
+            let mut batch = client.send_message_batch().queue_url(&self.queue_url);
+            for (i, m) in chunk.iter().enumerate() {
+                let body = serde_json::to_string(m).map_err(QueueError::Encode)?;
+                let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| QueueError::Sqs {
+                        operation: "SendMessageBatch",
+                        source: Box::new(e),
+                    })?;
+                batch = batch.entries(entry);
+            }
+            let sent = batch
+                .send()
+                .await
+                .map_err(|e| sqs_failed("SendMessageBatch")(e.into()))?;
+            if !sent.failed().is_empty() {
+                return Err(QueueError::Refused(sent.failed().len()));
+            }
+        }
+        Ok(())
     }
 }
 

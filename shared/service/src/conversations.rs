@@ -68,6 +68,7 @@ async fn record_added(
         },
     )
     .await?;
+    crate::outbound::emit(conn, org, "message.created", message).await?;
     Ok(())
 }
 

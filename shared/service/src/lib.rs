@@ -16,6 +16,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod members;
 pub mod model_cache;
+pub mod outbound;
 pub mod paging;
 pub mod quality;
 pub mod recovery;

@@ -36,14 +36,15 @@ impl Attempt {
     }
 
     /// Asking for a password reset: every request counts (each sends a mail), against the
-    /// account and the address; no success clears it.
+    /// account and the address; no success clears it. The address has a budget of its own,
+    /// so resets asked for from an office cannot lock its sign-ins out.
     pub fn reset_request(email: &Email, source_ip: Option<&str>) -> Self {
         let mut attempt = Self {
             keys: vec![format!("reset:{}", email.as_str())],
             limits: vec![ACCOUNT_FAILURES],
             account: None,
         };
-        attempt.add_address(source_ip);
+        attempt.add_address_as("reset-ip", source_ip);
         attempt
     }
 
@@ -60,8 +61,12 @@ impl Attempt {
     }
 
     fn add_address(&mut self, source_ip: Option<&str>) {
+        self.add_address_as("ip", source_ip);
+    }
+
+    fn add_address_as(&mut self, prefix: &str, source_ip: Option<&str>) {
         if let Some(ip) = source_ip.filter(|ip| !ip.is_empty()) {
-            self.keys.push(format!("ip:{ip}"));
+            self.keys.push(format!("{prefix}:{ip}"));
             self.limits.push(ADDRESS_FAILURES);
         }
     }
@@ -97,5 +102,24 @@ impl Attempt {
             throttle::succeeded(conn, account).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_requests_spend_a_budget_of_their_own() {
+        let email = Email::parse("email", "a@example.com").unwrap();
+        let sign_in = Attempt::sign_in(&email, Some("10.0.0.1"));
+        let reset = Attempt::reset_request(&email, Some("10.0.0.1"));
+        assert!(sign_in.keys.contains(&"ip:10.0.0.1".to_owned()));
+        assert!(
+            reset.keys.iter().all(|k| !sign_in.keys.contains(k)),
+            "{:?}",
+            reset.keys
+        );
+        assert_eq!(reset.keys.len(), 2);
     }
 }

@@ -225,6 +225,7 @@ pub(crate) async fn record_created(
         },
     )
     .await?;
+    crate::outbound::emit(conn, org, "ticket.created", ticket).await?;
     Ok(())
 }
 
@@ -326,6 +327,16 @@ pub async fn apply_changes(
     // A resolved ticket's labels are training data: note the change for the trainer.
     if !changed.is_empty() && after.status == TicketStatus::Resolved {
         settings::touch_labels(conn, org).await?;
+    }
+    if !changed.is_empty() {
+        let fields: Vec<&str> = changed.iter().map(|(event, _)| *event).collect();
+        crate::outbound::emit(
+            conn,
+            org,
+            "ticket.updated",
+            &serde_json::json!({ "ticket": after, "changes": fields }),
+        )
+        .await?;
     }
     for (event_type, payload) in changed {
         events::insert(

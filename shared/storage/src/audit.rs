@@ -16,6 +16,11 @@ pub enum AuditAction {
     MemberRemoved,
     InviteCreated,
     InviteRevoked,
+    WebhookEndpointCreated,
+    WebhookEndpointChanged,
+    WebhookEndpointDeleted,
+    /// Too many failed deliveries in a row: the deliveries function turned it off.
+    WebhookEndpointDisabled,
 }
 
 impl AuditAction {
@@ -25,6 +30,10 @@ impl AuditAction {
             AuditAction::MemberRemoved => "member_removed",
             AuditAction::InviteCreated => "invite_created",
             AuditAction::InviteRevoked => "invite_revoked",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint_created",
+            AuditAction::WebhookEndpointChanged => "webhook_endpoint_changed",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint_deleted",
+            AuditAction::WebhookEndpointDisabled => "webhook_endpoint_disabled",
         }
     }
 }

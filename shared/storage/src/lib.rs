@@ -26,6 +26,7 @@ pub mod memberships;
 pub mod messages;
 pub mod models;
 pub mod organizations;
+pub mod outbound;
 pub mod password_resets;
 pub mod sessions;
 pub mod settings;

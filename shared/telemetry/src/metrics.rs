@@ -125,6 +125,10 @@ pub const ROUTE_WORDS: &[&str] = &[
     "retrain",
     "health",
     "openapi.json",
+    "webhook-endpoints",
+    "deliveries",
+    "redeliver",
+    "test",
 ];
 
 /// The most segments a route has; a longer path is one dimension value, `{other}`.

@@ -17,6 +17,7 @@ mod kb;
 mod learning;
 mod logs;
 mod metrics;
+mod outbound;
 mod pipeline;
 mod provider;
 mod schema;

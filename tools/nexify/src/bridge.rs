@@ -1,5 +1,6 @@
-//! `nexify sqs-bridge`: the local stand-in for Lambda's SQS event source and the sweep's
-//! schedule. It long-polls the triage queue, invokes the worker with batches of up to ten
+//! `nexify sqs-bridge`: the local stand-in for Lambda's SQS event sources and the sweep's
+//! schedule. It long-polls the triage queue (and the deliveries queue, feeding the
+//! outbound-webhook deliverer), invokes the worker with batches of up to ten
 //! through the Lambda Invoke API that `cargo lambda watch` serves, deletes only the messages
 //! that succeeded, and invokes the sweeper and the trainer every 30 seconds, each on a task
 //! of its own, as EventBridge would: a training of minutes holds up neither the queue nor
@@ -21,6 +22,8 @@ pub struct BridgeConfig {
     pub queue_url: String,
     pub invoke_base: String,
     pub worker: String,
+    /// The deliveries queue and the function it feeds.
+    pub deliveries: Option<(String, String)>,
     pub sweeper: String,
     pub trainer: String,
 }
@@ -69,13 +72,6 @@ pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
     let sqs = nexify_queue::sqs_client_from_env().await;
     let http: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let name = config
-        .queue_url
-        .rsplit('/')
-        .next()
-        .unwrap_or("nexify-triage");
-    let arn = format!("arn:aws:sqs:{region}:000000000000:{name}");
     for function in [&config.sweeper, &config.trainer] {
         tokio::spawn(schedule(
             http.clone(),
@@ -83,9 +79,41 @@ pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
             function.clone(),
         ));
     }
-    tracing::info!(queue = %config.queue_url, "sqs bridge polling");
+    if let Some((queue_url, function)) = config.deliveries.clone() {
+        tokio::spawn(feed(
+            sqs.clone(),
+            http.clone(),
+            config.invoke_base.clone(),
+            queue_url,
+            function,
+        ));
+    }
+    feed(
+        sqs,
+        http,
+        config.invoke_base,
+        config.queue_url,
+        config.worker,
+    )
+    .await;
+    Ok(())
+}
+
+/// Long-polls `queue_url` and invokes `function` with each batch, deleting only what it did
+/// not report failed, as Lambda's SQS event source does.
+async fn feed(
+    sqs: nexify_queue::SqsClient,
+    http: Client<HttpConnector, Full<Bytes>>,
+    invoke_base: String,
+    queue_url: String,
+    function: String,
+) {
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let name = queue_url.rsplit('/').next().unwrap_or("nexify-triage");
+    let arn = format!("arn:aws:sqs:{region}:000000000000:{name}");
+    tracing::info!(queue = %queue_url, %function, "sqs bridge polling");
     loop {
-        let messages = match bridge::receive(&sqs, &config.queue_url, 10, 2).await {
+        let messages = match bridge::receive(&sqs, &queue_url, 10, 2).await {
             Ok(m) => m,
             Err(error) => {
                 tracing::warn!(%error, "receiving from the queue failed; retrying");
@@ -98,19 +126,20 @@ pub async fn run(config: BridgeConfig) -> anyhow::Result<()> {
         }
         // A short batching window, as the event source's MaximumBatchingWindow would.
         let event = bridge::sqs_event(&messages, &arn, &region);
-        let failed = match invoke(&http, &config.invoke_base, &config.worker, &event).await {
+        let failed = match invoke(&http, &invoke_base, &function, &event).await {
             Ok(response) => bridge::failed_ids(&response),
             Err(error) => {
                 // Like a crashed invocation: nothing is deleted, everything comes back.
-                tracing::warn!(%error, "worker invocation failed");
+                tracing::warn!(%error, %function, "invocation failed");
                 messages
                     .iter()
                     .filter_map(|m| m.message_id.clone())
                     .collect()
             }
         };
-        match bridge::delete_succeeded(&sqs, &config.queue_url, &messages, &failed).await {
+        match bridge::delete_succeeded(&sqs, &queue_url, &messages, &failed).await {
             Ok(deleted) => tracing::info!(
+                %function,
                 received = messages.len(),
                 deleted,
                 failed = failed.len(),

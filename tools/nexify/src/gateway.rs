@@ -320,7 +320,7 @@ mod tests {
     fn the_template_routes_every_api_path_to_one_function() {
         let template = include_str!("../../../template.yaml");
         let routes = routes_from_template(template);
-        assert_eq!(routes.len(), 44, "{routes:#?}");
+        assert_eq!(routes.len(), 51, "{routes:#?}");
         let route = |m: &str, p: &str| {
             let found: Vec<&Route> = routes
                 .iter()

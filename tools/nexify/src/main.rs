@@ -70,6 +70,11 @@ pub enum Command {
         sweeper: String,
         #[arg(long, default_value = "triage-trainer")]
         trainer: String,
+        /// The outbound-webhook deliveries queue; not polled when absent.
+        #[arg(long, env = "DELIVERIES_QUEUE_URL")]
+        deliveries_queue_url: Option<String>,
+        #[arg(long, default_value = "deliveries")]
+        deliverer: String,
     },
     /// Locally: serves the console and routes /api/ to the functions by template.yaml, as API
     /// Gateway would.
@@ -132,12 +137,15 @@ async fn main() -> anyhow::Result<()> {
             worker,
             sweeper,
             trainer,
+            deliveries_queue_url,
+            deliverer,
         } => {
             nexify_telemetry::init();
             return bridge::run(bridge::BridgeConfig {
                 queue_url,
                 invoke_base: invoke,
                 worker,
+                deliveries: deliveries_queue_url.map(|url| (url, deliverer)),
                 sweeper,
                 trainer,
             })

@@ -97,6 +97,7 @@ pub async fn accept_in_tx(
         },
     )
     .await?;
+    crate::outbound::emit(conn, org, "suggestion.accepted", &decided).await?;
     Ok(decided)
 }
 
@@ -227,6 +228,7 @@ pub async fn reject(
         },
     )
     .await?;
+    crate::outbound::emit(&mut tx, org, "suggestion.rejected", &decided).await?;
     tx.commit().await?;
     Ok(decided)
 }

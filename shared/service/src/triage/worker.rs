@@ -390,6 +390,7 @@ impl<E: TriageEngine> Worker<E> {
             },
         )
         .await?;
+        crate::outbound::emit(&mut tx, org, "triage.suggested", &suggestion).await?;
         // Kept for training and for later tickets' nearest neighbours.
         ticket_embeddings::upsert_many(
             &mut tx,

@@ -1,0 +1,11 @@
+use lambda_runtime::{Error, service_fn};
+use nexify_storage::{DbConfig, connect_lazy};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    nexify_telemetry::init();
+    let pool = connect_lazy(&DbConfig::from_env()?);
+    let app = deliveries::App::new(pool, nexify_outbound::HttpSender::from_env());
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event| app.handle(event))).await
+}
