@@ -4,7 +4,9 @@
 //
 //   BASE_URL=http://127.0.0.1:8080 node e2e/console.e2e.mjs
 
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080";
@@ -40,6 +42,41 @@ async function mailTo(to, { after = 0 } = {}) {
 }
 
 const linkIn = (text) => text.match(/https?:\/\/\S+\?token=\S+/)?.[0] ?? fail(`no link in: ${text}`);
+
+/** A local HTTP endpoint for outbound webhooks: records every request, answers 200. */
+async function startReceiver() {
+  const received = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, received, close: () => server.close() };
+}
+
+/** An admin's outbound webhook endpoint for `url`: its id and signing secret. */
+async function addEndpoint(url, eventTypes) {
+  const { access } = await apiCall("/api/auth/token/", { method: "POST", body: { email: "admin@acme.test", password: PASSWORD } });
+  const me = await apiCall("/api/me/", { token: access });
+  const acme = me.memberships.find((m) => m.organization_name.startsWith("Acme")) ?? fail("no Acme membership");
+  const created = await apiCall(`/api/orgs/${acme.organization_id}/webhook-endpoints/`, {
+    token: access,
+    method: "POST",
+    body: { url, event_types: eventTypes },
+  });
+  return { ...created, remove: () => fetch(`${BASE}/api/orgs/${acme.organization_id}/webhook-endpoints/${created.id}/`, { method: "DELETE", headers: { authorization: `Bearer ${access}` } }) };
+}
+
+/** Whether a received webhook carries a valid signature for `secret`. */
+function signedWith(secret, request) {
+  const timestamp = request.headers["x-nexify-timestamp"];
+  const expected = `sha256=${createHmac("sha256", secret).update(`${timestamp}.${request.body}`).digest("hex")}`;
+  return request.headers["x-nexify-signature"] === expected;
+}
 
 /** A fresh ticket for this run, so the steps do not depend on earlier runs. */
 async function createTicket(marker) {
@@ -90,6 +127,8 @@ const browser = await chromium.launch({
 let failed = false;
 try {
   const marker = `e2e-${Date.now()}`;
+  const receiver = await startReceiver();
+  const hook = await addEndpoint(receiver.url, ["suggestion.accepted", "message.created"]);
   const ticket = await createTicket(marker);
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   context.setDefaultTimeout(STEP_TIMEOUT);
@@ -164,6 +203,24 @@ try {
       await page.getByTestId("event-type").filter({ hasText: new RegExp(`^${event}$`) }).first().waitFor();
     }
     await page.screenshot({ path: `${SHOTS}04-approved.png`, fullPage: true });
+  });
+
+  await step("5a. the source system's endpoint gets suggestion.accepted and message.created, signed", async () => {
+    // Deliveries leave on the sweep's next run (every 30 s locally).
+    const deadline = Date.now() + 120_000;
+    const ours = () =>
+      receiver.received.filter((r) => JSON.parse(r.body).data?.ticket_id === ticket.id);
+    while (Date.now() < deadline && new Set(ours().map((r) => JSON.parse(r.body).type)).size < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const types = new Set(ours().map((r) => JSON.parse(r.body).type));
+    if (!types.has("suggestion.accepted") || !types.has("message.created")) fail(`the receiver got ${[...types]}`);
+    for (const request of ours()) {
+      if (!signedWith(hook.secret, request)) fail("a webhook failed the receiver's signature check");
+      if (request.headers["x-nexify-event-id"] !== JSON.parse(request.body).id) fail("the event id header differs from the body's");
+    }
+    const reply = ours().map((r) => JSON.parse(r.body)).find((e) => e.type === "message.created" && e.data.kind === "reply");
+    if (!reply?.data.body.includes(`Kind regards, the e2e team (${marker})`)) fail("the reply event does not carry the approved draft");
   });
 
   await step("5b. a similar ticket opens from the suggestion card", async () => {
@@ -363,6 +420,8 @@ try {
     await lead.getByTestId("signed-in-as").filter({ hasText: email }).waitFor();
     await theirs.close();
   });
+  await hook.remove();
+  receiver.close();
   console.log(`ticket ${ticket.id}: all steps passed; screenshots in ${SHOTS}`);
 } catch (error) {
   failed = true;
