@@ -185,6 +185,7 @@ export function SuggestionCard({
       <label className="text-xs text-slate-600">
         Draft reply{pending && canDecide ? " (edit it here; approving sends it to the requester)" : ""}
         <textarea
+          aria-label="Draft reply"
           className={`${input} mt-1 h-40 font-mono`}
           value={draft}
           onChange={(e) => setDraft(e.target.value)}

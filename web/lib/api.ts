@@ -300,6 +300,42 @@ export interface Invite {
   created_at: string;
   expires_at: string;
 }
+/** The events an outbound webhook endpoint may subscribe to. */
+export const EVENT_TYPES = [
+  "ticket.created",
+  "ticket.updated",
+  "triage.suggested",
+  "suggestion.accepted",
+  "suggestion.rejected",
+  "message.created",
+] as const;
+export interface Endpoint {
+  id: string;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string | null;
+  consecutive_failures: number;
+  created_at: string;
+  updated_at: string;
+}
+/** A new endpoint, with its signing secret shown this once. */
+export interface CreatedEndpoint extends Endpoint {
+  secret: string;
+}
+export interface Delivery {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: "pending" | "succeeded" | "failed";
+  attempt_count: number;
+  next_attempt_at: string;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
 /** A new invite, its token shown this once, and whether its mail went out. */
 export interface IssuedInvite extends Invite {
   token: string;

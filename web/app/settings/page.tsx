@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { Shell } from "@/components/Shell";
+import { WebhookEndpoints } from "@/components/WebhookEndpoints";
 import { ErrorNote, Loading, errorMessage, input, primaryButton, secondaryButton } from "@/components/ui";
 import { api, orgPath, type OrgSettings, type SuggestedField } from "@/lib/api";
 import { useSession } from "@/lib/session";
@@ -136,6 +137,7 @@ function Settings() {
           </p>
         )}
       </section>
+      <WebhookEndpoints orgId={orgId} />
     </div>
   );
 }
