@@ -140,6 +140,7 @@ pub async fn run() -> anyhow::Result<()> {
             auto_triage_api: false,
             auto_apply_threshold: None,
             auto_apply_fields: Default::default(),
+            reply_from: None,
         },
     )
     .await?;

@@ -21,6 +21,15 @@ export function Conversation({ messages }: { messages: Message[] }) {
           <div className="mb-1 flex items-center gap-2 text-xs text-slate-600">
             <span className="font-medium text-slate-800">{KIND_LABEL[m.kind]}</span>
             <span>{AUTHOR_LABEL[m.author_type]}</span>
+            {m.delivery_state && (
+              <span
+                data-testid="delivery-state"
+                title={m.delivery_error ?? undefined}
+                className={`rounded px-1.5 ${m.delivery_state === "sent" ? "bg-emerald-50 text-emerald-800" : m.delivery_state === "failed" ? "bg-red-50 text-red-800" : "bg-slate-100"}`}
+              >
+                {m.delivery_state === "sent" ? "emailed" : m.delivery_state === "failed" ? `not emailed: ${m.delivery_error ?? "failed"}` : "emailing…"}
+              </span>
+            )}
             <time className="ml-auto" dateTime={m.created_at}>
               {new Date(m.created_at).toLocaleString()}
             </time>

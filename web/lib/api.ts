@@ -53,6 +53,9 @@ export interface Message {
   author_user_id: string | null;
   body: string;
   external_id: string | null;
+  /** For a reply the org mails: whether it went. */
+  delivery_state: "pending" | "sent" | "failed" | null;
+  delivery_error: string | null;
   created_at: string;
 }
 export interface TicketPage {
@@ -144,6 +147,8 @@ export interface OrgSettings {
   auto_apply_threshold: number | null;
   auto_apply_fields: FieldConfidence;
   webhook_secret_set: boolean;
+  /** The address replies are mailed to requesters from; null: replies are not mailed. */
+  reply_from: string | null;
 }
 
 export class ApiError extends Error {

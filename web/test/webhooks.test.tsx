@@ -65,6 +65,8 @@ describe("Conversation", () => {
       author_user_id: null,
       body,
       external_id: null,
+      delivery_state: kind === "reply" ? "failed" : null,
+      delivery_error: kind === "reply" ? "SES refused the sender" : null,
       created_at: "2026-12-04T10:00:00Z",
     });
     render(<Conversation messages={[m("inbound", "Help"), m("reply", "Here you go"), m("note", "Checked")]} />);
@@ -72,5 +74,6 @@ describe("Conversation", () => {
     expect(items.map((i) => i.getAttribute("data-kind"))).toEqual(["inbound", "reply", "note"]);
     expect(items[0].textContent).toContain("Requester");
     expect(items[2].textContent).toContain("Internal note");
+    expect(screen.getByTestId("delivery-state").textContent).toBe("not emailed: SES refused the sender");
   });
 });

@@ -65,7 +65,7 @@ impl App {
             )),
             "PUT /api/orgs/{org}/settings/" => {
                 let body: SettingsBody = parse_json(&req)?;
-                let update = settings::parse_update(
+                let mut update = settings::parse_update(
                     &body.teams,
                     &body.categories,
                     body.default_team.as_deref(),
@@ -79,6 +79,11 @@ impl App {
                         category: body.auto_apply_fields.category,
                     },
                 )?;
+                update.reply_from = body
+                    .reply_from
+                    .as_deref()
+                    .map(|a| Email::parse("reply_from", a).map(|e| e.as_str().to_owned()))
+                    .transpose()?;
                 Ok(json(
                     StatusCode::OK,
                     &settings::replace(&self.pool, user, org, &update).await?,

@@ -5,14 +5,16 @@
 //! of its own (`triage-trainer`), so a long training never holds these re-sends up.
 //!
 //! It also hands the outbound-webhook deliveries that are due (new ones, and retries whose
-//! back-off has passed) to the deliveries queue, when `DELIVERIES_QUEUE_URL` is set.
+//! back-off has passed) to the deliveries queue, when `DELIVERIES_QUEUE_URL` is set, and
+//! mails pending replies to requesters, when `NEXIFY_MAIL_FROM` is set.
 
 // The SDK send future nested in the sweep is deeper than the default limit allows.
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent};
+use nexify_mail::SesMailer;
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
-use nexify_service::{outbound, triage};
+use nexify_service::{outbound, replies, triage};
 use nexify_storage::PgPool;
 
 /// Longer than a normal send takes, so the sweep does not race the enqueue itself.
@@ -33,6 +35,7 @@ pub struct App {
     pool: PgPool,
     dispatcher: SqsDispatcher,
     deliveries: Option<DeliveryQueue>,
+    mailer: Option<SesMailer>,
 }
 
 impl App {
@@ -41,6 +44,21 @@ impl App {
             pool,
             dispatcher,
             deliveries: None,
+            mailer: None,
+        }
+    }
+
+    /// Also mails pending replies to requesters.
+    pub fn with_mailer(mut self, mailer: SesMailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Mails the pending replies; how many were sent.
+    pub async fn mail_replies(&self) -> Result<usize, Error> {
+        match &self.mailer {
+            Some(mailer) => Ok(replies::mail_pending(&self.pool, mailer, BATCH).await?),
+            None => Ok(0),
         }
     }
 
@@ -79,6 +97,7 @@ impl App {
     ) -> Result<serde_json::Value, Error> {
         let sent = self.sweep(STRANDING).await?;
         let deliveries = self.sweep_deliveries().await?;
-        Ok(serde_json::json!({ "sent": sent, "deliveries": deliveries }))
+        let replies = self.mail_replies().await?;
+        Ok(serde_json::json!({ "sent": sent, "deliveries": deliveries, "replies": replies }))
     }
 }

@@ -13,6 +13,9 @@ async fn main() -> Result<(), Error> {
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         sweeper = sweeper.with_deliveries(DeliveryQueue::from_env()?);
     }
+    if std::env::var_os("NEXIFY_MAIL_FROM").is_some() {
+        sweeper = sweeper.with_mailer(nexify_mail::SesMailer::from_env()?);
+    }
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |event| sweeper.handle(event))).await
 }

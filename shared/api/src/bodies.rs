@@ -188,6 +188,11 @@ pub struct SettingsBody {
     pub auto_apply_threshold: Option<f64>,
     #[serde(default)]
     pub auto_apply_fields: FieldThresholdsBody,
+    /// Mail replies to requesters from this address (one SES may send from); absent or
+    /// null: replies are not mailed.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    pub reply_from: Option<String>,
 }
 
 /// Per field, the confidence at which auto-apply sets it; absent or null: never.

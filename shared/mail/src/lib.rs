@@ -92,7 +92,7 @@ impl Mailer for SesMailer {
         self.client()
             .await
             .send_email()
-            .source(&self.from)
+            .source(mail.from.as_deref().unwrap_or(&self.from))
             .destination(Destination::builder().to_addresses(&mail.to).build())
             .message(message)
             .send()

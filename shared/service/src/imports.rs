@@ -401,6 +401,7 @@ pub async fn import_in_tx(
             auto_triage_api: current.auto_triage_api,
             auto_apply_threshold: current.auto_apply_threshold,
             auto_apply_fields: current.auto_apply_fields,
+            reply_from: current.reply_from.clone(),
         };
         update.teams.extend(teams_added.iter().cloned());
         update.categories.extend(categories_added.iter().cloned());

@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod paging;
 pub mod quality;
 pub mod recovery;
+pub mod replies;
 pub mod settings;
 pub mod signup;
 pub mod throttle;

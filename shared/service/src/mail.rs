@@ -10,6 +10,8 @@ use nexify_domain::{InvalidInput, Role};
 /// One plain-text message to one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
+    /// The sender, when not the deployment's (`NEXIFY_MAIL_FROM`): an org's reply address.
+    pub from: Option<String>,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -77,6 +79,7 @@ impl Console {
 /// The invite mail: who invites, to what, and until when.
 pub fn invite(to: &str, org_name: &str, role: Role, link: &str, expires_at: DateTime<Utc>) -> Mail {
     Mail {
+        from: None,
         to: to.to_owned(),
         subject: format!("You are invited to {org_name} on Nexify"),
         text: format!(
@@ -90,6 +93,21 @@ pub fn invite(to: &str, org_name: &str, role: Role, link: &str, expires_at: Date
     }
 }
 
+/// A reply to a ticket's requester, from the org's reply address.
+pub fn reply(from: &str, to: &str, subject: &str, body: &str) -> Mail {
+    let subject = if subject.to_ascii_lowercase().starts_with("re:") {
+        subject.to_owned()
+    } else {
+        format!("Re: {subject}")
+    };
+    Mail {
+        from: Some(from.to_owned()),
+        to: to.to_owned(),
+        subject,
+        text: body.to_owned(),
+    }
+}
+
 /// The password-reset mail.
 pub fn password_reset(to: &str, display_name: &str, link: &str, minutes: i64) -> Mail {
     let greeting = if display_name.trim().is_empty() {
@@ -98,6 +116,7 @@ pub fn password_reset(to: &str, display_name: &str, link: &str, minutes: i64) ->
         format!("Hello {},", display_name.trim())
     };
     Mail {
+        from: None,
         to: to.to_owned(),
         subject: "Reset your Nexify password".to_owned(),
         text: format!(

@@ -92,6 +92,7 @@ pub fn parse_update(
             team: threshold("auto_apply_fields.team", auto_apply.team)?,
             category: threshold("auto_apply_fields.category", auto_apply.category)?,
         },
+        reply_from: None,
     })
 }
 

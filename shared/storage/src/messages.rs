@@ -24,12 +24,20 @@ pub struct Message {
     /// The sender's id for a webhook follow-up.
     #[schema(required = true)]
     pub external_id: Option<String>,
+    /// For a reply the org mails: `pending`, `sent` or `failed`; `null` otherwise.
+    #[schema(required = true)]
+    pub delivery_state: Option<String>,
+    /// Why the last mailing failed.
+    #[schema(required = true)]
+    pub delivery_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, organization_id, ticket_id, kind, author_type, author_user_id, body, external_id, created_at";
+const COLUMNS: &str = "id, organization_id, ticket_id, kind, author_type, author_user_id, body,
+    external_id, delivery_state, delivery_error, created_at";
 
-/// Appends a message written by `author` (a user, the AI, a webhook sender).
+/// Appends a message written by `author` (a user, the AI, a webhook sender). A reply is
+/// `pending` mail when the org mails replies.
 #[tracing::instrument(skip_all, fields(org_id = %org, ticket_id = %ticket, kind = %kind), err)]
 pub async fn insert(
     conn: &mut PgConnection,
@@ -41,8 +49,11 @@ pub async fn insert(
 ) -> Result<Message, StorageError> {
     Ok(sqlx::query_as(sql!(
         "INSERT INTO ticket_messages (organization_id, ticket_id, kind, author_type,
-             author_user_id, body)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+             author_user_id, body, delivery_state)
+         SELECT $1, $2, $3, $4, $5, $6,
+                CASE WHEN $3 = 'reply' AND s.reply_from IS NOT NULL THEN 'pending' END
+           FROM organization_settings s WHERE s.organization_id = $1
+         RETURNING {COLUMNS}"
     ))
     .bind(org)
     .bind(ticket)
@@ -134,4 +145,72 @@ pub async fn requester_text(
     .bind(ticket)
     .fetch_all(conn)
     .await?)
+}
+
+/// A reply to mail: the message, its ticket's requester and subject, and the org's sender.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ReplyToMail {
+    pub body: String,
+    pub delivery_attempts: i32,
+    pub requester_email: String,
+    pub subject: String,
+    pub reply_from: Option<String>,
+}
+
+/// The pending reply `id`, locked for its mailing (`None` once it is no longer pending).
+#[tracing::instrument(skip_all, fields(org_id = %org, message_id = %id), err)]
+pub async fn pending_reply(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: MessageId,
+) -> Result<Option<ReplyToMail>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT m.body, m.delivery_attempts, t.requester_email, t.subject, s.reply_from
+           FROM ticket_messages m
+           JOIN tickets t ON t.organization_id = m.organization_id AND t.id = m.ticket_id
+           JOIN organization_settings s ON s.organization_id = m.organization_id
+          WHERE m.organization_id = $1 AND m.id = $2 AND m.delivery_state = 'pending'",
+    )
+    .bind(org)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Records a mailing: `sent`, or still `pending` / `failed` with the reason.
+#[tracing::instrument(skip_all, fields(org_id = %org, message_id = %id, state), err)]
+pub async fn record_mailing(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: MessageId,
+    state: &str,
+    error: Option<&str>,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE ticket_messages SET delivery_state = $3, delivery_error = $4,
+             delivery_attempts = delivery_attempts + 1,
+             delivered_at = CASE WHEN $3 = 'sent' THEN now() END
+         WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(org)
+    .bind(id)
+    .bind(state)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The sweep's worklist across orgs (`due_reply_emails`).
+#[tracing::instrument(skip_all, err)]
+pub async fn due_reply_emails(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<(MessageId, OrgId)>, StorageError> {
+    Ok(
+        sqlx::query_as("SELECT message_id, organization_id FROM due_reply_emails($1)")
+            .bind(limit as i32)
+            .fetch_all(conn)
+            .await?,
+    )
 }

@@ -27,6 +27,9 @@ pub struct OrgSettings {
     pub webhook_secret_set: bool,
     #[schema(required = true)]
     pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
+    /// The address replies are mailed to requesters from; `null`: replies are not mailed.
+    #[schema(required = true)]
+    pub reply_from: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -56,11 +59,12 @@ pub struct SettingsUpdate {
     pub auto_triage_api: bool,
     pub auto_apply_threshold: Option<f32>,
     pub auto_apply_fields: FieldThresholds,
+    pub reply_from: Option<String>,
 }
 
 const COLUMNS: &str = "organization_id, teams, categories, default_team, default_category,
     auto_triage_webhook, auto_triage_api, auto_apply_threshold, auto_apply_priority_threshold,
-    auto_apply_team_threshold, auto_apply_category_threshold, webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, updated_at";
+    auto_apply_team_threshold, auto_apply_category_threshold, webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, reply_from, updated_at";
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn get(conn: &mut PgConnection, org: OrgId) -> Result<OrgSettings, StorageError> {
@@ -96,7 +100,8 @@ pub async fn update(
         "UPDATE organization_settings SET teams = $2, categories = $3, default_team = $4,
              default_category = $5, auto_triage_webhook = $6, auto_triage_api = $7,
              auto_apply_threshold = $8, auto_apply_priority_threshold = $9,
-             auto_apply_team_threshold = $10, auto_apply_category_threshold = $11
+             auto_apply_team_threshold = $10, auto_apply_category_threshold = $11,
+             reply_from = $12
          WHERE organization_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(org)
@@ -110,6 +115,7 @@ pub async fn update(
     .bind(update.auto_apply_fields.priority)
     .bind(update.auto_apply_fields.team)
     .bind(update.auto_apply_fields.category)
+    .bind(&update.reply_from)
     .fetch_one(conn)
     .await?)
 }

@@ -268,3 +268,159 @@ async fn a_follow_up_is_added_once_and_reopens_a_resolved_ticket(
         (422, Some("body"))
     );
 }
+
+/// With a reply address set, replies are mailed to the requester (read back from
+/// LocalStack's SES) and carry their delivery state; a sender SES refuses is retried, then
+/// the reply is `failed` with the reason.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn replies_are_mailed_to_the_requester(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_tests::mail::{mailer, sent_to, ses_client};
+    let api = Api::new(c).await;
+    let slug = nexify_tests::unique("msg-mail");
+    let a = org_fixture(&api.db.owner, &slug).await;
+    let admin = api.token(a.admin);
+    let agent = api.token(a.agent);
+    let from = format!("support@{slug}.test");
+    ses_client()
+        .await
+        .verify_email_identity()
+        .email_address(&from)
+        .send()
+        .await
+        .unwrap();
+    let settings_path = format!("/api/orgs/{}/settings/", a.org);
+    let set_reply_from = |address: Option<String>| {
+        let (api, admin, path) = (&api, admin.clone(), settings_path.clone());
+        async move {
+            let current = api.call("GET", &path, Some(&admin), None).await.json;
+            let mut doc = json!({});
+            for key in [
+                "teams",
+                "categories",
+                "default_team",
+                "default_category",
+                "auto_triage_webhook",
+                "auto_triage_api",
+                "auto_apply_threshold",
+            ] {
+                doc[key] = current[key].clone();
+            }
+            doc["reply_from"] = json!(address);
+            let saved = api.call("PUT", &path, Some(&admin), Some(doc)).await;
+            assert_eq!(saved.status, 200, "{}", saved.json);
+            saved.json
+        }
+    };
+    assert_eq!(
+        set_reply_from(Some(from.clone())).await["reply_from"],
+        json!(from)
+    );
+
+    let requester = format!("customer@{slug}.test");
+    let ticket = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&agent),
+            Some(
+                json!({"requester_email": requester, "subject": "Refund", "body": "Where is it?"}),
+            ),
+        )
+        .await;
+    let path = format!(
+        "/api/orgs/{}/tickets/{}/messages/",
+        a.org,
+        ticket.json["id"].as_str().unwrap()
+    );
+    let reply = api
+        .call(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(json!({"kind": "reply", "body": "It left our bank today."})),
+        )
+        .await;
+    assert_eq!(reply.json["delivery_state"], "pending", "{}", reply.json);
+    let note = api
+        .call(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(json!({"kind": "note", "body": "Refund 2291."})),
+        )
+        .await;
+    assert!(
+        note.json["delivery_state"].is_null(),
+        "notes are never mailed"
+    );
+
+    let mailer = mailer().await;
+    assert_eq!(
+        nexify_service::replies::mail_pending(&api.db.app, &mailer, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let mails = sent_to(&requester).await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0]["Source"], from.as_str());
+    assert_eq!(mails[0]["Subject"], "Re: Refund");
+    assert_eq!(mails[0]["Body"]["text_part"], "It left our bank today.");
+    let listed = api.call("GET", &path, Some(&agent), None).await;
+    assert_eq!(listed.json["items"][1]["delivery_state"], "sent");
+    // Sent once: the next sweep has nothing to do.
+    assert_eq!(
+        nexify_service::replies::mail_pending(&api.db.app, &mailer, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(sent_to(&requester).await.len(), 1);
+
+    // SES refuses an unverified sender: retried, then failed with the reason.
+    set_reply_from(Some(format!("nobody@unverified-{slug}.test"))).await;
+    let second = api
+        .call(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(json!({"kind": "reply", "body": "One more thing."})),
+        )
+        .await;
+    for _ in 0..nexify_service::replies::MAX_ATTEMPTS {
+        assert_eq!(
+            nexify_service::replies::mail_pending(&api.db.app, &mailer, 100)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    let (state, attempts, error): (String, i32, Option<String>) = sqlx::query_as(
+        "SELECT delivery_state, delivery_attempts, delivery_error FROM ticket_messages WHERE id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(second.json["id"].as_str().unwrap()).unwrap())
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("failed", nexify_service::replies::MAX_ATTEMPTS)
+    );
+    assert!(
+        error.is_some_and(|e| e.contains("SES")),
+        "the reason is kept"
+    );
+    assert_eq!(sent_to(&requester).await.len(), 1);
+
+    // Without a reply address, replies are not mailed at all.
+    set_reply_from(None).await;
+    let third = api
+        .call(
+            "POST",
+            &path,
+            Some(&agent),
+            Some(json!({"kind": "reply", "body": "Bye."})),
+        )
+        .await;
+    assert!(third.json["delivery_state"].is_null());
+}

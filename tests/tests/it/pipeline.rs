@@ -706,7 +706,7 @@ async fn the_scheduled_sweep_resends_with_the_production_thresholds(
     };
     assert_eq!(
         scheduled().await.unwrap(),
-        json!({"sent": 0, "deliveries": 0}),
+        json!({"sent": 0, "deliveries": 0, "replies": 0}),
         "younger than UNSENT_AFTER_SECONDS"
     );
     // The job is now older than the production threshold.
@@ -717,7 +717,7 @@ async fn the_scheduled_sweep_resends_with_the_production_thresholds(
         .unwrap();
     assert_eq!(
         scheduled().await.unwrap(),
-        json!({"sent": 1, "deliveries": 0})
+        json!({"sent": 1, "deliveries": 0, "replies": 0})
     );
     assert_eq!(api.queue_depth(&api.queue_url).await, 1);
 }

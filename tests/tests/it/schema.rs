@@ -100,6 +100,7 @@ async fn every_table_round_trips(pool: PgPool) {
         auto_triage_api: false,
         auto_apply_threshold: Some(0.9),
         auto_apply_fields: Default::default(),
+        reply_from: None,
     };
     let saved = settings::update(&mut tx, org.id, &update).await.unwrap();
     assert_eq!(settings::get(&mut tx, org.id).await.unwrap(), saved);

@@ -396,6 +396,7 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<()> {
             auto_triage_api: false,
             auto_apply_threshold: None,
             auto_apply_fields: Default::default(),
+            reply_from: None,
         };
         settings::update(&mut conn, org.id, &update).await?;
         drop(conn);

@@ -115,6 +115,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             auto_triage_api: false,
             auto_apply_threshold: None,
             auto_apply_fields: Default::default(),
+            reply_from: None,
         },
     )
     .await?;
@@ -130,6 +131,7 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<String> {
             auto_triage_api: false,
             auto_apply_threshold: None,
             auto_apply_fields: Default::default(),
+            reply_from: None,
         },
     )
     .await?;

@@ -59,6 +59,7 @@ function Settings() {
                 default_category: settings.default_category,
                 auto_triage_webhook: settings.auto_triage_webhook,
                 auto_triage_api: settings.auto_triage_api,
+                reply_from: settings.reply_from?.trim() || null,
                 auto_apply_threshold: asThreshold(threshold),
                 auto_apply_fields: {
                   priority: asThreshold(fieldThresholds.priority),
@@ -84,6 +85,16 @@ function Settings() {
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" checked={settings.auto_triage_api} onChange={(e) => setSettings({ ...settings, auto_triage_api: e.target.checked })} />
           Auto-triage tickets created in the console or API
+        </label>
+        <label className="text-sm">
+          Mail replies to requesters from (an address SES may send from; empty: replies are not mailed)
+          <input
+            className={input}
+            type="email"
+            placeholder="support@example.com"
+            value={settings.reply_from ?? ""}
+            onChange={(e) => setSettings({ ...settings, reply_from: e.target.value })}
+          />
         </label>
         <label className="text-sm">
           Accept whole suggestions at overall confidence ≥ (0–1, empty: never)
