@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs benchmarks against the local services (started if needed), optimised build.
-#   scripts/bench.sh [api|triage|embed|retrieval|coldstart|zips]...   (default: all)
+#   scripts/bench.sh [api|triage|outbound|embed|retrieval|coldstart|zips]...   (default: all)
 #   scripts/bench.sh report [names...]   all (or the named) into bench/latest/report.{md,json}
 # coldstart times the release zips' binaries: it runs scripts/build-zips.sh when they are
 # missing.
@@ -26,7 +26,7 @@ if [[ "${1:-}" == report ]]; then
     DATABASE_URL="$OWNER_DATABASE_URL" "$ROOT/target/perf/nexify-bench" report "$ROOT/bench/latest" "$@"
     exit
 fi
-for bench in "${@:-api triage embed retrieval coldstart zips}"; do
+for bench in "${@:-api triage outbound embed retrieval coldstart zips}"; do
     for name in $bench; do
         if [[ "$name" == coldstart || "$name" == zips ]] &&
             [[ ! -f "$ROOT/target/lambda/health/bootstrap" ]]; then

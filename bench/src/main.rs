@@ -3,6 +3,8 @@
 //!   the same concurrency; its database round trips and Postgres time per request.
 //! - `nexify-bench triage`: the worker's own throughput and end-to-end triage throughput
 //!   (enqueue through LocalStack SQS to suggestion) beside pgbench TPC-B.
+//! - `nexify-bench outbound`: a ticket change to the local receiver's 200 through the outbox,
+//!   SQS and the deliverer, p50 and p99, beside the signed post alone.
 //! - `nexify-bench embed`: MiniLM throughput beside the naive batching loop.
 //! - `nexify-bench retrieval`: vector retrieval over 100k chunks (10 and 100 orgs): recall@10
 //!   and latency beside exact search.
@@ -16,10 +18,14 @@
 //! Needs `DATABASE_URL` (the schema owner) and `PGBENCH` (path to pgbench); `scripts/bench.sh`
 //! sets both. Works in scratch databases it creates and drops.
 
+// The SDK send futures nested in the benchmarks are deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 mod api;
 mod coldstart;
 mod django;
 mod embed;
+mod outbound;
 mod pgbench;
 mod pgstat;
 mod report;
@@ -28,12 +34,21 @@ mod roundtrips;
 mod scratch;
 mod triage;
 
-const ALL: [&str; 6] = ["api", "triage", "embed", "retrieval", "coldstart", "zips"];
+const ALL: [&str; 7] = [
+    "api",
+    "triage",
+    "outbound",
+    "embed",
+    "retrieval",
+    "coldstart",
+    "zips",
+];
 
 async fn run(name: &str) -> anyhow::Result<()> {
     match name {
         "api" => api::run().await,
         "triage" => triage::run().await,
+        "outbound" => outbound::run().await,
         "embed" => embed::run(),
         "retrieval" => retrieval::run().await,
         "coldstart" => coldstart::run().await,

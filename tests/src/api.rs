@@ -72,6 +72,7 @@ impl Api {
         let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
         let (deliveries_url, deliveries_dlq_url) = crate::queue_pair(&sqs, 2).await;
+        let deliveries = nexify_queue::DeliveryQueue::new(sqs.clone(), deliveries_url.clone());
         let embedder: std::sync::Arc<dyn nexify_embed::Embedder> =
             std::sync::Arc::new(nexify_embed::HashingEmbedder);
         let mailer = crate::mail::mailer().await;
@@ -85,12 +86,16 @@ impl Api {
                 console.clone(),
             ),
             kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
-            triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
-            tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
+            triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+                .with_deliveries(deliveries.clone()),
+            tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+                .with_deliveries(deliveries.clone()),
             // Local mode: endpoints may be plain HTTP to this machine (the test receiver).
             settings: settings::App::new(app.clone(), issuer.clone(), mailer, console)
-                .with_local(true),
-            webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone()),
+                .with_local(true)
+                .with_deliveries(deliveries.clone()),
+            webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+                .with_deliveries(deliveries.clone()),
             health: health::Health::new(app),
             issuer,
             db,

@@ -206,7 +206,7 @@ try {
   });
 
   await step("5a. the source system's endpoint gets suggestion.accepted and message.created, signed", async () => {
-    // Deliveries leave on the sweep's next run (every 30 s locally).
+    // Deliveries are queued as the approval commits; the deliverer posts them.
     const deadline = Date.now() + 120_000;
     const ours = () =>
       receiver.received.filter((r) => JSON.parse(r.body).data?.ticket_id === ticket.id);

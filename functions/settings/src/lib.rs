@@ -20,6 +20,7 @@ use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
 };
 use nexify_mail::SesMailer;
+use nexify_queue::DeliveryQueue;
 use nexify_service::mail::Console;
 use nexify_service::paging::{DEFAULT_PAGE, page_params};
 use nexify_service::{invites, members, outbound, settings};
@@ -32,6 +33,7 @@ pub struct App {
     console: Console,
     /// `NEXIFY_ENV=local`: webhook endpoints may be plain HTTP to this machine.
     local: bool,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
@@ -42,6 +44,7 @@ impl App {
             mailer,
             console,
             local: std::env::var("NEXIFY_ENV").as_deref() == Ok("local"),
+            deliveries: None,
         }
     }
 
@@ -51,8 +54,20 @@ impl App {
         self
     }
 
+    /// Also hands the outbound-webhook deliveries a request writes to their queue, as soon
+    /// as its transaction is over (without a queue, the sweep does on its next run).
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-        nexify_http::serve(req, |req, _| self.route(req)).await
+        let (response, emitted) =
+            outbound::collecting(nexify_http::serve(req, |req, _| self.route(req))).await;
+        if let Some(queue) = &self.deliveries {
+            outbound::dispatch(&self.pool, queue, emitted).await;
+        }
+        response
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {

@@ -8,7 +8,10 @@ async fn main() -> Result<(), Error> {
     let pool = connect_lazy(&DbConfig::from_env()?);
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;
-    let app = settings::App::new(pool, TokenIssuer::from_env()?, mailer, console);
+    let mut app = settings::App::new(pool, TokenIssuer::from_env()?, mailer, console);
+    if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
+        app = app.with_deliveries(nexify_queue::DeliveryQueue::from_env()?);
+    }
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

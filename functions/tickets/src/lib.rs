@@ -18,10 +18,10 @@ use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_json, path_param, query_params,
     text_body,
 };
-use nexify_queue::SqsDispatcher;
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_service::paging::page_params;
 use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
-use nexify_service::{conversations, imports};
+use nexify_service::{conversations, imports, outbound};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
 
@@ -66,6 +66,7 @@ pub struct App {
     issuer: TokenIssuer,
     /// For auto-triage of new tickets, when the org turns it on.
     dispatcher: SqsDispatcher,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
@@ -74,11 +75,24 @@ impl App {
             pool,
             issuer,
             dispatcher,
+            deliveries: None,
         }
     }
 
+    /// Also hands the outbound-webhook deliveries a request writes to their queue, as soon
+    /// as its transaction is over (without a queue, the sweep does on its next run).
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-        nexify_http::serve(req, |req, _| self.route(req)).await
+        let (response, emitted) =
+            outbound::collecting(nexify_http::serve(req, |req, _| self.route(req))).await;
+        if let Some(queue) = &self.deliveries {
+            outbound::dispatch(&self.pool, queue, emitted).await;
+        }
+        response
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {

@@ -18,14 +18,15 @@ use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_optional_json, path_param,
     query_params,
 };
-use nexify_queue::SqsDispatcher;
-use nexify_service::{quality, triage};
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
+use nexify_service::{outbound, quality, triage};
 use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
     issuer: TokenIssuer,
     dispatcher: SqsDispatcher,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
@@ -34,11 +35,24 @@ impl App {
             pool,
             issuer,
             dispatcher,
+            deliveries: None,
         }
     }
 
+    /// Also hands the outbound-webhook deliveries a request writes to their queue, as soon
+    /// as its transaction is over (without a queue, the sweep does on its next run).
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-        nexify_http::serve(req, |req, _| self.route(req)).await
+        let (response, emitted) =
+            outbound::collecting(nexify_http::serve(req, |req, _| self.route(req))).await;
+        if let Some(queue) = &self.deliveries {
+            outbound::dispatch(&self.pool, queue, emitted).await;
+        }
+        response
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {

@@ -3,14 +3,17 @@
 
 use lambda_http::{Error, service_fn};
 use nexify_auth::TokenIssuer;
-use nexify_queue::SqsDispatcher;
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = triage_api::App::new(pool, TokenIssuer::from_env()?, SqsDispatcher::from_env()?);
+    let mut app = triage_api::App::new(pool, TokenIssuer::from_env()?, SqsDispatcher::from_env()?);
+    if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
+        app = app.with_deliveries(DeliveryQueue::from_env()?);
+    }
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

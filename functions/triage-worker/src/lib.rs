@@ -7,6 +7,8 @@ use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 
 use nexify_embed::Embedder;
+use nexify_queue::DeliveryQueue;
+use nexify_service::outbound;
 use nexify_service::triage::{JobError, JobMessage, Outcome, Worker};
 use nexify_storage::PgPool;
 use nexify_triage::TriageEngine;
@@ -41,11 +43,22 @@ impl MessageError {
 
 pub struct App<E> {
     worker: Worker<E>,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl<E: TriageEngine> App<E> {
     pub fn new(worker: Worker<E>) -> Self {
-        Self { worker }
+        Self {
+            worker,
+            deliveries: None,
+        }
+    }
+
+    /// Also hands the webhook deliveries a batch writes (`triage.suggested`, an auto-accept's
+    /// events) to their queue once the batch is done.
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
     }
 
     /// `TRIAGE_MAX_RECEIVES` and `TRIAGE_LEASE_SECONDS` override the defaults.
@@ -71,7 +84,13 @@ impl<E: TriageEngine> App<E> {
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let records = &event.payload.records;
-        let results = futures::future::join_all(records.iter().map(|m| self.process(m))).await;
+        let (results, emitted) = outbound::collecting(futures::future::join_all(
+            records.iter().map(|m| self.process(m)),
+        ))
+        .await;
+        if let Some(queue) = &self.deliveries {
+            outbound::dispatch(&self.worker.pool, queue, emitted).await;
+        }
         let mut response = SqsBatchResponse::default();
         for (message, result) in records.iter().zip(results) {
             if result.as_ref().is_err_and(MessageError::redeliver) {

@@ -5,11 +5,14 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let worker = triage_worker::App::from_env(
+    let mut worker = triage_worker::App::from_env(
         pool,
         nexify_triage::LearnedEngine,
         nexify_embed::from_env()?,
     )?;
+    if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
+        worker = worker.with_deliveries(nexify_queue::DeliveryQueue::from_env()?);
+    }
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event| worker.handle(event))).await
 }

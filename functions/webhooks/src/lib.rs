@@ -12,9 +12,9 @@ use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nexify_domain::{ExternalId, OrgId};
 use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
-use nexify_queue::SqsDispatcher;
+use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_service::tickets::TicketFields;
-use nexify_service::{conversations, webhooks};
+use nexify_service::{conversations, outbound, webhooks};
 use nexify_storage::PgPool;
 use nexify_storage::tickets::NewTicket;
 
@@ -22,17 +22,34 @@ pub struct App {
     pool: PgPool,
     /// For auto-triage of new tickets, when the org turns it on.
     dispatcher: SqsDispatcher,
+    deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
     /// Webhooks authenticate by signature, not by user token; the issuer is accepted so every
     /// API function is wired the same way.
     pub fn new(pool: PgPool, _issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
-        Self { pool, dispatcher }
+        Self {
+            pool,
+            dispatcher,
+            deliveries: None,
+        }
+    }
+
+    /// Also hands the outbound-webhook deliveries a request writes to their queue, as soon
+    /// as its transaction is over (without a queue, the sweep does on its next run).
+    pub fn with_deliveries(mut self, queue: DeliveryQueue) -> Self {
+        self.deliveries = Some(queue);
+        self
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-        nexify_http::serve(req, |req, _| self.route(req)).await
+        let (response, emitted) =
+            outbound::collecting(nexify_http::serve(req, |req, _| self.route(req))).await;
+        if let Some(queue) = &self.deliveries {
+            outbound::dispatch(&self.pool, queue, emitted).await;
+        }
+        response
     }
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {

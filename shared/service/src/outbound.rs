@@ -80,7 +80,70 @@ pub async fn emit(
             "event written to the outbox"
         );
     }
+    note_emitted(org, &ids);
     Ok(())
+}
+
+tokio::task_local! {
+    /// The deliveries the request being handled wrote, to hand to the queue after it commits.
+    static EMITTED: std::cell::RefCell<Vec<DeliveryMessage>>;
+}
+
+fn note_emitted(org: OrgId, ids: &[Uuid]) {
+    // Outside `collecting` (a tool, a test) the sweep hands them over instead.
+    let _ = EMITTED.try_with(|emitted| {
+        emitted
+            .borrow_mut()
+            .extend(ids.iter().map(|&delivery_id| DeliveryMessage {
+                delivery_id,
+                organization_id: org,
+            }))
+    });
+}
+
+/// Runs `work` (a request's handling), collecting the deliveries it writes to the outbox.
+pub async fn collecting<F: Future>(work: F) -> (F::Output, Vec<DeliveryMessage>) {
+    // On the heap: a handler's future is large, and this wraps it in one more.
+    let work = Box::pin(work);
+    EMITTED
+        .scope(std::cell::RefCell::new(Vec::new()), async move {
+            let output = work.await;
+            let emitted = EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut()));
+            (output, emitted)
+        })
+        .await
+}
+
+/// Hands a request's deliveries to the queue once its transaction is over, so they leave
+/// at once rather than on the sweep's next run. A delivery whose transaction rolled back
+/// names nothing, and the deliverer skips it; a failed send is logged and left to the sweep.
+pub async fn dispatch(pool: &PgPool, queue: &impl DeliveryDispatch, emitted: Vec<DeliveryMessage>) {
+    if emitted.is_empty() {
+        return;
+    }
+    if let Err(e) = queue.send(&emitted).await {
+        tracing::warn!(error = %e, deliveries = emitted.len(), "deliveries not handed to the queue; the sweep will");
+        return;
+    }
+    let mut by_org: std::collections::BTreeMap<OrgId, Vec<Uuid>> = Default::default();
+    for m in &emitted {
+        by_org
+            .entry(m.organization_id)
+            .or_default()
+            .push(m.delivery_id);
+    }
+    for (org, ids) in by_org {
+        let marked = async {
+            let mut tx = begin_tenant(pool, org, None).await?;
+            outbound::mark_dispatched(&mut tx, org, &ids).await?;
+            tx.commit().await?;
+            Ok::<_, ServiceError>(())
+        };
+        // Unmarked, they are sent again by the sweep: a duplicate the deliverer skips.
+        if let Err(e) = marked.await {
+            tracing::warn!(org_id = %org, error = %e, "deliveries sent but not marked");
+        }
+    }
 }
 
 /// A checked endpoint URL: `https` (or `http` to this machine, in local mode only), a host,
@@ -342,6 +405,7 @@ pub async fn redeliver(
     let (mut tx, _) = access::begin(pool, user, org, Role::Admin).await?;
     let delivery = outbound::make_due(&mut tx, org, endpoint, id).await?;
     tx.commit().await?;
+    note_emitted(org, &[delivery.id]);
     Ok(delivery)
 }
 
@@ -366,6 +430,7 @@ pub async fn send_test(
     let id = outbound::insert_test(&mut tx, org, endpoint, event_id, TEST_EVENT, &body).await?;
     let delivery = outbound::make_due(&mut tx, org, endpoint, id).await?;
     tx.commit().await?;
+    note_emitted(org, &[delivery.id]);
     Ok(delivery)
 }
 

@@ -651,3 +651,58 @@ async fn private_addresses_are_refused_before_and_after_dns(
     assert_eq!(answer.status, 302);
     assert_eq!(receiver.received().len(), 1);
 }
+
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_change_hands_its_deliveries_to_the_queue_once_it_commits(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "out-now").await;
+    let receiver = Receiver::start().await;
+    endpoint(
+        &api,
+        a.org,
+        &api.token(a.admin),
+        &receiver.url,
+        &["ticket.created"],
+    )
+    .await;
+    let created = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&api.token(a.agent)),
+            Some(json!({"requester_email": "c@example.com", "subject": "Now"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    // Already on the queue, and marked: the sweep has nothing to send.
+    assert_eq!(api.queue_depth(&api.deliveries_url).await, 1);
+    assert_eq!(
+        count(
+            &api,
+            "SELECT count(*) FROM webhook_deliveries WHERE dispatched_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(api.sweep_deliveries().await, 0);
+    let (received, failed) = api.deliver_once(&api.deliverer(), 1).await;
+    assert_eq!((received, failed.len()), (1, 0));
+    assert_eq!(
+        receiver.received()[0].json()["data"]["id"],
+        created.json["id"]
+    );
+    // A refused change hands nothing over.
+    let refused = api
+        .call(
+            "POST",
+            &format!("/api/orgs/{}/tickets/", a.org),
+            Some(&api.token(a.viewer)),
+            Some(json!({"requester_email": "c@example.com", "subject": "No"})),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(api.queue_depth(&api.deliveries_url).await, 0);
+}
