@@ -5,6 +5,9 @@
 //! - `POST /api/webhooks/{org}/tickets/{external_id}/messages/`: the requester's follow-up
 //!   on that ticket; a repeated message `external_id` returns the existing message with 200.
 //!   A follow-up on a resolved ticket reopens it.
+//!
+//! The very same signed request twice is refused (409) and writes nothing: it is
+//! remembered by its signature, in the transaction of what it writes.
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{WebhookMessage, WebhookTicket};
@@ -74,7 +77,7 @@ impl App {
             )
         })?;
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        webhooks::authenticate(
+        let signature = webhooks::authenticate(
             &self.pool,
             org,
             header(TIMESTAMP_HEADER),
@@ -88,9 +91,15 @@ impl App {
             let ticket = ExternalId::parse(&ticket)?;
             let body: WebhookMessage = parse_json(&req)?;
             let external_id = ExternalId::parse(&body.external_id)?;
-            let (message, added) =
-                conversations::follow_up(&self.pool, org, &ticket, &external_id, &body.body)
-                    .await?;
+            let (message, added) = conversations::follow_up(
+                &self.pool,
+                org,
+                &ticket,
+                &external_id,
+                &body.body,
+                &signature,
+            )
+            .await?;
             let status = if added {
                 StatusCode::CREATED
             } else {
@@ -113,7 +122,7 @@ impl App {
             })?
         };
         let (ticket, created) =
-            webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new).await?;
+            webhooks::create_ticket(&self.pool, &self.dispatcher, org, &new, &signature).await?;
         let status = if created {
             StatusCode::CREATED
         } else {

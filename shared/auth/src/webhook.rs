@@ -56,6 +56,13 @@ pub fn precheck<'a>(
 
 /// Checks prechecked headers against the body with the org's secret. The MAC comparison is
 /// constant-time (aws-lc's `hmac::verify`).
+impl SignedHeaders<'_> {
+    /// The request's MAC: what identifies it for replay detection.
+    pub fn tag(&self) -> &[u8] {
+        &self.tag
+    }
+}
+
 pub fn verify_with(
     secret: &str,
     headers: &SignedHeaders<'_>,

@@ -133,9 +133,11 @@ pub async fn follow_up(
     ticket_external_id: &ExternalId,
     external_id: &ExternalId,
     body: &str,
+    signature: &crate::webhooks::Signature,
 ) -> Result<(Message, bool), ServiceError> {
     let body = check_body(body)?;
     let mut tx = begin_tenant(pool, org, None).await?;
+    crate::webhooks::once(&mut tx, org, signature).await?;
     // Locked, so a concurrent change of status cannot slip between the check and the reopen.
     let ticket = tickets::get_by_external_id_for_update(&mut tx, org, ticket_external_id)
         .await?

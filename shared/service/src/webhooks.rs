@@ -4,7 +4,7 @@ use nexify_auth::webhook;
 use nexify_domain::OrgId;
 use nexify_storage::events::Actor;
 use nexify_storage::tickets::{self, NewTicket, Ticket};
-use nexify_storage::{PgPool, begin_tenant, settings};
+use nexify_storage::{PgPool, begin_tenant, settings, webhook_replays};
 
 use crate::ServiceError;
 use crate::tickets::record_created;
@@ -23,7 +23,7 @@ pub async fn authenticate(
     signature: Option<&str>,
     body: &[u8],
     now: i64,
-) -> Result<(), ServiceError> {
+) -> Result<Signature, ServiceError> {
     let refused = |e: nexify_auth::AuthError| {
         tracing::warn!(reason = %e, "webhook refused");
         ServiceError::Unauthorized(UNAUTHORIZED.into())
@@ -33,7 +33,31 @@ pub async fn authenticate(
     let secret = settings::webhook_secret(&mut tx, org).await?;
     tx.commit().await?;
     let secret = secret.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
-    webhook::verify_with(&secret, &headers, body).map_err(refused)
+    webhook::verify_with(&secret, &headers, body).map_err(refused)?;
+    Ok(Signature(headers.tag().to_vec()))
+}
+
+/// A verified request's signature: the same request again is refused ([`once`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature(Vec<u8>);
+
+/// Refuses a signed request already received (409), on the caller's transaction: what
+/// the request writes and the note that it was received commit together, so a request that
+/// failed can be sent again as it was.
+pub async fn once(
+    conn: &mut nexify_storage::PgConnection,
+    org: OrgId,
+    signature: &Signature,
+) -> Result<(), ServiceError> {
+    let window = 2 * webhook::MAX_SKEW_SECONDS;
+    if webhook_replays::remember(conn, org, &signature.0, window).await? {
+        Ok(())
+    } else {
+        tracing::warn!("a signed webhook request was replayed");
+        Err(ServiceError::Conflict(
+            "this signed request was already received; sign it again (a new timestamp) to send it again".into(),
+        ))
+    }
 }
 
 /// Creates the ticket, or returns the one already made for the same `external_id`; the flag
@@ -45,8 +69,10 @@ pub async fn create_ticket<D: crate::triage::jobs::Dispatch>(
     dispatcher: &D,
     org: OrgId,
     new: &NewTicket,
+    signature: &Signature,
 ) -> Result<(Ticket, bool), ServiceError> {
     let mut tx = begin_tenant(pool, org, None).await?;
+    once(&mut tx, org, signature).await?;
     let (ticket, created) = match &new.external_id {
         Some(external_id) => {
             tickets::insert_or_get_by_external_id(&mut tx, org, new, external_id).await?

@@ -35,6 +35,7 @@ pub mod throttle;
 pub mod ticket_embeddings;
 pub mod tickets;
 pub mod users;
+pub mod webhook_replays;
 
 pub use config::{DbConfig, connect_lazy};
 pub use error::StorageError;

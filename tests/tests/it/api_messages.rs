@@ -252,7 +252,7 @@ async fn a_follow_up_is_added_once_and_reopens_a_resolved_ticket(
     // Unknown tickets, bad signatures and bad bodies.
     let unknown = format!("/api/webhooks/{}/tickets/mail-404/messages/", a.org);
     assert_eq!(
-        api.send(signed_post(&unknown, &secret, &follow_up, now))
+        api.send(signed_post(&unknown, &secret, &follow_up, now + 2))
             .await
             .status,
         404

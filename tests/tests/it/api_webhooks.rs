@@ -16,10 +16,10 @@ async fn signed_tickets_are_created_once_per_external_id(_o: PgPoolOptions, c: P
 
     let first = api.send(signed(a.org, &secret, &body, now)).await;
     assert_eq!(first.status, 201, "{}", first.json);
-    // A replay of the very same signed request, and a re-send: same ticket, 200, no duplicate.
+    // A replay of the very same signed request is refused; a re-send (signed again) with the
+    // same external_id answers the same ticket, 200; no duplicate either way.
     let replay = api.send(signed(a.org, &secret, &body, now)).await;
-    assert_eq!(replay.status, 200);
-    assert_eq!(replay.json["id"], first.json["id"]);
+    assert_eq!(replay.status, 409, "{}", replay.json);
     let resend = api.send(signed(a.org, &secret, &body, now + 5)).await;
     assert_eq!(
         (resend.status, &resend.json["id"]),
@@ -135,9 +135,12 @@ async fn twenty_concurrent_duplicates_create_one_ticket(_o: PgPoolOptions, c: Pg
     let now = chrono::Utc::now().timestamp();
     let body =
         json!({"external_id": "dup-1", "requester_email": "c@example.com", "subject": "Once"});
-    let replies =
-        futures::future::join_all((0..20).map(|_| api.send(signed(a.org, &secret, &body, now))))
-            .await;
+    // Twenty re-sends, each signed at its own second (the very same request twice would be a
+    // replay, refused before the external_id is looked at).
+    let replies = futures::future::join_all(
+        (0..20).map(|i| api.send(signed(a.org, &secret, &body, now - i))),
+    )
+    .await;
     let created = replies.iter().filter(|r| r.status == 201).count();
     let existing = replies.iter().filter(|r| r.status == 200).count();
     assert_eq!(
@@ -158,4 +161,50 @@ async fn twenty_concurrent_duplicates_create_one_ticket(_o: PgPoolOptions, c: Pg
         .await
         .unwrap();
     assert_eq!((n, events), (1, 1));
+}
+
+/// A captured request without an external_id, sent again within the timestamp's window,
+/// creates nothing: 409, one ticket, one job at most.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_replayed_request_without_an_external_id_is_refused(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-replay").await;
+    let secret = api.webhook_secret(a.admin, a.org).await;
+    let now = chrono::Utc::now().timestamp();
+    let body = json!({"requester_email": "c@example.com", "subject": "No external id"});
+    let first = api.send(signed(a.org, &secret, &body, now)).await;
+    assert_eq!(first.status, 201, "{}", first.json);
+    for _ in 0..3 {
+        let replay = api.send(signed(a.org, &secret, &body, now)).await;
+        assert_eq!(replay.status, 409, "{}", replay.json);
+    }
+    let owner = api.db.owner.clone();
+    let count = move |sql: &'static str| {
+        let owner = owner.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&owner)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT count(*) FROM tickets").await, 1);
+    assert_eq!(count("SELECT count(*) FROM ticket_events").await, 1);
+    // Signed again, the same content is a new request: a second ticket, as intended.
+    let again = api.send(signed(a.org, &secret, &body, now + 1)).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(count("SELECT count(*) FROM tickets").await, 2);
+    // A request that failed is not burned: the sender may send it again as it was.
+    let bad = json!({"requester_email": "not-an-email", "subject": "x"});
+    assert_eq!(
+        api.send(signed(a.org, &secret, &bad, now)).await.status,
+        422
+    );
+    assert_eq!(
+        api.send(signed(a.org, &secret, &bad, now)).await.status,
+        422
+    );
 }
