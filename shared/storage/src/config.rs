@@ -61,10 +61,43 @@ impl DbConfig {
 /// Connections idle at least this long are pinged before use.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// Whether the connected role escapes row-level security: a superuser, a role with
+/// `BYPASSRLS`, or the owner of the tenant tables (RLS is enabled, not forced, so it does
+/// not bind their owner). The functions must connect as `nexify_app`.
+const BYPASSES_RLS_SQL: &str = "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (
+        SELECT 1 FROM pg_class c
+        WHERE c.relname = 'tickets' AND c.relnamespace = 'public'::regnamespace
+          AND pg_has_role(current_user, c.relowner, 'USAGE'))
+    FROM pg_roles r WHERE r.rolname = current_user";
+
+static REFUSAL_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Refuses a connection whose role could read every org's rows. Every request then fails
+/// as the database being unavailable (503); the reason is logged once per instance.
+async fn refuse_rls_bypass(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let bypasses: bool = sqlx::query_scalar(BYPASSES_RLS_SQL)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !bypasses {
+        return Ok(());
+    }
+    const WHY: &str = "the database role can bypass row-level security (a superuser, BYPASSRLS \
+        or the tables' owner): refusing to serve; DATABASE_URL must name nexify_app";
+    if !REFUSAL_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!("{WHY}");
+    }
+    Err(sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        WHY,
+    )))
+}
+
 /// Builds the pool without connecting: the first query connects, so a cold start pays
-/// nothing for the database until a request needs it.
+/// nothing for the database until a request needs it. Each new connection is checked once:
+/// a role that escapes row-level security is refused ([`refuse_rls_bypass`]).
 pub fn connect_lazy(config: &DbConfig) -> PgPool {
     PgPoolOptions::new()
+        .after_connect(|conn, _| Box::pin(refuse_rls_bypass(conn)))
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
         // Drop a broken connection (e.g. after a failover or a long freeze) instead of

@@ -83,3 +83,32 @@ async fn the_served_openapi_document_is_the_generated_one() {
     let generated: serde_json::Value = serde_json::from_str(&nexify_api::document()).unwrap();
     assert_eq!(json(&resp), generated);
 }
+
+/// Pointed at a role that escapes row-level security (here the superuser that owns the
+/// test database), a function refuses to serve: 503, every time. As `nexify_app`, the same
+/// database serves.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_function_connected_as_the_owner_refuses_to_serve(
+    _o: sqlx::postgres::PgPoolOptions,
+    c: sqlx::postgres::PgConnectOptions,
+) {
+    let config = |options: sqlx::postgres::PgConnectOptions| nexify_storage::DbConfig {
+        connect_options: options,
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(3),
+    };
+    let owner = Health::new(nexify_storage::connect_lazy(&config(c.clone())));
+    for _ in 0..2 {
+        let resp = owner.handle(get("/api/health/")).await.unwrap();
+        assert_eq!(resp.status(), 503);
+        assert_eq!(
+            json(&resp)["type"],
+            "https://nexify.dev/problems/unavailable"
+        );
+    }
+    let app = Health::new(nexify_storage::connect_lazy(&config(
+        c.username(nexify_storage::APP_ROLE)
+            .password(nexify_tests::APP_PASSWORD),
+    )));
+    assert_eq!(app.handle(get("/api/health/")).await.unwrap().status(), 200);
+}
