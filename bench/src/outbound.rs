@@ -173,7 +173,7 @@ pub async fn run() -> anyhow::Result<()> {
     let mut started: HashMap<String, Instant> = HashMap::new();
     for id in &ids {
         let t0 = Instant::now();
-        let (done, emitted) = outbound::collecting(async {
+        let change = async {
             let mut tx = begin_tenant(&pool, org.id, None).await?;
             let changes = TicketChanges {
                 priority: Some(Priority::High),
@@ -190,10 +190,10 @@ pub async fn run() -> anyhow::Result<()> {
             .await?;
             tx.commit().await?;
             Ok::<_, anyhow::Error>(())
-        })
-        .await;
+        };
+        let (done, emitted) = outbound::collecting(change).await;
         done?;
-        outbound::dispatch(&pool, &queue, emitted).await;
+        outbound::dispatch(&pool, &queue, &emitted).await;
         started.insert(id.to_string(), t0);
         // Paced, so the figure is latency, not queueing behind a burst.
         tokio::time::sleep(Duration::from_millis(20)).await;

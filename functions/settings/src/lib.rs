@@ -65,7 +65,7 @@ impl App {
         let (response, emitted) =
             outbound::collecting(nexify_http::serve(req, |req, _| self.route(req))).await;
         if let Some(queue) = &self.deliveries {
-            outbound::dispatch(&self.pool, queue, emitted).await;
+            outbound::dispatch(&self.pool, queue, &emitted).await;
         }
         response
     }

@@ -84,12 +84,10 @@ impl<E: TriageEngine> App<E> {
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let records = &event.payload.records;
-        let (results, emitted) = outbound::collecting(futures::future::join_all(
-            records.iter().map(|m| self.process(m)),
-        ))
-        .await;
+        let batch = futures::future::join_all(records.iter().map(|m| self.process(m)));
+        let (results, emitted) = outbound::collecting(batch).await;
         if let Some(queue) = &self.deliveries {
-            outbound::dispatch(&self.worker.pool, queue, emitted).await;
+            outbound::dispatch(&self.worker.pool, queue, &emitted).await;
         }
         let mut response = SqsBatchResponse::default();
         for (message, result) in records.iter().zip(results) {

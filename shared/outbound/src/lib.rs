@@ -91,16 +91,6 @@ impl HttpSender {
     }
 }
 
-fn cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
-}
-
 impl Sender for HttpSender {
     async fn post(
         &self,
@@ -121,7 +111,7 @@ impl Sender for HttpSender {
             .map_err(|e| SendError::Transport(e.to_string()))?;
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
-                let text = cause(&e);
+                let text = nexify_telemetry::error_chain(&e);
                 if text.contains("which webhooks may not reach") {
                     SendError::Refused(text)
                 } else {

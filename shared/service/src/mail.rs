@@ -33,7 +33,7 @@ pub async fn deliver(mailer: &impl Mailer, mail: &Mail, kind: &'static str) -> b
             true
         }
         Err(e) => {
-            tracing::error!(mail = kind, error = %e, error.source = ?std::error::Error::source(&e), "mail not sent");
+            tracing::error!(mail = kind, error = %nexify_telemetry::error_chain(&e), "mail not sent");
             false
         }
     }

@@ -116,34 +116,41 @@ pub async fn collecting<F: Future>(work: F) -> (F::Output, Vec<DeliveryMessage>)
 
 /// Hands a request's deliveries to the queue once its transaction is over, so they leave
 /// at once rather than on the sweep's next run. A delivery whose transaction rolled back
-/// names nothing, and the deliverer skips it; a failed send is logged and left to the sweep.
-pub async fn dispatch(pool: &PgPool, queue: &impl DeliveryDispatch, emitted: Vec<DeliveryMessage>) {
+/// names nothing, and the deliverer skips it; what fails is logged and left to the sweep.
+pub async fn dispatch(pool: &PgPool, queue: &impl DeliveryDispatch, emitted: &[DeliveryMessage]) {
     if emitted.is_empty() {
         return;
     }
-    if let Err(e) = queue.send(&emitted).await {
-        tracing::warn!(error = %e, deliveries = emitted.len(), "deliveries not handed to the queue; the sweep will");
-        return;
+    // Unmarked, they are sent again by the sweep: a duplicate the deliverer skips.
+    if let Err(e) = hand_over(pool, queue, emitted).await {
+        tracing::warn!(error = %e, "deliveries sent but not marked");
     }
-    let mut by_org: std::collections::BTreeMap<OrgId, Vec<Uuid>> = Default::default();
-    for m in &emitted {
-        by_org
-            .entry(m.organization_id)
-            .or_default()
-            .push(m.delivery_id);
+}
+
+/// Sends `messages` to the queue org by org and marks each org's as sent; how many were.
+/// An org whose send fails is logged and skipped: its deliveries stay due.
+async fn hand_over(
+    pool: &PgPool,
+    queue: &impl DeliveryDispatch,
+    messages: &[DeliveryMessage],
+) -> Result<usize, ServiceError> {
+    let mut by_org: std::collections::BTreeMap<OrgId, Vec<DeliveryMessage>> = Default::default();
+    for m in messages {
+        by_org.entry(m.organization_id).or_default().push(*m);
     }
-    for (org, ids) in by_org {
-        let marked = async {
-            let mut tx = begin_tenant(pool, org, None).await?;
-            outbound::mark_dispatched(&mut tx, org, &ids).await?;
-            tx.commit().await?;
-            Ok::<_, ServiceError>(())
-        };
-        // Unmarked, they are sent again by the sweep: a duplicate the deliverer skips.
-        if let Err(e) = marked.await {
-            tracing::warn!(org_id = %org, error = %e, "deliveries sent but not marked");
+    let mut sent = 0;
+    for (org, messages) in by_org {
+        if let Err(e) = queue.send(&messages).await {
+            tracing::warn!(org_id = %org, error = %e, "deliveries not handed to the queue");
+            continue;
         }
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.delivery_id).collect();
+        let mut tx = begin_tenant(pool, org, None).await?;
+        outbound::mark_dispatched(&mut tx, org, &ids).await?;
+        tx.commit().await?;
+        sent += ids.len();
     }
+    Ok(sent)
 }
 
 /// A checked endpoint URL: `https` (or `http` to this machine, in local mode only), a host,
@@ -614,30 +621,14 @@ pub async fn sweep(
         .map_err(nexify_storage::StorageError::from)?;
     let due = outbound::due(&mut conn, resend_after_seconds, limit).await?;
     drop(conn);
-    let mut by_org: std::collections::BTreeMap<OrgId, Vec<Uuid>> = Default::default();
-    for (id, org) in due {
-        by_org.entry(org).or_default().push(id);
-    }
-    let mut sent = 0;
-    for (org, ids) in by_org {
-        let messages: Vec<DeliveryMessage> = ids
-            .iter()
-            .map(|&delivery_id| DeliveryMessage {
-                delivery_id,
-                organization_id: org,
-            })
-            .collect();
-        if let Err(e) = queue.send(&messages).await {
-            // Still due: the next sweep tries again.
-            tracing::error!(org_id = %org, error = %e, "deliveries not handed to the queue");
-            continue;
-        }
-        let mut tx = begin_tenant(pool, org, None).await?;
-        outbound::mark_dispatched(&mut tx, org, &ids).await?;
-        tx.commit().await?;
-        sent += ids.len();
-    }
-    Ok(sent)
+    let messages: Vec<DeliveryMessage> = due
+        .into_iter()
+        .map(|(delivery_id, organization_id)| DeliveryMessage {
+            delivery_id,
+            organization_id,
+        })
+        .collect();
+    hand_over(pool, queue, &messages).await
 }
 
 /// `WebhookDeliveries` (Count) by `Outcome`, and `WebhookLatency` (Milliseconds) of the

@@ -33,15 +33,10 @@ pub async fn mail_pending(
             None => Err("the org no longer mails replies".to_owned()),
             Some(from) => {
                 let mail = mail::reply(from, &reply.requester_email, &reply.subject, &reply.body);
-                mailer.send(&mail).await.map_err(|e| {
-                    let mut text = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(s) = source {
-                        text = format!("{text}: {s}");
-                        source = s.source();
-                    }
-                    text
-                })
+                mailer
+                    .send(&mail)
+                    .await
+                    .map_err(|e| nexify_telemetry::error_chain(&e))
             }
         };
         let (state, error) = match &outcome {

@@ -157,7 +157,7 @@ pub struct ReplyToMail {
     pub reply_from: Option<String>,
 }
 
-/// The pending reply `id`, locked for its mailing (`None` once it is no longer pending).
+/// The reply `id` with what its mail needs, while it is pending (`None` after).
 #[tracing::instrument(skip_all, fields(org_id = %org, message_id = %id), err)]
 pub async fn pending_reply(
     conn: &mut PgConnection,
