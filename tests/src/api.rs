@@ -109,6 +109,15 @@ impl Api {
         }
     }
 
+    /// The settings function as deployed with `NEXIFY_MAIL_DOMAIN` set.
+    pub fn with_sending_domain(self, domain: &str) -> Self {
+        let sending = nexify_service::mail::SendingDomain::new(Some(domain)).unwrap();
+        Self {
+            settings: self.settings.with_sending_domain(sending),
+            ..self
+        }
+    }
+
     pub fn token(&self, user: UserId) -> String {
         self.issuer.issue_access(user).unwrap()
     }

@@ -21,7 +21,7 @@ use nexify_http::{
 };
 use nexify_mail::SesMailer;
 use nexify_queue::DeliveryQueue;
-use nexify_service::mail::Console;
+use nexify_service::mail::{Console, SendingDomain};
 use nexify_service::paging::{DEFAULT_PAGE, page_params};
 use nexify_service::{invites, members, outbound, settings};
 use nexify_storage::PgPool;
@@ -31,6 +31,8 @@ pub struct App {
     issuer: TokenIssuer,
     mailer: SesMailer,
     console: Console,
+    /// The domain orgs' reply addresses must be at (`NEXIFY_MAIL_DOMAIN`).
+    sending: SendingDomain,
     /// `NEXIFY_ENV=local`: webhook endpoints may be plain HTTP to this machine.
     local: bool,
     deliveries: Option<DeliveryQueue>,
@@ -43,6 +45,7 @@ impl App {
             issuer,
             mailer,
             console,
+            sending: SendingDomain::default(),
             local: std::env::var("NEXIFY_ENV").as_deref() == Ok("local"),
             deliveries: None,
         }
@@ -51,6 +54,12 @@ impl App {
     /// Local mode (`NEXIFY_ENV=local`) or not, whatever the environment says.
     pub fn with_local(mut self, local: bool) -> Self {
         self.local = local;
+        self
+    }
+
+    /// Reply addresses must be at this domain (the default takes any address).
+    pub fn with_sending_domain(mut self, sending: SendingDomain) -> Self {
+        self.sending = sending;
         self
     }
 
@@ -97,7 +106,11 @@ impl App {
                 update.reply_from = body
                     .reply_from
                     .as_deref()
-                    .map(|a| Email::parse("reply_from", a).map(|e| e.as_str().to_owned()))
+                    .map(|a| {
+                        self.sending
+                            .reply_address("reply_from", a)
+                            .map(|e| e.as_str().to_owned())
+                    })
                     .transpose()?;
                 Ok(json(
                     StatusCode::OK,

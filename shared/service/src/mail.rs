@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use nexify_domain::{InvalidInput, Role};
+use nexify_domain::{Email, InvalidInput, Role};
 
 /// One plain-text message to one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,56 @@ impl Console {
 
     pub fn reset_link(&self, token: &str) -> String {
         format!("{}/reset/?token={token}", self.base)
+    }
+}
+
+/// The domain orgs' reply addresses must belong to (`NEXIFY_MAIL_DOMAIN`): the SES domain
+/// identity the deployment verified, and the only one its IAM policy lets it send from.
+/// Refusing other addresses when they are set tells the admin at once, instead of every
+/// reply failing later. Unset (local), any address is taken and SES alone decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendingDomain(Option<String>);
+
+impl SendingDomain {
+    pub fn new(domain: Option<&str>) -> Result<Self, InvalidInput> {
+        let Some(raw) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
+            return Ok(Self(None));
+        };
+        // A domain is an address's right-hand side: reuse the address rules.
+        let probe =
+            Email::parse("NEXIFY_MAIL_DOMAIN", &format!("postmaster@{raw}")).map_err(|_| {
+                InvalidInput::new("NEXIFY_MAIL_DOMAIN", "must be a domain like example.com")
+            })?;
+        let domain = probe.as_str().trim_start_matches("postmaster@").to_owned();
+        Ok(Self(Some(domain)))
+    }
+
+    pub fn from_env() -> Result<Self, InvalidInput> {
+        Self::new(std::env::var("NEXIFY_MAIL_DOMAIN").ok().as_deref())
+    }
+
+    pub fn domain(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// Parses an org's reply address and checks it is one this deployment may send from.
+    pub fn reply_address(&self, field: &'static str, raw: &str) -> Result<Email, InvalidInput> {
+        let email = Email::parse(field, raw)?;
+        let at = |domain: &str| {
+            email
+                .as_str()
+                .rsplit_once('@')
+                .is_some_and(|(_, d)| d == domain)
+        };
+        match &self.0 {
+            Some(domain) if !at(domain) => Err(InvalidInput::new(
+                field,
+                format!(
+                    "must be an address at {domain}, the domain this deployment sends mail from"
+                ),
+            )),
+            _ => Ok(email),
+        }
     }
 }
 
@@ -146,6 +196,35 @@ mod tests {
         );
         assert!(Console::new("support.example.com").is_err());
         assert!(Console::new("").is_err());
+    }
+
+    #[test]
+    fn reply_addresses_must_be_at_the_sending_domain_when_one_is_set() {
+        let anywhere = SendingDomain::new(None).unwrap();
+        assert!(
+            anywhere
+                .reply_address("reply_from", "help@acme.test")
+                .is_ok()
+        );
+        let ours = SendingDomain::new(Some(" Mail.Example.com ")).unwrap();
+        assert_eq!(ours.domain(), Some("mail.example.com"));
+        assert_eq!(
+            ours.reply_address("reply_from", "Help@MAIL.example.com")
+                .unwrap()
+                .as_str(),
+            "help@mail.example.com"
+        );
+        for other in [
+            "help@example.com",
+            "help@evil-mail.example.com",
+            "mail.example.com@x.test",
+        ] {
+            let err = ours.reply_address("reply_from", other).unwrap_err();
+            assert_eq!(err.field, "reply_from", "{other}");
+        }
+        assert!(SendingDomain::new(Some("not a domain")).is_err());
+        assert!(SendingDomain::new(Some("a@b.test")).is_err());
+        assert_eq!(SendingDomain::new(Some("  ")).unwrap(), anywhere);
     }
 
     #[test]

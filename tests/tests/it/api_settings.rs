@@ -100,3 +100,46 @@ async fn settings_are_replaced_whole_and_validated(_o: PgPoolOptions, c: PgConne
     assert_eq!(s1.len(), 64);
     assert_ne!(s1, s2, "rotation makes a new secret");
 }
+
+/// With a sending domain configured (`NEXIFY_MAIL_DOMAIN`, the SES identity IAM allows), an
+/// org's reply address must be at it: any other is refused as the admin saves it, not
+/// discovered when every reply fails.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn reply_addresses_must_be_at_the_sending_domain(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await.with_sending_domain("mail.nexify.test");
+    let a = org_fixture(&api.db.owner, "set-mail").await;
+    let admin = api.token(a.admin);
+    let path = format!("/api/orgs/{}/settings/", a.org);
+    let with = |reply_from: &str| {
+        json!({
+            "teams": ["Billing"], "categories": ["refund"],
+            "auto_triage_webhook": true, "auto_triage_api": false,
+            "reply_from": reply_from
+        })
+    };
+    let refused = api
+        .call("PUT", &path, Some(&admin), Some(with("help@acme.test")))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.json);
+    assert_eq!(refused.json["field"], "reply_from");
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("mail.nexify.test")),
+        "{}",
+        refused.json
+    );
+    let kept = api.call("GET", &path, Some(&admin), None).await;
+    assert!(kept.json["reply_from"].is_null(), "nothing was saved");
+
+    let saved = api
+        .call(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(with("Acme@Mail.Nexify.test")),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.json);
+    assert_eq!(saved.json["reply_from"], "acme@mail.nexify.test");
+}

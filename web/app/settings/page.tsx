@@ -87,7 +87,7 @@ function Settings() {
           Auto-triage tickets created in the console or API
         </label>
         <label className="text-sm">
-          Mail replies to requesters from (an address SES may send from; empty: replies are not mailed)
+          Mail replies to requesters from (an address at the mail domain this deployment sends from; empty: replies are not mailed)
           <input
             className={input}
             type="email"
