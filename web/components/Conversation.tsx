@@ -1,8 +1,8 @@
 "use client";
 
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Message, MessageKind } from "@/lib/api";
-import { ErrorNote, errorMessage, input, primaryButton } from "./ui";
+import { ErrorNote, errorMessage, input, primaryButton, secondaryButton } from "./ui";
 
 const KIND_LABEL: Record<MessageKind, string> = { inbound: "Requester", reply: "Reply", note: "Internal note" };
 const KIND_STYLE: Record<MessageKind, string> = {
@@ -43,22 +43,52 @@ export function Conversation({ messages }: { messages: Message[] }) {
   );
 }
 
-/** Writes a reply to the requester or an internal note. */
-export function Composer({ onSend }: { onSend: (kind: Exclude<MessageKind, "inbound">, body: string) => Promise<void> }) {
+/** A suggestion being approved: its draft waits in the composer to be edited and sent. */
+export type Approval = { suggestionId: string; draft: string };
+
+/**
+ * Writes a reply to the requester or an internal note. While a suggestion is being approved,
+ * it holds the suggestion's draft: sending approves the suggestion with the text as edited,
+ * which becomes the reply.
+ */
+export function Composer({
+  onSend,
+  approval = null,
+  onApprove,
+  onCancelApproval,
+}: {
+  onSend: (kind: Exclude<MessageKind, "inbound">, body: string) => Promise<void>;
+  approval?: Approval | null;
+  onApprove?: (approval: Approval, body: string) => Promise<void>;
+  onCancelApproval?: () => void;
+}) {
   const [kind, setKind] = useState<Exclude<MessageKind, "inbound">>("reply");
   const [body, setBody] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const approving = approval !== null && onApprove !== undefined;
+
+  useEffect(() => {
+    if (!approval) return;
+    setKind("reply");
+    setBody(approval.draft);
+    setError(null);
+    box.current?.scrollIntoView?.({ block: "center" });
+    box.current?.focus();
+  }, [approval]);
+
   return (
     <form
       aria-label="Write a message"
-      className="flex flex-col gap-2 rounded-md bg-white p-3 ring-1 ring-slate-200"
+      className={`flex flex-col gap-2 rounded-md bg-white p-3 ring-1 ${approving ? "ring-indigo-400" : "ring-slate-200"}`}
       onSubmit={async (e) => {
         e.preventDefault();
         setBusy(true);
         setError(null);
         try {
-          await onSend(kind, body);
+          if (approving) await onApprove(approval, body);
+          else await onSend(kind, body);
           setBody("");
         } catch (err) {
           setError(errorMessage(err));
@@ -67,15 +97,22 @@ export function Composer({ onSend }: { onSend: (kind: Exclude<MessageKind, "inbo
         }
       }}
     >
-      <div className="flex gap-3 text-sm" role="radiogroup" aria-label="Message kind">
-        {(["reply", "note"] as const).map((k) => (
-          <label key={k} className="flex items-center gap-1">
-            <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
-            {k === "reply" ? "Reply to requester" : "Internal note"}
-          </label>
-        ))}
-      </div>
+      {approving ? (
+        <p className="text-sm text-indigo-900" data-testid="approving">
+          Approving the AI suggestion: edit its draft reply, then send it to the requester.
+        </p>
+      ) : (
+        <div className="flex gap-3 text-sm" role="radiogroup" aria-label="Message kind">
+          {(["reply", "note"] as const).map((k) => (
+            <label key={k} className="flex items-center gap-1">
+              <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
+              {k === "reply" ? "Reply to requester" : "Internal note"}
+            </label>
+          ))}
+        </div>
+      )}
       <textarea
+        ref={box}
         aria-label="Message"
         className={`${input} min-h-20`}
         required
@@ -84,9 +121,24 @@ export function Composer({ onSend }: { onSend: (kind: Exclude<MessageKind, "inbo
         placeholder={kind === "reply" ? "Write to the requester…" : "Only your org sees notes…"}
       />
       <ErrorNote error={error} />
-      <button className={`${primaryButton} self-end`} type="submit" disabled={busy || !body.trim()}>
-        {busy ? "Sending…" : kind === "reply" ? "Send reply" : "Add note"}
-      </button>
+      <div className="flex justify-end gap-2">
+        {approving && (
+          <button
+            className={secondaryButton}
+            type="button"
+            disabled={busy}
+            onClick={() => {
+              setBody("");
+              onCancelApproval?.();
+            }}
+          >
+            Cancel
+          </button>
+        )}
+        <button className={primaryButton} type="submit" disabled={busy || !body.trim()}>
+          {busy ? "Sending…" : approving ? "Approve and send reply" : kind === "reply" ? "Send reply" : "Add note"}
+        </button>
+      </div>
     </form>
   );
 }

@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { PRIORITIES, STATUSES, api, orgPath, type Message, type Priority, type Status, type Ticket, type TicketEvent } from "@/lib/api";
-import { Composer, Conversation } from "./Conversation";
+import { type Approval, Composer, Conversation } from "./Conversation";
 import { EventsTimeline } from "./EventsTimeline";
 import { TriagePanel } from "./TriagePanel";
 import { ErrorNote, Loading, PriorityBadge, STATUS_LABEL, StatusBadge, errorMessage, input } from "./ui";
@@ -26,6 +26,8 @@ export function TicketDetail({
   const [events, setEvents] = useState<TicketEvent[]>([]);
   const [messages, setMessages] = useState<Message[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [approval, setApproval] = useState<Approval | null>(null);
+  const [decided, setDecided] = useState(0);
 
   const load = useCallback(async () => {
     try {
@@ -45,6 +47,7 @@ export function TicketDetail({
 
   useEffect(() => {
     setTicket(null);
+    setApproval(null);
     void load();
   }, [load]);
 
@@ -142,9 +145,25 @@ export function TicketDetail({
             await api<Message>(orgPath(org, `tickets/${ticketId}/messages/`), { method: "POST", body: { kind, body } });
             changed();
           }}
+          approval={approval}
+          onApprove={async (a, body) => {
+            // Accepting with the edited draft applies the suggestion and sends the reply.
+            await api(orgPath(org, `suggestions/${a.suggestionId}/accept/`), { method: "POST", body: { draft_reply: body } });
+            setApproval(null);
+            setDecided((n) => n + 1);
+            changed();
+          }}
+          onCancelApproval={() => setApproval(null)}
         />
       )}
-      <TriagePanel org={org} ticketId={ticket.id} canWrite={canWrite} onChanged={changed} />
+      <TriagePanel
+        org={org}
+        ticketId={ticket.id}
+        canWrite={canWrite}
+        onChanged={changed}
+        onApprove={canWrite ? (s) => setApproval({ suggestionId: s.id, draft: s.draft_reply }) : undefined}
+        decided={decided}
+      />
       <div>
         <h3 className="mb-2 font-medium">Events</h3>
         <EventsTimeline events={events} />

@@ -122,11 +122,14 @@ export function SuggestionCard({
   suggestion,
   canDecide,
   onDecided,
+  onApprove,
 }: {
   org: string;
   suggestion: Suggestion;
   canDecide: boolean;
   onDecided: () => void;
+  /** Approving hands the draft to the ticket's composer, to edit and send from there. */
+  onApprove?: (suggestion: Suggestion) => void;
 }) {
   const [draft, setDraft] = useState(suggestion.draft_reply);
   const [reason, setReason] = useState("");
@@ -135,6 +138,7 @@ export function SuggestionCard({
   const [error, setError] = useState<string | null>(null);
   const [opened, setOpened] = useState<Citation | null>(null);
   const pending = suggestion.status === "pending";
+  const viaComposer = onApprove !== undefined && suggestion.draft_reply.trim() !== "";
 
   const decide = async (action: "accept" | "reject") => {
     setBusy(true);
@@ -183,13 +187,18 @@ export function SuggestionCard({
       </div>
       <Reasons suggestion={suggestion} />
       <label className="text-xs text-slate-600">
-        Draft reply{pending && canDecide ? " (edit it here; approving sends it to the requester)" : ""}
+        Draft reply
+        {pending && canDecide
+          ? viaComposer
+            ? " (approving puts it in the reply box to edit, then sends it to the requester)"
+            : " (edit it here; approving sends it to the requester)"
+          : ""}
         <textarea
           aria-label="Draft reply"
           className={`${input} mt-1 h-40 font-mono`}
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
-          readOnly={!canDecide || !pending}
+          readOnly={!canDecide || !pending || viaComposer}
         />
       </label>
       <div>
@@ -213,7 +222,13 @@ export function SuggestionCard({
       <ErrorNote error={error} />
       {canDecide && pending && (
         <div className="flex flex-wrap items-end gap-2">
-          <button className={primaryButton} disabled={busy} onClick={() => decide("accept")}>Approve</button>
+          <button
+            className={primaryButton}
+            disabled={busy}
+            onClick={() => (viaComposer ? onApprove(suggestion) : decide("accept"))}
+          >
+            Approve
+          </button>
           {rejecting ? (
             <>
               <label className="text-xs text-slate-600">
@@ -237,11 +252,16 @@ export function TriagePanel({
   ticketId,
   canWrite,
   onChanged,
+  onApprove,
+  decided = 0,
 }: {
   org: string;
   ticketId: string;
   canWrite: boolean;
   onChanged: () => void;
+  onApprove?: (suggestion: Suggestion) => void;
+  /** Bumped when a suggestion was decided elsewhere (the composer): reload them. */
+  decided?: number;
 }) {
   const [job, setJob] = useState<Job | null>(null);
   const [suggestions, setSuggestions] = useState<Suggestion[] | null>(null);
@@ -265,6 +285,10 @@ export function TriagePanel({
       if (timer.current) clearTimeout(timer.current);
     };
   }, [loadSuggestions]);
+
+  useEffect(() => {
+    if (decided > 0) void loadSuggestions();
+  }, [decided, loadSuggestions]);
 
   const poll = useCallback(
     (id: string) => {
@@ -330,6 +354,7 @@ export function TriagePanel({
             org={org}
             suggestion={s}
             canDecide={canWrite}
+            onApprove={onApprove}
             onDecided={() => {
               void loadSuggestions();
               onChanged();

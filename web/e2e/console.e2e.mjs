@@ -174,11 +174,14 @@ try {
     await page.screenshot({ path: `${SHOTS}03-suggestion.png`, fullPage: true });
   });
 
-  await step("4. approve it: the draft, as edited, is sent as the reply in the conversation", async () => {
-    const draft = page.getByLabel("Draft reply");
-    const edited = `${await draft.inputValue()}\n\nKind regards, the e2e team (${marker})`;
-    await draft.fill(edited);
+  await step("4. approve it: the draft goes to the composer, and as edited it is the reply in the conversation", async () => {
+    const suggested = await page.getByLabel("Draft reply").inputValue();
     await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByTestId("approving").waitFor();
+    const composer = page.getByLabel("Message", { exact: true });
+    if ((await composer.inputValue()) !== suggested) fail("the composer does not hold the suggestion's draft");
+    await composer.fill(`${suggested}\n\nKind regards, the e2e team (${marker})`);
+    await page.getByRole("button", { name: "Approve and send reply" }).click();
     await page.getByTestId("suggestion-status").filter({ hasText: "accepted" }).waitFor();
     const reply = page.locator('[data-testid="message"][data-kind="reply"]');
     await reply.filter({ hasText: `Kind regards, the e2e team (${marker})` }).waitFor();

@@ -1,6 +1,7 @@
-import { cleanup, render, screen } from "@testing-library/react";
-import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { SuggestionCard } from "@/components/TriagePanel";
+import { type Approval, Composer } from "@/components/Conversation";
 import type { Suggestion } from "@/lib/api";
 
 const suggestion: Suggestion = {
@@ -32,6 +33,18 @@ describe("SuggestionCard", () => {
     expect(draft.readOnly).toBe(false);
     expect(screen.getByTestId("suggested-team").textContent).toBe("Billing");
     expect(screen.getAllByTestId("citation")).toHaveLength(1);
+  });
+
+  it("in a ticket, approving hands the draft to the composer instead of accepting at once", () => {
+    const onApprove = vi.fn();
+    const fetch = vi.fn();
+    vi.stubGlobal("fetch", fetch);
+    render(<SuggestionCard org="o" suggestion={suggestion} canDecide onDecided={() => {}} onApprove={onApprove} />);
+    expect((screen.getByLabelText(/Draft reply/) as HTMLTextAreaElement).readOnly).toBe(true);
+    fireEvent.click(screen.getByRole("button", { name: "Approve" }));
+    expect(onApprove).toHaveBeenCalledWith(suggestion);
+    expect(fetch).not.toHaveBeenCalled();
+    vi.unstubAllGlobals();
   });
 
   it("shows a viewer no action buttons and a read-only draft", () => {
@@ -77,5 +90,34 @@ describe("SuggestionCard", () => {
     const link = screen.getByRole("link", { name: "Refund request 0" });
     expect(link.getAttribute("href")).toBe("/?ticket=t0");
     expect(similar[0].textContent).toContain("90%");
+  });
+});
+
+describe("Composer", () => {
+  it("holds a suggestion's draft while it is approved, and sends it as edited", async () => {
+    const approval: Approval = { suggestionId: "s1", draft: suggestion.draft_reply };
+    const onApprove = vi.fn(async () => {});
+    const onSend = vi.fn(async () => {});
+    const onCancel = vi.fn();
+    render(<Composer onSend={onSend} approval={approval} onApprove={onApprove} onCancelApproval={onCancel} />);
+    const box = screen.getByLabelText("Message") as HTMLTextAreaElement;
+    expect(box.value).toBe(suggestion.draft_reply);
+    expect(screen.queryByLabelText("Internal note")).toBeNull();
+    fireEvent.change(box, { target: { value: `${suggestion.draft_reply} Regards, Ana` } });
+    fireEvent.click(screen.getByRole("button", { name: "Approve and send reply" }));
+    await waitFor(() => expect(onApprove).toHaveBeenCalledWith(approval, `${suggestion.draft_reply} Regards, Ana`));
+    expect(onSend).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(onCancel).toHaveBeenCalled();
+  });
+
+  it("writes replies and notes when nothing is being approved", async () => {
+    const onSend = vi.fn(async () => {});
+    render(<Composer onSend={onSend} />);
+    expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
+    fireEvent.click(screen.getByLabelText("Internal note"));
+    fireEvent.change(screen.getByLabelText("Message"), { target: { value: "Called the bank." } });
+    fireEvent.click(screen.getByRole("button", { name: "Add note" }));
+    await waitFor(() => expect(onSend).toHaveBeenCalledWith("note", "Called the bank."));
   });
 });
