@@ -124,6 +124,19 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
 });
+// Every page of every context reports what the Content-Security-Policy refused: the
+// console must work under its policy, so any refusal fails the run (step 13).
+const cspRefusals = [];
+const newContext = browser.newContext.bind(browser);
+browser.newContext = async (...options) => {
+  const context = await newContext(...options);
+  context.on("page", (page) =>
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspRefusals.push(`${page.url()}: ${message.text()}`);
+    }),
+  );
+  return context;
+};
 let failed = false;
 try {
   const marker = `e2e-${Date.now()}`;
@@ -422,6 +435,31 @@ try {
     await lead.getByRole("button", { name: "Sign in" }).click();
     await lead.getByTestId("signed-in-as").filter({ hasText: email }).waitFor();
     await theirs.close();
+  });
+  await step("13. the console comes with its security headers, and nothing it does breaks its CSP", async () => {
+    for (const path of ["/", "/login/", "/settings/", "/api/health/"]) {
+      const headers = (await fetch(`${BASE}${path}`)).headers;
+      const csp = headers.get("content-security-policy") ?? fail(`${path}: no Content-Security-Policy`);
+      for (const directive of ["default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'"]) {
+        if (!csp.includes(directive)) fail(`${path}: the CSP lacks ${directive}: ${csp}`);
+      }
+      if (/unsafe-inline|unsafe-eval|\*/.test(csp.match(/script-src [^;]*/)[0])) fail(`${path}: script-src is loose: ${csp}`);
+      if (!/^max-age=\d{8,}; includeSubDomains$/.test(headers.get("strict-transport-security") ?? "")) fail(`${path}: HSTS`);
+      if (headers.get("x-content-type-options") !== "nosniff") fail(`${path}: nosniff`);
+      if (headers.get("x-frame-options") !== "DENY") fail(`${path}: X-Frame-Options`);
+      if (headers.get("referrer-policy") !== "strict-origin-when-cross-origin") fail(`${path}: Referrer-Policy`);
+    }
+    // Steps 1 to 12 ran under the policy: it refused nothing the console needs.
+    if (cspRefusals.length) fail(`the CSP refused:\n${cspRefusals.join("\n")}`);
+    // Another site cannot frame the console (clickjacking).
+    const framer = await newContext();
+    const page = await framer.newPage();
+    await page.setContent(`<iframe src="${BASE}/login/" width="800" height="600"></iframe>`);
+    await page.waitForTimeout(1000);
+    const framed = page.frames().find((f) => f !== page.mainFrame());
+    const shown = framed ? await framed.evaluate(() => document.body?.innerText ?? "").catch(() => "") : "";
+    if (shown.includes("Sign in")) fail("the console renders inside another page's frame");
+    await framer.close();
   });
   await hook.remove();
   receiver.close();

@@ -1,7 +1,8 @@
 //! The local API gateway: serves the console's static export and routes `/api/...` to the
 //! functions that `cargo lambda watch` serves, invoking them with HTTP API (2.0) events
 //! through the Lambda Invoke API, as API Gateway does on AWS. The routes are
-//! read from `template.yaml`, the one place they are defined.
+//! read from `template.yaml`, the one place they are defined. Every answer carries the
+//! console's security headers ([`crate::csp`]), as CloudFront adds them on AWS.
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -29,6 +30,7 @@ struct Gateway {
     invoke_base: String,
     web_root: PathBuf,
     http: Client<HttpConnector, Full<Bytes>>,
+    security_headers: Vec<(&'static str, String)>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -189,6 +191,16 @@ fn http_api_reply(payload: &[u8]) -> anyhow::Result<Reply> {
 
 impl Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Reply {
+        let mut reply = self.answer(request).await;
+        for (name, value) in &self.security_headers {
+            if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
+                reply.headers_mut().insert(*name, value);
+            }
+        }
+        reply
+    }
+
+    async fn answer(&self, request: Request<Incoming>) -> Reply {
         let path = request.uri().path().to_owned();
         if path.starts_with("/api/") {
             return match self.forward(request).await {
@@ -286,7 +298,15 @@ pub async fn run(config: GatewayConfig) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", config.template.display()))?;
     let routes = routes_from_template(&template);
     anyhow::ensure!(!routes.is_empty(), "no HttpApi routes in the template");
+    // The export's inline scripts as they are now: `make run` builds the console first.
+    let hashes = crate::csp::script_hashes(&config.web_root).with_context(|| {
+        format!(
+            "reading the console's export in {}",
+            config.web_root.display()
+        )
+    })?;
     let gateway = Arc::new(Gateway {
+        security_headers: crate::csp::headers(&hashes),
         routes,
         invoke_base: config.invoke_base,
         web_root: config.web_root,

@@ -2,6 +2,7 @@
 //! flags, so a mistyped one is an error rather than silently ignored).
 
 mod bridge;
+mod csp;
 mod eval;
 mod gateway;
 mod import;
@@ -76,6 +77,12 @@ pub enum Command {
         #[arg(long, default_value = "deliveries")]
         deliverer: String,
     },
+    /// Prints the hashes of the console export's inline scripts, for the template's
+    /// ConsoleScriptHashes parameter (its Content-Security-Policy allows only those).
+    ConsoleCsp {
+        #[arg(long, default_value = "web/out")]
+        web: PathBuf,
+    },
     /// Locally: serves the console and routes /api/ to the functions by template.yaml, as API
     /// Gateway would.
     Gateway {
@@ -130,6 +137,17 @@ async fn main() -> anyhow::Result<()> {
                 listen,
             })
             .await;
+        }
+        Command::ConsoleCsp { web } => {
+            let hashes = csp::script_hashes(&web)
+                .with_context(|| format!("reading the console's export in {}", web.display()))?;
+            anyhow::ensure!(
+                !hashes.is_empty(),
+                "no inline scripts in {}: build the console first",
+                web.display()
+            );
+            println!("{}", hashes.join(" "));
+            return Ok(());
         }
         Command::SqsBridge {
             queue_url,
@@ -200,7 +218,10 @@ async fn main() -> anyhow::Result<()> {
                 org::create(&pool, &name, slug.as_deref(), &admin_email, &console_url).await?;
             println!("{message}");
         }
-        Command::Gateway { .. } | Command::SqsBridge { .. } | Command::Eval(_) => {
+        Command::Gateway { .. }
+        | Command::ConsoleCsp { .. }
+        | Command::SqsBridge { .. }
+        | Command::Eval(_) => {
             unreachable!("handled before connecting")
         }
     }
