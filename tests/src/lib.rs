@@ -5,6 +5,7 @@
 pub mod api;
 pub mod mail;
 pub mod receiver;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 use crate::{PgPool, StorageError};
 
@@ -25,13 +25,18 @@ impl std::fmt::Debug for DbConfig {
     }
 }
 
+/// The CA bundle the build embedded (`NEXIFY_DB_CA_BUNDLE`, see build.rs); empty when none.
+const EMBEDDED_CA_BUNDLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/db-ca-bundle.pem"));
+
 impl DbConfig {
     /// `DATABASE_URL` (required), `DATABASE_MAX_CONNECTIONS` (default 2) and
-    /// `DATABASE_ACQUIRE_TIMEOUT_MS` (default 3000).
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS` (default 3000). Outside `NEXIFY_ENV=local` the URL must
+    /// verify the server ([`DbConfig::verified`]).
     pub fn from_env() -> Result<Self, StorageError> {
         let url = std::env::var("DATABASE_URL")
             .map_err(|_| StorageError::Config("DATABASE_URL is not set".into()))?;
-        let mut config = Self::from_url(&url)?;
+        let local = std::env::var("NEXIFY_ENV").as_deref() == Ok("local");
+        let mut config = Self::verified(&url, local)?;
         if let Ok(max) = std::env::var("DATABASE_MAX_CONNECTIONS") {
             config.max_connections = max.parse().map_err(|_| {
                 StorageError::Config("DATABASE_MAX_CONNECTIONS must be a whole number".into())
@@ -46,6 +51,39 @@ impl DbConfig {
         Ok(config)
     }
 
+    /// Like [`DbConfig::from_url`], but a connection that could be relayed must check the
+    /// server's certificate and name: outside local mode, unless the host is this machine,
+    /// the URL must ask for `sslmode=verify-full` (`prefer` and `require` accept any
+    /// certificate). Without its own `sslrootcert`, the CA bundle embedded at build time is
+    /// trusted.
+    pub fn verified(url: &str, local: bool) -> Result<Self, StorageError> {
+        let mut config = Self::from_url(url)?;
+        let options = &config.connect_options;
+        let on_this_machine = options.get_socket().is_some()
+            || matches!(
+                options.get_host(),
+                "localhost" | "127.0.0.1" | "::1" | "[::1]"
+            );
+        if local || on_this_machine {
+            return Ok(config);
+        }
+        if !matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
+            return Err(StorageError::Config(
+                "DATABASE_URL must ask for sslmode=verify-full outside NEXIFY_ENV=local: other \
+                 modes do not check the database server's certificate"
+                    .into(),
+            ));
+        }
+        if !url.contains("sslrootcert=") && !EMBEDDED_CA_BUNDLE.is_empty() {
+            config.connect_options = config
+                .connect_options
+                .ssl_root_cert_from_pem(EMBEDDED_CA_BUNDLE.to_vec());
+        }
+        Ok(config)
+    }
+
+    /// The URL as given, whatever its `sslmode` (tools and tests; functions use
+    /// [`DbConfig::from_env`]).
     pub fn from_url(url: &str) -> Result<Self, StorageError> {
         let connect_options = PgConnectOptions::from_str(url)
             .map_err(|e| StorageError::Config(format!("DATABASE_URL is not a valid URL: {e}")))?
@@ -113,4 +151,37 @@ pub fn connect_lazy(config: &DbConfig) -> PgPool {
             })
         })
         .connect_lazy_with(config.connect_options.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_local_mode_a_remote_database_must_verify_its_certificate() {
+        let refused = [
+            "postgres://app:pw@db.example.com/nexify",
+            "postgres://app:pw@db.example.com/nexify?sslmode=prefer",
+            "postgres://app:pw@db.example.com/nexify?sslmode=require",
+            "postgres://app:pw@10.0.0.5/nexify?sslmode=verify-ca",
+        ];
+        for url in refused {
+            let err = DbConfig::verified(url, false).unwrap_err();
+            assert!(err.to_string().contains("verify-full"), "{url}: {err}");
+            assert!(
+                DbConfig::verified(url, true).is_ok(),
+                "local mode takes {url}"
+            );
+        }
+        let accepted = [
+            "postgres://app:pw@db.example.com/nexify?sslmode=verify-full",
+            "postgres://app:pw@db.example.com/nexify?sslmode=verify-full&sslrootcert=/opt/ca.pem",
+            // Loopback never crosses a network.
+            "postgres://app:pw@127.0.0.1:5432/nexify",
+            "postgres://app:pw@localhost/nexify",
+        ];
+        for url in accepted {
+            assert!(DbConfig::verified(url, false).is_ok(), "{url}");
+        }
+    }
 }

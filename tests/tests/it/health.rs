@@ -112,3 +112,67 @@ async fn a_function_connected_as_the_owner_refuses_to_serve(
     )));
     assert_eq!(app.handle(get("/api/health/")).await.unwrap().status(), 200);
 }
+
+/// Over a network, a function checks the database server's certificate and name
+/// (`sslmode=verify-full`), here through a TLS front for the local Postgres whose
+/// certificate, for 127.0.0.1 only, comes from a throwaway CA. Trusting that CA, the
+/// function serves; trusting another CA, or reaching the server by a name the certificate
+/// does not carry, the connection is refused and health is 503.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_database_server_certificate_is_verified(
+    _o: sqlx::postgres::PgPoolOptions,
+    c: sqlx::postgres::PgConnectOptions,
+) {
+    use sqlx::Connection;
+    let front = nexify_tests::tls::TlsFront::start(c.get_port()).await;
+    let url = |host: &str, ca: &std::path::Path| {
+        format!(
+            "postgres://{}:{}@{host}:{}/{}?sslmode=verify-full&sslrootcert={}",
+            nexify_storage::APP_ROLE,
+            nexify_tests::APP_PASSWORD,
+            front.port,
+            c.get_database().unwrap(),
+            ca.display()
+        )
+    };
+    let trusted =
+        nexify_storage::DbConfig::verified(&url("127.0.0.1", &front.ca()), false).unwrap();
+    let mut conn = sqlx::PgConnection::connect_with(&trusted.connect_options)
+        .await
+        .expect("the CA's certificate for 127.0.0.1 is accepted");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    let health = Health::new(nexify_storage::connect_lazy(&trusted));
+    assert_eq!(
+        health.handle(get("/api/health/")).await.unwrap().status(),
+        200
+    );
+
+    for (host, ca, why) in [
+        ("127.0.0.1", front.other_ca(), "a CA the URL does not trust"),
+        (
+            "localhost",
+            front.ca(),
+            "a name the certificate does not carry",
+        ),
+    ] {
+        let config = nexify_storage::DbConfig::verified(&url(host, &ca), false).unwrap();
+        let refused = sqlx::PgConnection::connect_with(&config.connect_options)
+            .await
+            .expect_err(why);
+        // rustls refuses the certificate itself (not, say, the password or the network).
+        assert!(
+            format!("{refused:?}").contains("InvalidCertificate"),
+            "{why}: {refused:?}"
+        );
+        let health = Health::new(nexify_storage::connect_lazy(&config));
+        assert_eq!(
+            health.handle(get("/api/health/")).await.unwrap().status(),
+            503,
+            "{why}"
+        );
+    }
+}
