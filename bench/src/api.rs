@@ -79,13 +79,14 @@ pub async fn run() -> anyhow::Result<()> {
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&owner).await?;
 
-    let issuer = TokenIssuer::new(b"benchmark-secret-benchmark-secret-0123")?;
+    // EdDSA, as deployed: the development key pair stands in for the deployment's.
+    let issuer = TokenIssuer::local();
     let token = issuer.issue_access(user.id)?;
     let dispatcher = nexify_queue::SqsDispatcher::new(
         nexify_queue::sqs_client_from_env().await,
         "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
     );
-    let app = ::tickets::App::new(pool, issuer, dispatcher);
+    let app = ::tickets::App::new(pool, issuer.verifier().clone(), dispatcher);
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     // Routed as API Gateway routes it: the route key and the path parameters.
     let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
@@ -143,7 +144,7 @@ pub async fn run() -> anyhow::Result<()> {
     let (proxy, counted_pool) = RoundTrips::app_pool(&owner_url).await?;
     let counted_app = ::tickets::App::new(
         counted_pool,
-        TokenIssuer::new(b"benchmark-secret-benchmark-secret-0123")?,
+        issuer.verifier().clone(),
         nexify_queue::SqsDispatcher::new(
             nexify_queue::sqs_client_from_env().await,
             "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",

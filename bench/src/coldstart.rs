@@ -241,10 +241,6 @@ pub async fn run() -> anyhow::Result<()> {
         .context("reading .local/functions.env (scripts/bench.sh writes it)")?
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .chain([(
-            "JWT_SECRET".to_owned(),
-            "a-benchmark-secret-of-at-least-32-bytes".to_owned(),
-        )])
         .collect();
     let database_url = env
         .iter()

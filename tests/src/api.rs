@@ -2,7 +2,7 @@
 //! the way API Gateway would, over the function role's pool (so RLS applies).
 
 use lambda_http::{Body, Request};
-use nexify_auth::TokenIssuer;
+use nexify_auth::{SigningKey, TokenIssuer, TokenSigner, TokenVerifier};
 use nexify_domain::UserId;
 use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
@@ -12,11 +12,12 @@ use nexify_triage::TriageEngine;
 
 use crate::TestDb;
 
-pub const TEST_JWT_SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
-
 pub struct Api {
     pub db: TestDb,
+    /// Signs the tests' tokens with the key the auth function fetched from Secrets Manager.
     pub issuer: TokenIssuer,
+    /// That key, for tests that sign tokens of their own making.
+    pub signing_key: SigningKey,
     /// This test's own triage queue and dead-letter queue on LocalStack.
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
@@ -66,7 +67,21 @@ impl Api {
     }
 
     async fn with_db(db: TestDb) -> Self {
-        let issuer = TokenIssuer::new(TEST_JWT_SECRET).unwrap();
+        // A key of this test's own, stored in LocalStack's Secrets Manager, from which the
+        // auth function fetches it as deployed; the other functions get its public key only.
+        let (signing_key, public) = SigningKey::generate(&crate::unique("kid")).unwrap();
+        let verifier = TokenVerifier::new(&public).unwrap();
+        let issuer =
+            TokenIssuer::new(TokenSigner::new(&signing_key).unwrap(), verifier.clone()).unwrap();
+        let secrets = crate::secrets_client().await;
+        let secret_id = crate::unique("nexify-test/jwt-signing-key");
+        secrets
+            .create_secret()
+            .name(&secret_id)
+            .secret_string(serde_json::to_string(&signing_key).unwrap())
+            .send()
+            .await
+            .expect("LocalStack serves Secrets Manager (scripts/stack.sh up)");
         let app = db.app.clone();
         let sqs = crate::sqs_client().await;
         let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
@@ -80,24 +95,29 @@ impl Api {
         Self {
             auth: auth::App::new(
                 app.clone(),
-                issuer.clone(),
+                verifier.clone(),
+                auth::SigningKeys::Secret {
+                    secrets: nexify_secrets::Secrets::new(secrets),
+                    id: secret_id,
+                },
                 nexify_service::signup::SignupPolicy::Open,
                 mailer.clone(),
                 console.clone(),
             ),
-            kb: kb::App::new(app.clone(), issuer.clone(), embedder.clone()),
-            triage: triage_api::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+            kb: kb::App::new(app.clone(), verifier.clone(), embedder.clone()),
+            triage: triage_api::App::new(app.clone(), verifier.clone(), dispatcher.clone())
                 .with_deliveries(deliveries.clone()),
-            tickets: tickets::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+            tickets: tickets::App::new(app.clone(), verifier.clone(), dispatcher.clone())
                 .with_deliveries(deliveries.clone()),
             // Local mode: endpoints may be plain HTTP to this machine (the test receiver).
-            settings: settings::App::new(app.clone(), issuer.clone(), mailer, console)
+            settings: settings::App::new(app.clone(), verifier, mailer, console)
                 .with_local(true)
                 .with_deliveries(deliveries.clone()),
-            webhooks: webhooks::App::new(app.clone(), issuer.clone(), dispatcher.clone())
+            webhooks: webhooks::App::new(app.clone(), dispatcher.clone())
                 .with_deliveries(deliveries.clone()),
             health: health::Health::new(app),
             issuer,
+            signing_key,
             db,
             sqs,
             queue_url,

@@ -155,6 +155,21 @@ pub async fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&config)
 }
 
+/// LocalStack's Secrets Manager.
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_secretsmanager::Client::new(&config)
+}
+
 /// A fresh queue and dead-letter queue with the triage queue's redrive policy, but the given
 /// visibility timeout so redelivery tests need not wait 30 s. Returns (queue, dlq) URLs.
 pub async fn queue_pair(client: &aws_sdk_sqs::Client, visibility_seconds: u32) -> (String, String) {

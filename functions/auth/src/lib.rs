@@ -21,13 +21,14 @@ use nexify_api::bodies::{
     AcceptInvite, LogoutRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
     RefreshRequest, SignUp, TokenRequest,
 };
-use nexify_auth::{REFRESH_TTL, TokenIssuer, TokenPair};
+use nexify_auth::{REFRESH_TTL, SigningKey, TokenIssuer, TokenPair, TokenSigner, TokenVerifier};
 use nexify_domain::Email;
 use nexify_http::session_cookie::{self, Caller, ConsoleOrigin};
 use nexify_http::{
     ApiError, Body, Request, Response, empty, json, parse_json, parse_optional_json, path_param,
 };
 use nexify_mail::SesMailer;
+use nexify_secrets::{Prefetched, Secrets};
 use nexify_service::mail::Console;
 use nexify_service::signup::{self, NewAccount, SignupPolicy};
 use nexify_service::{accounts, invites, recovery};
@@ -36,7 +37,9 @@ use serde::Serialize;
 
 pub struct App {
     pool: PgPool,
-    issuer: TokenIssuer,
+    /// The signing key, from Secrets Manager: the only function that holds one.
+    issuer: Prefetched<TokenIssuer>,
+    verifier: TokenVerifier,
     signup: SignupPolicy,
     mailer: SesMailer,
     console: Console,
@@ -70,23 +73,68 @@ fn presented(caller: Caller, req: &Request, in_body: Option<String>) -> Option<S
     })
 }
 
+/// Where the signing key comes from.
+pub enum SigningKeys {
+    /// Secret `id` in Secrets Manager (`JWT_SIGNING_KEY_SECRET`), fetched from start-up on.
+    Secret { secrets: Secrets, id: String },
+    /// A key at hand: local mode's development key, tests.
+    Ready(Box<TokenIssuer>),
+}
+
+impl SigningKeys {
+    /// `JWT_SIGNING_KEY_SECRET` (the secret's ARN or name), or, in local mode only, the
+    /// development key.
+    pub fn from_env() -> Result<Self, nexify_auth::AuthError> {
+        match std::env::var("JWT_SIGNING_KEY_SECRET") {
+            Ok(id) if !id.trim().is_empty() => Ok(SigningKeys::Secret {
+                secrets: Secrets::default(),
+                id,
+            }),
+            _ if std::env::var("NEXIFY_ENV").is_ok_and(|e| e == "local") => {
+                Ok(SigningKeys::Ready(Box::new(TokenIssuer::local())))
+            }
+            _ => Err(nexify_auth::AuthError::Config(
+                "JWT_SIGNING_KEY_SECRET is not set (only NEXIFY_ENV=local may run without it)"
+                    .into(),
+            )),
+        }
+    }
+}
+
 impl App {
     pub fn new(
         pool: PgPool,
-        issuer: TokenIssuer,
+        verifier: TokenVerifier,
+        keys: SigningKeys,
         signup: SignupPolicy,
         mailer: SesMailer,
         console: Console,
     ) -> Self {
         let origin = ConsoleOrigin::of_url(console.url());
+        let issuer = match keys {
+            SigningKeys::Ready(issuer) => Prefetched::ready(*issuer),
+            SigningKeys::Secret { secrets, id } => {
+                // The verifier must accept what the fetched key signs.
+                let check = verifier.clone();
+                Prefetched::start(secrets, id, move |key: SigningKey| {
+                    TokenIssuer::new(TokenSigner::new(&key)?, check.clone())
+                })
+            }
+        };
         Self {
             pool,
             issuer,
+            verifier,
             signup,
             mailer,
             console,
             origin,
         }
+    }
+
+    /// The issuer, once its key is here (503 while Secrets Manager cannot be reached).
+    async fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
+        Ok(self.issuer.get().await?)
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -101,9 +149,14 @@ impl App {
             "POST /api/auth/token/" => {
                 let body: TokenRequest = parse_json(&req)?;
                 let email = Email::parse("email", &body.email)?;
-                let tokens =
-                    accounts::sign_in(&self.pool, &self.issuer, &email, &body.password, source_ip)
-                        .await?;
+                let tokens = accounts::sign_in(
+                    &self.pool,
+                    self.issuer().await?,
+                    &email,
+                    &body.password,
+                    source_ip,
+                )
+                .await?;
                 Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "POST /api/auth/signup/" => {
@@ -114,7 +167,8 @@ impl App {
                     display_name: &body.display_name,
                     organization_name: &body.organization_name,
                 };
-                let joined = signup::sign_up(&self.pool, &self.issuer, self.signup, &new).await?;
+                let joined =
+                    signup::sign_up(&self.pool, self.issuer().await?, self.signup, &new).await?;
                 Ok(session_reply(caller, StatusCode::CREATED, joined, |j| {
                     j.tokens.as_mut()
                 }))
@@ -123,7 +177,7 @@ impl App {
                 let body: RefreshRequest = parse_optional_json(&req)?.unwrap_or_default();
                 let token = presented(caller, &req, body.refresh)
                     .ok_or_else(|| ApiError::Unauthorized("no session: sign in".into()))?;
-                let tokens = accounts::refresh(&self.pool, &self.issuer, &token).await?;
+                let tokens = accounts::refresh(&self.pool, self.issuer().await?, &token).await?;
                 Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "POST /api/auth/logout/" => {
@@ -158,7 +212,7 @@ impl App {
                 let token: String = path_param(&req, "token")?;
                 let body: AcceptInvite = parse_optional_json(&req)?.unwrap_or_default();
                 let joined = if req.headers().contains_key("authorization") {
-                    let user = nexify_http::authenticate(&req, &self.issuer)?;
+                    let user = nexify_http::authenticate(&req, &self.verifier)?;
                     invites::accept_as(&self.pool, user, &token, source_ip).await?
                 } else {
                     let password = body.password.as_deref().ok_or_else(|| {
@@ -168,19 +222,26 @@ impl App {
                         )
                     })?;
                     let name = body.display_name.as_deref().unwrap_or_default();
-                    invites::accept_new(&self.pool, &self.issuer, &token, name, password, source_ip)
-                        .await?
+                    invites::accept_new(
+                        &self.pool,
+                        self.issuer().await?,
+                        &token,
+                        name,
+                        password,
+                        source_ip,
+                    )
+                    .await?
                 };
                 Ok(session_reply(caller, StatusCode::OK, joined, |j| {
                     j.tokens.as_mut()
                 }))
             }
             "POST /api/me/password/" => {
-                let user = nexify_http::authenticate(&req, &self.issuer)?;
+                let user = nexify_http::authenticate(&req, &self.verifier)?;
                 let body: PasswordChange = parse_json(&req)?;
                 let tokens = accounts::change_password(
                     &self.pool,
-                    &self.issuer,
+                    self.issuer().await?,
                     user,
                     &body.current_password,
                     &body.new_password,
@@ -189,7 +250,7 @@ impl App {
                 Ok(session_reply(caller, StatusCode::OK, tokens, |t| Some(t)))
             }
             "GET /api/me/" => {
-                let user = nexify_http::authenticate(&req, &self.issuer)?;
+                let user = nexify_http::authenticate(&req, &self.verifier)?;
                 Ok(json(StatusCode::OK, &accounts::me(&self.pool, user).await?))
             }
             _ => Err(ApiError::NotFound),

@@ -1,5 +1,5 @@
 use lambda_http::{Error, service_fn};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
@@ -10,7 +10,16 @@ async fn main() -> Result<(), Error> {
     let signup = nexify_service::signup::SignupPolicy::from_env()?;
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;
-    let app = auth::App::new(pool, TokenIssuer::from_env()?, signup, mailer, console);
+    // Starts fetching the signing key from Secrets Manager; requests that sign wait for it.
+    let keys = auth::SigningKeys::from_env()?;
+    let app = auth::App::new(
+        pool,
+        TokenVerifier::from_env()?,
+        keys,
+        signup,
+        mailer,
+        console,
+    );
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

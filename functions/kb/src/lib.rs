@@ -7,7 +7,7 @@
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::DocumentBody;
 use nexify_api::responses::{DocumentPage, SearchResults};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_domain::{DocumentId, parse_limit};
 use nexify_embed::Embedder;
 use nexify_http::{
@@ -19,15 +19,19 @@ use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
-    issuer: TokenIssuer,
+    verifier: TokenVerifier,
     embedder: std::sync::Arc<dyn Embedder>,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, embedder: std::sync::Arc<dyn Embedder>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        verifier: TokenVerifier,
+        embedder: std::sync::Arc<dyn Embedder>,
+    ) -> Self {
         Self {
             pool,
-            issuer,
+            verifier,
             embedder,
         }
     }
@@ -38,7 +42,7 @@ impl App {
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let route = nexify_http::route(&req)?;
-        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.verifier)?;
         match route {
             "POST /api/orgs/{org}/documents/" => {
                 let body: DocumentBody = parse_json(&req)?;

@@ -1,12 +1,12 @@
 use lambda_http::{Error, service_fn};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = kb::App::new(pool, TokenIssuer::from_env()?, nexify_embed::from_env()?);
+    let app = kb::App::new(pool, TokenVerifier::from_env()?, nexify_embed::from_env()?);
     let app = &app;
     lambda_http::run(service_fn(move |req| app.handle(req))).await
 }

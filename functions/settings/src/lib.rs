@@ -14,7 +14,7 @@
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{EndpointPatch, MemberPatch, NewEndpoint, NewInvite, SettingsBody};
 use nexify_api::responses::{EndpointList, InviteList, MemberPage};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_domain::{Email, UserId};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
@@ -28,7 +28,7 @@ use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
-    issuer: TokenIssuer,
+    verifier: TokenVerifier,
     mailer: SesMailer,
     console: Console,
     /// The domain orgs' reply addresses must be at (`NEXIFY_MAIL_DOMAIN`).
@@ -39,10 +39,10 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, mailer: SesMailer, console: Console) -> Self {
+    pub fn new(pool: PgPool, verifier: TokenVerifier, mailer: SesMailer, console: Console) -> Self {
         Self {
             pool,
-            issuer,
+            verifier,
             mailer,
             console,
             sending: SendingDomain::default(),
@@ -81,7 +81,7 @@ impl App {
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let route = nexify_http::route(&req)?;
-        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.verifier)?;
         match route {
             "GET /api/orgs/{org}/settings/" => Ok(json(
                 StatusCode::OK,

@@ -1,5 +1,5 @@
 use lambda_http::{Error, service_fn};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     let pool = connect_lazy(&DbConfig::from_env()?);
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;
-    let mut app = settings::App::new(pool, TokenIssuer::from_env()?, mailer, console)
+    let mut app = settings::App::new(pool, TokenVerifier::from_env()?, mailer, console)
         .with_sending_domain(nexify_service::mail::SendingDomain::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(nexify_queue::DeliveryQueue::from_env()?);

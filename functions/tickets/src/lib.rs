@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{NewMessage, NewTicketBody, TicketPatchBody};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_domain::{InvalidInput, TicketId, parse_limit};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_json, path_param, query_params,
@@ -63,17 +63,17 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
 
 pub struct App {
     pool: PgPool,
-    issuer: TokenIssuer,
+    verifier: TokenVerifier,
     /// For auto-triage of new tickets, when the org turns it on.
     dispatcher: SqsDispatcher,
     deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
+    pub fn new(pool: PgPool, verifier: TokenVerifier, dispatcher: SqsDispatcher) -> Self {
         Self {
             pool,
-            issuer,
+            verifier,
             dispatcher,
             deliveries: None,
         }
@@ -97,7 +97,7 @@ impl App {
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let route = nexify_http::route(&req)?;
-        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.verifier)?;
         match route {
             "GET /api/orgs/{org}/tickets/" => {
                 let query = parse_list_query(&query_params(&req)?)?;

@@ -12,7 +12,7 @@
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{AcceptBody, RejectBody};
 use nexify_api::responses::SuggestionList;
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_domain::{IdempotencyKey, JobRunId, SuggestionId, TicketId};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_optional_json, path_param,
@@ -24,16 +24,16 @@ use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
-    issuer: TokenIssuer,
+    verifier: TokenVerifier,
     dispatcher: SqsDispatcher,
     deliveries: Option<DeliveryQueue>,
 }
 
 impl App {
-    pub fn new(pool: PgPool, issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
+    pub fn new(pool: PgPool, verifier: TokenVerifier, dispatcher: SqsDispatcher) -> Self {
         Self {
             pool,
-            issuer,
+            verifier,
             dispatcher,
             deliveries: None,
         }
@@ -57,7 +57,7 @@ impl App {
 
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let route = nexify_http::route(&req)?;
-        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.issuer)?;
+        let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.verifier)?;
         match route {
             "POST /api/orgs/{org}/tickets/{id}/triage/" => {
                 let ticket: TicketId = path_param(&req, "id")?;

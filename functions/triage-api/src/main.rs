@@ -2,7 +2,7 @@
 #![recursion_limit = "256"]
 
 use lambda_http::{Error, service_fn};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_storage::{DbConfig, connect_lazy};
 
@@ -10,7 +10,8 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let mut app = triage_api::App::new(pool, TokenIssuer::from_env()?, SqsDispatcher::from_env()?);
+    let mut app =
+        triage_api::App::new(pool, TokenVerifier::from_env()?, SqsDispatcher::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(DeliveryQueue::from_env()?);
     }

@@ -11,7 +11,6 @@
 
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{WebhookMessage, WebhookTicket};
-use nexify_auth::TokenIssuer;
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nexify_domain::{ExternalId, OrgId};
 use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
@@ -29,9 +28,9 @@ pub struct App {
 }
 
 impl App {
-    /// Webhooks authenticate by signature, not by user token; the issuer is accepted so every
-    /// API function is wired the same way.
-    pub fn new(pool: PgPool, _issuer: TokenIssuer, dispatcher: SqsDispatcher) -> Self {
+    /// Webhooks authenticate by signature, not by user token, so this function holds no
+    /// token key at all.
+    pub fn new(pool: PgPool, dispatcher: SqsDispatcher) -> Self {
         Self {
             pool,
             dispatcher,

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use nexify_auth::TokenIssuer;
+use nexify_auth::TokenVerifier;
 use nexify_domain::{OrgId, UserId};
 
 use crate::ApiError;
@@ -60,8 +60,8 @@ pub struct OrgCaller {
 
 impl OrgCaller {
     /// The bearer token first (401), then the `{org}` parameter (404).
-    pub fn from_request(req: &Request, issuer: &TokenIssuer) -> Result<Self, ApiError> {
-        let user = crate::authenticate(req, issuer)?;
+    pub fn from_request(req: &Request, verifier: &TokenVerifier) -> Result<Self, ApiError> {
+        let user = crate::authenticate(req, verifier)?;
         let org = path_param(req, "org")?;
         Ok(Self { user, org })
     }

@@ -124,25 +124,49 @@ async fn jwt_attacks_are_refused_on_every_kind_of_route(_o: PgPoolOptions, c: Pg
 
     let now = chrono::Utc::now().timestamp();
     let claims = |iat: i64, exp: i64, typ: &str| json!({"iss": "nexify", "aud": "nexify-api", "sub": a.admin, "iat": iat, "exp": exp, "typ": typ});
-    let sign = |secret: &[u8], claims: &serde_json::Value| {
+    // Signed with the deployment's own private key (or another), as EdDSA with its kid.
+    let sign_with = |key: &nexify_auth::SigningKey, claims: &serde_json::Value| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        let pem = key
+            .private_key
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(pem)
+            .unwrap();
         jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &header,
             claims,
-            &jsonwebtoken::EncodingKey::from_secret(secret),
+            &jsonwebtoken::EncodingKey::from_ed_der(&der),
         )
         .unwrap()
     };
-    let expired = sign(
-        nexify_tests::api::TEST_JWT_SECRET,
-        &claims(now - 3600, now - 1800, "access"),
-    );
-    let other_key = sign(
-        b"another-secret-that-is-long-enough-000",
-        &claims(now, now + 600, "access"),
-    );
-    let wrong_audience = sign(
-        nexify_tests::api::TEST_JWT_SECRET,
+    let ours = &api.signing_key;
+    let expired = sign_with(ours, &claims(now - 3600, now - 1800, "access"));
+    // Another key presenting our kid.
+    let (mut impostor, _) = nexify_auth::SigningKey::generate("impostor").unwrap();
+    impostor.kid = ours.kid.clone();
+    let other_key = sign_with(&impostor, &claims(now, now + 600, "access"));
+    let wrong_audience = sign_with(
+        ours,
         &json!({"iss": "nexify", "aud": "someone-else", "sub": a.admin, "iat": now, "exp": now + 600, "typ": "access"}),
+    );
+    // HS256 with our kid, keyed by anything an attacker might know.
+    let mut hs = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs.kid = Some(ours.kid.clone());
+    let hs256 = jsonwebtoken::encode(
+        &hs,
+        &claims(now, now + 600, "access"),
+        &jsonwebtoken::EncodingKey::from_secret(ours.kid.as_bytes()),
+    )
+    .unwrap();
+    // Sanity: our key, fresh claims, is accepted, so the refusals below are about the change.
+    let fresh = sign_with(ours, &claims(now, now + 600, "access"));
+    assert_eq!(
+        api.call("GET", "/api/me/", Some(&fresh), None).await.status,
+        200
     );
     let mut tampered_claims: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
@@ -155,7 +179,10 @@ async fn jwt_attacks_are_refused_on_every_kind_of_route(_o: PgPoolOptions, c: Pg
     );
     let alg_none = format!(
         "{}.{}.",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            ours.kid
+        )),
         parts[1]
     );
     // A refresh token is an opaque session secret, never a bearer token.
@@ -179,6 +206,7 @@ async fn jwt_attacks_are_refused_on_every_kind_of_route(_o: PgPoolOptions, c: Pg
         ("wrong audience", &wrong_audience),
         ("tampered", &tampered),
         ("alg none", &alg_none),
+        ("hs256", &hs256),
         ("refresh as access", &refresh),
         ("garbage", "abc.def.ghi"),
     ] {
@@ -204,5 +232,76 @@ async fn jwt_attacks_are_refused_on_every_kind_of_route(_o: PgPoolOptions, c: Pg
         api.call("GET", &tickets, Some(&good), None).await.status,
         200,
         "the good token works"
+    );
+}
+
+/// The auth function fetches its signing key from Secrets Manager (LocalStack), starting at
+/// start-up. While the secret cannot be read, signing in is 503 and nothing else breaks;
+/// the next request fetches again, and once the secret is there, sign-in works with a key
+/// the other functions accept. A key that does not match the published public keys is
+/// never used.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_signing_key_comes_from_secrets_manager(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "auth-key").await;
+    let secrets = nexify_tests::secrets_client().await;
+    let id = nexify_tests::unique("nexify-test/late-key");
+    let mailer = nexify_tests::mail::mailer().await;
+    let console = nexify_service::mail::Console::new(nexify_tests::mail::CONSOLE_URL).unwrap();
+    let (key, public) = nexify_auth::SigningKey::generate("late").unwrap();
+    let verifier = nexify_auth::TokenVerifier::new(&public).unwrap();
+    let auth = auth::App::new(
+        api.db.app.clone(),
+        verifier.clone(),
+        auth::SigningKeys::Secret {
+            secrets: nexify_secrets::Secrets::new(secrets.clone()),
+            id: id.clone(),
+        },
+        nexify_service::signup::SignupPolicy::Open,
+        mailer,
+        console,
+    );
+    let sign_in = || async {
+        let req = Api::request(
+            "POST",
+            "/api/auth/token/",
+            None,
+            Some(&json!({"email": "admin@auth-key.test", "password": FIXTURE_PASSWORD})),
+        );
+        let (req, _) = nexify_tests::api::routed(req).unwrap();
+        let resp = auth.handle(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        (status, body)
+    };
+    let (status, body) = sign_in().await;
+    assert_eq!(status, 503, "no secret yet: {body}");
+    assert_eq!(body["type"], "https://nexify.dev/problems/unavailable");
+    // A secret holding some other key: fetched, but refused, as the verifier would not
+    // accept its tokens.
+    let (stranger, _) = nexify_auth::SigningKey::generate("late").unwrap();
+    secrets
+        .create_secret()
+        .name(&id)
+        .secret_string(serde_json::to_string(&stranger).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in().await.0, 500, "a mismatched key is not used");
+    secrets
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(serde_json::to_string(&key).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = sign_in().await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access"].as_str().unwrap();
+    assert_eq!(
+        verifier
+            .verify(access, nexify_auth::TokenType::Access)
+            .unwrap(),
+        a.admin
     );
 }

@@ -634,7 +634,8 @@ async fn enqueue_with_a_failing_send(api: &Api, org_slug: &str) {
     let a = org_fixture(&api.db.owner, org_slug).await;
     let ticket = ticket_fixture(&api.db.owner, a.org, "Stranded").await;
     let broken = SqsDispatcher::new(api.sqs.clone(), format!("{}-missing", api.queue_url));
-    let triage_api = triage_api::App::new(api.db.app.clone(), api.issuer.clone(), broken);
+    let triage_api =
+        triage_api::App::new(api.db.app.clone(), api.issuer.verifier().clone(), broken);
     let req = Api::request(
         "POST",
         &format!("/api/orgs/{}/tickets/{}/triage/", a.org, ticket.id),

@@ -77,6 +77,14 @@ pub enum Command {
         #[arg(long, default_value = "deliveries")]
         deliverer: String,
     },
+    /// Makes an Ed25519 key for signing access tokens: prints the secret to store in Secrets
+    /// Manager (JwtSigningKeySecretArn) on stdout, and its public `kid:key` entry for
+    /// JwtPublicKeys on stderr.
+    JwtKey {
+        /// The key id tokens will carry, e.g. the month it starts signing: 2026-12.
+        #[arg(long)]
+        kid: String,
+    },
     /// Prints the hashes of the console export's inline scripts, for the template's
     /// ConsoleScriptHashes parameter (its Content-Security-Policy allows only those).
     ConsoleCsp {
@@ -137,6 +145,12 @@ async fn main() -> anyhow::Result<()> {
                 listen,
             })
             .await;
+        }
+        Command::JwtKey { kid } => {
+            let (key, public) = nexify_auth::SigningKey::generate(&kid)?;
+            println!("{}", serde_json::to_string(&key)?);
+            eprintln!("public key, for JwtPublicKeys: {public}");
+            return Ok(());
         }
         Command::ConsoleCsp { web } => {
             let hashes = csp::script_hashes(&web)
@@ -220,6 +234,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Gateway { .. }
         | Command::ConsoleCsp { .. }
+        | Command::JwtKey { .. }
         | Command::SqsBridge { .. }
         | Command::Eval(_) => {
             unreachable!("handled before connecting")
