@@ -176,7 +176,7 @@ pg_stop() {
 localstack_is_up() {
     curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" 2>/dev/null |
         grep -E '"sqs": *"(available|running)"' | grep -E '"ses": *"(available|running)"' |
-        grep -Eq '"secretsmanager": *"(available|running)"'
+        grep -E '"secretsmanager": *"(available|running)"' | grep -Eq '"kms": *"(available|running)"'
 }
 
 localstack_start() {
@@ -184,12 +184,12 @@ localstack_start() {
         log "LocalStack already answering on 127.0.0.1:$LOCALSTACK_PORT"
     else
         ensure_localstack_tools
-        log "starting LocalStack (SQS, SES, Secrets Manager) on 127.0.0.1:$LOCALSTACK_PORT (log: ${LOGS#"$ROOT"/}/localstack.log)"
+        log "starting LocalStack (SQS, SES, Secrets Manager, KMS) on 127.0.0.1:$LOCALSTACK_PORT (log: ${LOGS#"$ROOT"/}/localstack.log)"
         mkdir -p "$STATE/localstack"
         (
             cd "$STATE/localstack"
             GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" LOCALSTACK_HOST="127.0.0.1:$LOCALSTACK_PORT" \
-                SQS_ENDPOINT_STRATEGY=path SERVICES=sqs,ses,secretsmanager DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
+                SQS_ENDPOINT_STRATEGY=path SERVICES=sqs,ses,secretsmanager,kms DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
                 FILESYSTEM_ROOT="$STATE/localstack" \
                 nohup "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main \
                 >"$LOGS/localstack.log" 2>&1 </dev/null &
@@ -292,6 +292,7 @@ NEXIFY_SIGNUP=${NEXIFY_SIGNUP:-open}
 NEXIFY_CONSOLE_URL=${NEXIFY_CONSOLE_URL:-http://127.0.0.1:$GATEWAY_PORT}
 NEXIFY_MAIL_FROM=no-reply@nexify.localhost
 JWT_SIGNING_KEY_SECRET=nexify/jwt-signing-key
+NEXIFY_WEBHOOK_SECRETS_KEY=alias/nexify-webhook-secrets
 NEXIFY_EMBEDDER=${NEXIFY_EMBEDDER:-hashing}
 NEXIFY_MINILM_PATH=$NEXIFY_MINILM_PATH
 AWS_LAMBDA_LOG_FORMAT=${AWS_LAMBDA_LOG_FORMAT:-JSON}

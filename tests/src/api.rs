@@ -18,6 +18,8 @@ pub struct Api {
     pub issuer: TokenIssuer,
     /// That key, for tests that sign tokens of their own making.
     pub signing_key: SigningKey,
+    /// Seals this test's webhook secrets with a KMS key of its own (LocalStack).
+    pub sealer: nexify_kms::KmsSealer,
     /// This test's own triage queue and dead-letter queue on LocalStack.
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
@@ -83,6 +85,7 @@ impl Api {
             .await
             .expect("LocalStack serves Secrets Manager (scripts/stack.sh up)");
         let app = db.app.clone();
+        let sealer = crate::sealer().await;
         let sqs = crate::sqs_client().await;
         let (queue_url, dlq_url) = crate::queue_pair(&sqs, 2).await;
         let dispatcher = SqsDispatcher::new(sqs.clone(), queue_url.clone());
@@ -110,14 +113,15 @@ impl Api {
             tickets: tickets::App::new(app.clone(), verifier.clone(), dispatcher.clone())
                 .with_deliveries(deliveries.clone()),
             // Local mode: endpoints may be plain HTTP to this machine (the test receiver).
-            settings: settings::App::new(app.clone(), verifier, mailer, console)
+            settings: settings::App::new(app.clone(), verifier, sealer.clone(), mailer, console)
                 .with_local(true)
                 .with_deliveries(deliveries.clone()),
-            webhooks: webhooks::App::new(app.clone(), dispatcher.clone())
+            webhooks: webhooks::App::new(app.clone(), sealer.clone(), dispatcher.clone())
                 .with_deliveries(deliveries.clone()),
             health: health::Health::new(app),
             issuer,
             signing_key,
+            sealer,
             db,
             sqs,
             queue_url,

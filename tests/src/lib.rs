@@ -170,6 +170,34 @@ pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&config)
 }
 
+/// LocalStack's KMS.
+pub async fn kms_client() -> aws_sdk_kms::Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_kms::Client::new(&config)
+}
+
+/// A sealer with a KMS key of its own, on LocalStack.
+pub async fn sealer() -> nexify_kms::KmsSealer {
+    let kms = kms_client().await;
+    let key = kms
+        .create_key()
+        .description("nexify test: webhook secrets")
+        .send()
+        .await
+        .expect("LocalStack serves KMS (scripts/stack.sh up)");
+    let key_id = key.key_metadata().expect("a new key").key_id().to_owned();
+    nexify_kms::KmsSealer::new(kms, key_id)
+}
+
 /// A fresh queue and dead-letter queue with the triage queue's redrive policy, but the given
 /// visibility timeout so redelivery tests need not wait 30 s. Returns (queue, dlq) URLs.
 pub async fn queue_pair(client: &aws_sdk_sqs::Client, visibility_seconds: u32) -> (String, String) {

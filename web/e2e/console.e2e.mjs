@@ -78,6 +78,19 @@ function signedWith(secret, request) {
   return request.headers["x-nexify-signature"] === expected;
 }
 
+/** Posts a signed webhook ticket to Acme with `secret`; answers the HTTP status. */
+async function signedTicket(orgId, secret, externalId) {
+  const body = JSON.stringify({ external_id: externalId, requester_email: "e2e@example.com", subject: "Signed", body: "From a mail gateway" });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+  const response = await fetch(`${BASE}/api/webhooks/${orgId}/tickets/`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-nexify-timestamp": timestamp, "x-nexify-signature": signature },
+    body,
+  });
+  return response.status;
+}
+
 /** A fresh ticket for this run, so the steps do not depend on earlier runs. */
 async function createTicket(marker) {
   const { access } = await apiCall("/api/auth/token/", {
@@ -273,6 +286,33 @@ try {
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     await page.getByLabel("Auto-apply team at confidence").waitFor();
     await page.screenshot({ path: `${SHOTS}07-settings.png`, fullPage: true });
+  });
+
+  await step("6a. an admin rotates the webhook secret, and the old one keeps signing for the grace period", async () => {
+    const acme = (await apiCall("/api/me/", { token: (await apiCall("/api/auth/token/", { method: "POST", body: { email: "admin@acme.test", password: PASSWORD } })).access }))
+      .memberships.find((m) => m.organization_name.startsWith("Acme")) ?? fail("no Acme membership");
+    const shown = page.getByTestId("webhook-secret");
+    // A clean start whatever earlier runs left: the first secret, or one that replaces the
+    // last at once.
+    const create = page.getByRole("button", { name: "Create webhook secret" });
+    if (await create.count()) await create.click();
+    else {
+      await page.getByLabel("Grace period").selectOption("0");
+      await page.getByRole("button", { name: "Rotate webhook secret" }).click();
+    }
+    await shown.waitFor();
+    const first = (await shown.textContent()).trim();
+    await page.getByLabel("Grace period").selectOption("1");
+    await page.getByRole("button", { name: "Rotate webhook secret" }).click();
+    await page.getByTestId("secret-state").filter({ hasText: "The previous secret is also accepted until" }).waitFor();
+    await page.waitForFunction((old) => document.querySelector('[data-testid="webhook-secret"]')?.textContent.trim() !== old, first);
+    const second = (await shown.textContent()).trim();
+    for (const [secret, name] of [[first, "old"], [second, "new"]]) {
+      const status = await signedTicket(acme.organization_id, secret, `${marker}-${name}`);
+      if (status !== 201) fail(`a webhook signed with the ${name} secret answered ${status}`);
+    }
+    if ((await signedTicket(acme.organization_id, "not-the-secret", `${marker}-forged`)) !== 401) fail("a forged signature was accepted");
+    await page.screenshot({ path: `${SHOTS}07b-webhook-secret.png`, fullPage: true });
   });
 
   await step("7. the model page shows each head, its charts and what auto-apply would do", async () => {

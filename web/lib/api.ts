@@ -147,6 +147,9 @@ export interface OrgSettings {
   auto_apply_threshold: number | null;
   auto_apply_fields: FieldConfidence;
   webhook_secret_set: boolean;
+  webhook_secret_rotated_at: string | null;
+  /** Until when the secret before the last rotation still signs; null: it does not. */
+  webhook_secret_previous_expires_at: string | null;
   /** The address replies are mailed to requesters from; null: replies are not mailed. */
   reply_from: string | null;
 }

@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebhookEndpoints } from "@/components/WebhookEndpoints";
+import { WebhookSecret } from "@/components/WebhookSecret";
 import { Conversation } from "@/components/Conversation";
 import { takeTokens, type Message } from "@/lib/api";
 
@@ -75,5 +76,46 @@ describe("Conversation", () => {
     expect(items[0].textContent).toContain("Requester");
     expect(items[2].textContent).toContain("Internal note");
     expect(screen.getByTestId("delivery-state").textContent).toBe("not emailed: SES refused the sender");
+  });
+});
+
+describe("WebhookSecret", () => {
+  const base = {
+    teams: [],
+    categories: [],
+    default_team: null,
+    default_category: null,
+    auto_triage_webhook: true,
+    auto_triage_api: false,
+    auto_apply_threshold: null,
+    auto_apply_fields: { priority: null, team: null, category: null },
+    webhook_secret_set: true,
+    webhook_secret_rotated_at: "2026-12-04T10:00:00Z",
+    webhook_secret_previous_expires_at: null,
+    reply_from: null,
+  };
+
+  it("rotates with the chosen grace period, shows the secret once and until when the old one signs", async () => {
+    takeTokens({ access: "a" });
+    const until = "2026-12-07T10:00:00Z";
+    const fetch = vi.fn(async () => json(200, { webhook_secret: "s".repeat(43), settings: { ...base, webhook_secret_previous_expires_at: until } }));
+    vi.stubGlobal("fetch", fetch);
+    const onRotated = vi.fn();
+    const { rerender } = render(<WebhookSecret orgId="o1" settings={base} onRotated={onRotated} />);
+    expect(screen.getByTestId("secret-state").textContent).not.toContain("previous");
+    fireEvent.change(screen.getByLabelText("Grace period"), { target: { value: "72" } });
+    fireEvent.click(screen.getByRole("button", { name: "Rotate webhook secret" }));
+    await waitFor(() => expect(screen.getByTestId("webhook-secret").textContent).toBe("s".repeat(43)));
+    const [, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(JSON.parse(init.body as string)).toEqual({ grace_hours: 72 });
+    const rotated = onRotated.mock.calls[0][0];
+    rerender(<WebhookSecret orgId="o1" settings={rotated} onRotated={onRotated} />);
+    expect(screen.getByTestId("secret-state").querySelector("time")?.getAttribute("dateTime")).toBe(until);
+  });
+
+  it("offers to create the first secret, without a grace period", () => {
+    render(<WebhookSecret orgId="o1" settings={{ ...base, webhook_secret_set: false }} onRotated={() => {}} />);
+    expect(screen.getByRole("button", { name: "Create webhook secret" })).toBeTruthy();
+    expect(screen.queryByLabelText("Grace period")).toBeNull();
   });
 });

@@ -12,13 +12,17 @@
 //!   `POST …/{id}/deliveries/{delivery_id}/redeliver/`; `POST …/{id}/test/`
 
 use lambda_http::http::StatusCode;
-use nexify_api::bodies::{EndpointPatch, MemberPatch, NewEndpoint, NewInvite, SettingsBody};
+use nexify_api::bodies::{
+    EndpointPatch, MemberPatch, NewEndpoint, NewInvite, RotateSecretBody, SettingsBody,
+};
 use nexify_api::responses::{EndpointList, InviteList, MemberPage};
 use nexify_auth::TokenVerifier;
 use nexify_domain::{Email, UserId};
 use nexify_http::{
-    ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, path_param, query_params,
+    ApiError, Body, OrgCaller, Request, Response, empty, json, parse_json, parse_optional_json,
+    path_param, query_params,
 };
+use nexify_kms::KmsSealer;
 use nexify_mail::SesMailer;
 use nexify_queue::DeliveryQueue;
 use nexify_service::mail::{Console, SendingDomain};
@@ -28,6 +32,8 @@ use nexify_storage::PgPool;
 
 pub struct App {
     pool: PgPool,
+    /// Seals new webhook secrets before they are stored.
+    sealer: KmsSealer,
     verifier: TokenVerifier,
     mailer: SesMailer,
     console: Console,
@@ -39,9 +45,16 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(pool: PgPool, verifier: TokenVerifier, mailer: SesMailer, console: Console) -> Self {
+    pub fn new(
+        pool: PgPool,
+        verifier: TokenVerifier,
+        sealer: KmsSealer,
+        mailer: SesMailer,
+        console: Console,
+    ) -> Self {
         Self {
             pool,
+            sealer,
             verifier,
             mailer,
             console,
@@ -118,7 +131,11 @@ impl App {
                 ))
             }
             "POST /api/orgs/{org}/settings/webhook-secret/" => {
-                let rotated = settings::rotate_webhook_secret(&self.pool, user, org).await?;
+                let body: RotateSecretBody = parse_optional_json(&req)?.unwrap_or_default();
+                let grace = settings::grace(body.grace_hours)?;
+                let rotated =
+                    settings::rotate_webhook_secret(&self.pool, &self.sealer, user, org, grace)
+                        .await?;
                 Ok(json(StatusCode::OK, &rotated))
             }
             "GET /api/orgs/{org}/members/" => {

@@ -8,8 +8,14 @@ async fn main() -> Result<(), Error> {
     let pool = connect_lazy(&DbConfig::from_env()?);
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;
-    let mut app = settings::App::new(pool, TokenVerifier::from_env()?, mailer, console)
-        .with_sending_domain(nexify_service::mail::SendingDomain::from_env()?);
+    let mut app = settings::App::new(
+        pool,
+        TokenVerifier::from_env()?,
+        nexify_kms::KmsSealer::from_env()?,
+        mailer,
+        console,
+    )
+    .with_sending_domain(nexify_service::mail::SendingDomain::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(nexify_queue::DeliveryQueue::from_env()?);
     }

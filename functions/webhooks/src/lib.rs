@@ -14,6 +14,7 @@ use nexify_api::bodies::{WebhookMessage, WebhookTicket};
 use nexify_auth::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nexify_domain::{ExternalId, OrgId};
 use nexify_http::{ApiError, Body, MAX_BODY_BYTES, Request, Response, json, parse_json};
+use nexify_kms::KmsSealer;
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_service::tickets::TicketFields;
 use nexify_service::{conversations, outbound, webhooks};
@@ -22,6 +23,8 @@ use nexify_storage::tickets::NewTicket;
 
 pub struct App {
     pool: PgPool,
+    /// Opens the orgs' sealed webhook secrets.
+    sealer: KmsSealer,
     /// For auto-triage of new tickets, when the org turns it on.
     dispatcher: SqsDispatcher,
     deliveries: Option<DeliveryQueue>,
@@ -30,9 +33,10 @@ pub struct App {
 impl App {
     /// Webhooks authenticate by signature, not by user token, so this function holds no
     /// token key at all.
-    pub fn new(pool: PgPool, dispatcher: SqsDispatcher) -> Self {
+    pub fn new(pool: PgPool, sealer: KmsSealer, dispatcher: SqsDispatcher) -> Self {
         Self {
             pool,
+            sealer,
             dispatcher,
             deliveries: None,
         }
@@ -78,6 +82,7 @@ impl App {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let signature = webhooks::authenticate(
             &self.pool,
+            &self.sealer,
             org,
             header(TIMESTAMP_HEADER),
             header(SIGNATURE_HEADER),

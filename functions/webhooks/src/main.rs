@@ -9,7 +9,11 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let mut app = webhooks::App::new(pool, SqsDispatcher::from_env()?);
+    let mut app = webhooks::App::new(
+        pool,
+        nexify_kms::KmsSealer::from_env()?,
+        SqsDispatcher::from_env()?,
+    );
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(DeliveryQueue::from_env()?);
     }

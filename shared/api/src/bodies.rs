@@ -234,6 +234,17 @@ pub struct AcceptInvite {
     pub password: Option<String>,
 }
 
+/// How a webhook secret is rotated; an empty body takes the defaults.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretBody {
+    /// How long the secret being replaced is still accepted, so senders can switch: 0 to
+    /// 168 hours, 24 when absent; 0 stops it at once.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 168)]
+    pub grace_hours: Option<u32>,
+}
+
 /// A member's new role.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -159,9 +159,11 @@ fn get_settings() {}
     responses((status = 200, description = "OK", body = OrgSettings)))]
 fn put_settings() {}
 
-/// Rotates the webhook secret and shows it once (admin).
+/// Rotates the webhook secret and shows it once (admin); the previous one stays valid for
+/// the grace period.
 #[utoipa::path(post, path = "/api/orgs/{org}/settings/webhook-secret/",
     operation_id = "rotateWebhookSecret", tag = "settings", params(OrgPath),
+    request_body = RotateSecretBody,
     responses((status = 200, description = "OK", body = RotatedSecret)))]
 fn rotate_webhook_secret() {}
 

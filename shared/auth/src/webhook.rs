@@ -64,11 +64,11 @@ impl SignedHeaders<'_> {
 }
 
 pub fn verify_with(
-    secret: &str,
+    secret: impl AsRef<[u8]>,
     headers: &SignedHeaders<'_>,
     body: &[u8],
 ) -> Result<(), AuthError> {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_ref());
     hmac::verify(&key, &mac_input(headers.timestamp, body), &headers.tag)
         .map_err(|_| AuthError::BadSignature)
 }

@@ -43,6 +43,8 @@ pub enum ServiceError {
     Task(#[from] tokio::task::JoinError),
     #[error("a value could not be encoded")]
     Encoding(#[from] serde_json::Error),
+    #[error("a secret could not be sealed or opened")]
+    Sealing(#[from] crate::sealing::SealError),
 }
 
 /// What a failure is, once: its stable code, the sentence anyone who can read the job may
@@ -174,6 +176,9 @@ impl Classify for ServiceError {
                 retry_after_seconds: *retry_after_seconds,
             },
             ServiceError::Storage(storage) => storage.class(),
+            ServiceError::Sealing(crate::sealing::SealError::Unavailable(_)) => {
+                ErrorClass::Unavailable
+            }
             ServiceError::Embedding(e) | ServiceError::Drafting(e) if e.is_transient() => {
                 ErrorClass::Unavailable
             }

@@ -21,6 +21,7 @@ pub mod paging;
 pub mod quality;
 pub mod recovery;
 pub mod replies;
+pub mod sealing;
 pub mod settings;
 pub mod signup;
 pub mod throttle;

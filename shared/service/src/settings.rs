@@ -3,9 +3,10 @@
 
 use nexify_domain::{InvalidInput, Label, OrgId, Role, UserId};
 use nexify_storage::PgPool;
-use nexify_storage::settings::{self, FieldThresholds, OrgSettings, SettingsUpdate};
+use nexify_storage::settings::{self, FieldThresholds, OrgSettings, SettingsUpdate, StoredSecret};
 use serde::Serialize;
 
+use crate::sealing::Sealer;
 use crate::{ServiceError, access};
 
 pub const MAX_TEAMS: usize = 50;
@@ -129,19 +130,86 @@ pub struct RotatedSecret {
     pub settings: OrgSettings,
 }
 
+/// How long the replaced secret stays valid when the admin says nothing.
+pub const DEFAULT_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// The longest grace period: a week.
+pub const MAX_GRACE_HOURS: u32 = 168;
+
+/// A grace period in hours, as an admin sent it (`None`: the default).
+pub fn grace(hours: Option<u32>) -> Result<std::time::Duration, InvalidInput> {
+    match hours {
+        None => Ok(DEFAULT_GRACE),
+        Some(h) if h > MAX_GRACE_HOURS => Err(InvalidInput::new(
+            "grace_hours",
+            format!("must be between 0 and {MAX_GRACE_HOURS}"),
+        )),
+        Some(h) => Ok(std::time::Duration::from_secs(u64::from(h) * 3600)),
+    }
+}
+
+/// A new secret, sealed before it is stored. The one it replaces stays valid for `grace`
+/// (zero: it stops at once). Sealing talks to the key service, so it happens between a
+/// read and a write transaction; a rotation in between makes this one a 409.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn rotate_webhook_secret(
     pool: &PgPool,
+    sealer: &impl Sealer,
     user: UserId,
     org: OrgId,
+    grace: std::time::Duration,
 ) -> Result<RotatedSecret, ServiceError> {
     let (mut tx, _) = access::begin(pool, user, org, Role::Admin).await?;
-    let secret = nexify_auth::webhook::generate_secret();
-    let saved = settings::set_webhook_secret(&mut tx, org, &secret).await?;
+    let current = settings::webhook_secrets(&mut tx, org).await?;
     tx.commit().await?;
-    tracing::info!("webhook secret rotated");
+
+    let secret = nexify_auth::webhook::generate_secret();
+    let sealed = sealer.seal(org, secret.as_bytes()).await?;
+    let seen_rotated_at = current.as_ref().and_then(|c| c.rotated_at);
+    let previous = match current.map(|c| c.current) {
+        _ if grace.is_zero() => None,
+        Some(StoredSecret::Sealed(blob)) => Some(blob),
+        Some(StoredSecret::Plain(plain)) => Some(sealer.seal(org, plain.as_bytes()).await?),
+        None => None,
+    };
+
+    let (mut tx, _) = access::begin(pool, user, org, Role::Admin).await?;
+    let saved = settings::set_webhook_secret(
+        &mut tx,
+        org,
+        &sealed,
+        previous.as_deref().map(|blob| (blob, grace)),
+        seen_rotated_at,
+    )
+    .await?
+    .ok_or_else(|| {
+        ServiceError::Conflict(
+            "the webhook secret was rotated at the same time; rotate again".into(),
+        )
+    })?;
+    tx.commit().await?;
+    tracing::info!(grace_seconds = grace.as_secs(), "webhook secret rotated");
     Ok(RotatedSecret {
         webhook_secret: secret,
         settings: saved,
     })
+}
+
+/// Seals every webhook secret still kept in plain text (once, after upgrading); returns how
+/// many. Runs as the schema owner, which sees every org.
+pub async fn seal_plain_webhook_secrets(
+    pool: &PgPool,
+    sealer: &impl Sealer,
+) -> Result<usize, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    let plain = settings::plain_webhook_secrets(&mut conn).await?;
+    drop(conn);
+    let mut sealed_count = 0;
+    for (org, secret) in plain {
+        let sealed = sealer.seal(org, secret.as_bytes()).await?;
+        let mut conn = pool.acquire().await?;
+        if settings::seal_plain_webhook_secret(&mut conn, org, &secret, &sealed).await? {
+            sealed_count += 1;
+        }
+    }
+    Ok(sealed_count)
 }

@@ -3,21 +3,25 @@
 use nexify_auth::webhook;
 use nexify_domain::OrgId;
 use nexify_storage::events::Actor;
+use nexify_storage::settings::{self, StoredSecret};
 use nexify_storage::tickets::{self, NewTicket, Ticket};
-use nexify_storage::{PgPool, begin_tenant, settings, webhook_replays};
+use nexify_storage::{PgPool, begin_tenant, webhook_replays};
 
 use crate::ServiceError;
+use crate::sealing::Sealer;
 use crate::tickets::record_created;
 
 const UNAUTHORIZED: &str = "the webhook signature is missing, stale or does not match";
 
-/// Checks the signature against the org's secret. An org that does not exist or has no
-/// secret answers exactly like a bad signature, so webhooks reveal nothing. Headers that are
-/// missing, malformed or stale are refused before the secret is looked up: junk costs no
-/// database round trip.
+/// Checks the signature against the org's secret, or the previous one during its grace
+/// period. An org that does not exist or has no secret answers exactly like a bad
+/// signature, so webhooks reveal nothing. Headers that are missing, malformed or stale are
+/// refused before the secret is looked up: junk costs no database round trip. The sealed
+/// secrets are opened after the read transaction, as opening may ask the key service.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn authenticate(
     pool: &PgPool,
+    sealer: &impl Sealer,
     org: OrgId,
     timestamp: Option<&str>,
     signature: Option<&str>,
@@ -30,10 +34,25 @@ pub async fn authenticate(
     };
     let headers = webhook::precheck(timestamp, signature, now).map_err(refused)?;
     let mut tx = begin_tenant(pool, org, None).await?;
-    let secret = settings::webhook_secret(&mut tx, org).await?;
+    let secrets = settings::webhook_secrets(&mut tx, org).await?;
     tx.commit().await?;
-    let secret = secret.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
-    webhook::verify_with(&secret, &headers, body).map_err(refused)?;
+    let secrets = secrets.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
+    let current = match secrets.current {
+        StoredSecret::Sealed(blob) => sealer.open(org, &blob).await?,
+        StoredSecret::Plain(plain) => plain.into_bytes(),
+    };
+    let verified = match webhook::verify_with(&current, &headers, body) {
+        Ok(()) => Ok(()),
+        Err(e) => match &secrets.previous {
+            Some((blob, _)) => {
+                let previous = sealer.open(org, blob).await?;
+                webhook::verify_with(&previous, &headers, body)
+                    .inspect(|()| tracing::info!("webhook signed with the previous secret"))
+            }
+            None => Err(e),
+        },
+    };
+    verified.map_err(refused)?;
     Ok(Signature(headers.tag().to_vec()))
 }
 

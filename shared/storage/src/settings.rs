@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use crate::StorageError;
 
 /// An org's triage and intake settings. The webhook secret itself is not here: it is read
-/// only where a signature is checked ([`webhook_secret`]) and shown once when rotated.
+/// only where a signature is checked ([`webhook_secrets`]) and shown once when rotated.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[schema(as = Settings)]
 pub struct OrgSettings {
@@ -27,6 +27,9 @@ pub struct OrgSettings {
     pub webhook_secret_set: bool,
     #[schema(required = true)]
     pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret before the last rotation is still accepted; `null`: it is not.
+    #[schema(required = true)]
+    pub webhook_secret_previous_expires_at: Option<DateTime<Utc>>,
     /// The address replies are mailed to requesters from; `null`: replies are not mailed.
     #[schema(required = true)]
     pub reply_from: Option<String>,
@@ -64,7 +67,11 @@ pub struct SettingsUpdate {
 
 const COLUMNS: &str = "organization_id, teams, categories, default_team, default_category,
     auto_triage_webhook, auto_triage_api, auto_apply_threshold, auto_apply_priority_threshold,
-    auto_apply_team_threshold, auto_apply_category_threshold, webhook_secret IS NOT NULL AS webhook_secret_set, webhook_secret_rotated_at, reply_from, updated_at";
+    auto_apply_team_threshold, auto_apply_category_threshold, (webhook_secret IS NOT NULL OR webhook_secret_sealed IS NOT NULL) AS webhook_secret_set,
+    webhook_secret_rotated_at,
+    CASE WHEN webhook_secret_previous_expires_at > now() THEN webhook_secret_previous_expires_at END
+        AS webhook_secret_previous_expires_at,
+    reply_from, updated_at";
 
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn get(conn: &mut PgConnection, org: OrgId) -> Result<OrgSettings, StorageError> {
@@ -120,37 +127,136 @@ pub async fn update(
     .await?)
 }
 
-/// Replaces the webhook secret. The caller shows the new secret once; it is never read back
-/// through the API.
+/// How an org's webhook secret is kept.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredSecret {
+    /// Sealed by the deployment's sealer.
+    Sealed(Vec<u8>),
+    /// Set before secrets were sealed; `nexify webhook-secrets seal` seals it.
+    Plain(String),
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoredSecret::Sealed(_) => "Sealed(..)",
+            StoredSecret::Plain(_) => "Plain(..)",
+        })
+    }
+}
+
+/// The secrets a signature may be checked against: the current one, and the one before
+/// while its grace period lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSecrets {
+    pub current: StoredSecret,
+    /// The previous secret, sealed, and until when it is accepted.
+    pub previous: Option<(Vec<u8>, DateTime<Utc>)>,
+    pub rotated_at: Option<DateTime<Utc>>,
+}
+
+/// The org's webhook secrets, for checking a signature; `None` when webhooks are not set up.
+#[tracing::instrument(skip_all, fields(org_id = %org), err)]
+pub async fn webhook_secrets(
+    conn: &mut PgConnection,
+    org: OrgId,
+) -> Result<Option<WebhookSecrets>, StorageError> {
+    type Row = (
+        Option<Vec<u8>>,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT webhook_secret_sealed, webhook_secret,
+                CASE WHEN webhook_secret_previous_expires_at > now() THEN webhook_secret_previous_sealed END,
+                CASE WHEN webhook_secret_previous_expires_at > now() THEN webhook_secret_previous_expires_at END,
+                webhook_secret_rotated_at
+         FROM organization_settings WHERE organization_id = $1",
+    )
+    .bind(org)
+    .fetch_optional(conn)
+    .await?;
+    let Some((sealed, plain, previous, expires, rotated_at)) = row else {
+        return Ok(None);
+    };
+    let current = match (sealed, plain) {
+        (Some(sealed), _) => StoredSecret::Sealed(sealed),
+        (None, Some(plain)) => StoredSecret::Plain(plain),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(WebhookSecrets {
+        current,
+        previous: previous.zip(expires),
+        rotated_at,
+    }))
+}
+
+/// Replaces the webhook secret with `sealed`, unless it was rotated since `seen_rotated_at`
+/// (then `None`: the caller read a stale secret). With `previous`, the secret replaced
+/// stays valid for `grace` (sealed by the caller); without, it stops at once. The caller
+/// shows the new secret once; it is never read back through the API.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn set_webhook_secret(
     conn: &mut PgConnection,
     org: OrgId,
-    secret: &str,
-) -> Result<OrgSettings, StorageError> {
+    sealed: &[u8],
+    previous: Option<(&[u8], std::time::Duration)>,
+    seen_rotated_at: Option<DateTime<Utc>>,
+) -> Result<Option<OrgSettings>, StorageError> {
+    let (previous_sealed, grace_seconds) = match previous {
+        Some((blob, grace)) => (Some(blob), Some(grace.as_secs_f64())),
+        None => (None, None),
+    };
     Ok(sqlx::query_as(sql!(
-        "UPDATE organization_settings SET webhook_secret = $2, webhook_secret_rotated_at = now()
-         WHERE organization_id = $1 RETURNING {COLUMNS}"
+        "UPDATE organization_settings SET webhook_secret_sealed = $2, webhook_secret = NULL,
+             webhook_secret_previous_sealed = $3,
+             webhook_secret_previous_expires_at = now() + make_interval(secs => $4),
+             webhook_secret_rotated_at = now()
+         WHERE organization_id = $1 AND webhook_secret_rotated_at IS NOT DISTINCT FROM $5
+         RETURNING {COLUMNS}"
     ))
     .bind(org)
-    .bind(secret)
-    .fetch_one(conn)
+    .bind(sealed)
+    .bind(previous_sealed)
+    .bind(grace_seconds)
+    .bind(seen_rotated_at)
+    .fetch_optional(conn)
     .await?)
 }
 
-/// The org's webhook secret, for checking a signature; `None` when webhooks are not set up.
+/// Every org whose webhook secret is still in plain text (for the schema owner's sealing
+/// run: row-level security hides other orgs from the function role).
+pub async fn plain_webhook_secrets(
+    conn: &mut PgConnection,
+) -> Result<Vec<(OrgId, String)>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT organization_id, webhook_secret FROM organization_settings
+         WHERE webhook_secret IS NOT NULL ORDER BY organization_id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Seals a secret kept in plain text: replaces it with `sealed` if it is still `plain`.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn webhook_secret(
+pub async fn seal_plain_webhook_secret(
     conn: &mut PgConnection,
     org: OrgId,
-) -> Result<Option<String>, StorageError> {
-    Ok(sqlx::query_scalar::<_, Option<String>>(
-        "SELECT webhook_secret FROM organization_settings WHERE organization_id = $1",
+    plain: &str,
+    sealed: &[u8],
+) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE organization_settings SET webhook_secret_sealed = $3, webhook_secret = NULL
+         WHERE organization_id = $1 AND webhook_secret = $2",
     )
     .bind(org)
-    .fetch_optional(conn)
-    .await?
-    .flatten())
+    .bind(plain)
+    .bind(sealed)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Notes that the org's labelled history changed, so its models should be retrained soon.

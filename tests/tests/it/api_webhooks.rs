@@ -208,3 +208,194 @@ async fn a_replayed_request_without_an_external_id_is_refused(
         422
     );
 }
+
+/// Webhook secrets are sealed at rest with KMS (LocalStack): the stored row holds neither
+/// the secret nor anything that opens for another org. A rotation keeps the old secret
+/// valid for the grace period the admin chose, shown in the settings; after it, or with no
+/// grace, only the new one signs.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn secrets_are_sealed_and_rotate_with_a_grace_period(_o: PgPoolOptions, c: PgConnectOptions) {
+    use nexify_service::sealing::{SealError, Sealer};
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-seal").await;
+    let b = org_fixture(&api.db.owner, "wh-seal-b").await;
+    let first = api.webhook_secret(a.admin, a.org).await;
+    let stored: (Option<String>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT webhook_secret, webhook_secret_sealed FROM organization_settings WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(stored.0, None, "no plain text");
+    let sealed = stored.1.expect("sealed");
+    assert!(
+        !sealed.windows(first.len()).any(|w| w == first.as_bytes()),
+        "the secret is not in the blob"
+    );
+    assert_eq!(
+        api.sealer.open(a.org, &sealed).await.unwrap(),
+        first.as_bytes()
+    );
+    assert!(
+        matches!(
+            api.sealer.open(b.org, &sealed).await,
+            Err(SealError::Corrupt | SealError::Refused(_))
+        ),
+        "a blob does not open for another org"
+    );
+
+    let ticket = |n: u32| json!({"external_id": format!("seal-{n}"), "requester_email": "c@example.com", "subject": "Help", "body": "Text"});
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, &first, &ticket(1), now))
+            .await
+            .status,
+        201
+    );
+
+    // Rotated with a 2-hour grace: both secrets sign; the settings say until when.
+    let api = &api;
+    let rotate = |grace: Option<u32>| {
+        let body = grace.map(|h| json!({ "grace_hours": h }));
+        let token = api.token(a.admin);
+        let path = format!("/api/orgs/{}/settings/webhook-secret/", a.org);
+        async move { api.call("POST", &path, Some(&token), body).await }
+    };
+    let rotated = rotate(Some(2)).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    let second = rotated.json["webhook_secret"].as_str().unwrap().to_owned();
+    let until = chrono::DateTime::parse_from_rfc3339(
+        rotated.json["settings"]["webhook_secret_previous_expires_at"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let left = until.timestamp() - chrono::Utc::now().timestamp();
+    assert!((7000..=7200).contains(&left), "about 2 hours: {left} s");
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, &first, &ticket(2), now))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        api.send(signed(a.org, &second, &ticket(3), now))
+            .await
+            .status,
+        201
+    );
+
+    // The grace period over, the old secret is refused.
+    sqlx::query(
+        "UPDATE organization_settings SET webhook_secret_previous_expires_at = now() - interval '1 second'
+         WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, &first, &ticket(4), now))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        api.send(signed(a.org, &second, &ticket(5), now))
+            .await
+            .status,
+        201
+    );
+    let settings = api
+        .call(
+            "GET",
+            &format!("/api/orgs/{}/settings/", a.org),
+            Some(&api.token(a.admin)),
+            None,
+        )
+        .await;
+    assert!(settings.json["webhook_secret_previous_expires_at"].is_null());
+
+    // No grace: the old one stops at once. Out of range: 422.
+    let third = rotate(Some(0)).await.json["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, &second, &ticket(6), now))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        api.send(signed(a.org, &third, &ticket(7), now))
+            .await
+            .status,
+        201
+    );
+    let too_long = rotate(Some(169)).await;
+    assert_eq!(
+        (too_long.status, too_long.json["field"].as_str()),
+        (422, Some("grace_hours"))
+    );
+    // The default grace is a day.
+    let default = rotate(None).await;
+    let until = chrono::DateTime::parse_from_rfc3339(
+        default.json["settings"]["webhook_secret_previous_expires_at"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let left = until.timestamp() - chrono::Utc::now().timestamp();
+    assert!((86_000..=86_400).contains(&left), "a day: {left} s");
+}
+
+/// A secret stored in plain text before sealing existed still verifies, and
+/// `nexify webhook-secrets seal` (the service call) replaces it with a sealed one.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn plain_text_secrets_from_before_are_sealed(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "wh-plain").await;
+    let legacy = "a-legacy-secret-set-before-sealing-0123456789";
+    sqlx::query("UPDATE organization_settings SET webhook_secret = $2 WHERE organization_id = $1")
+        .bind(a.org)
+        .bind(legacy)
+        .execute(&api.db.owner)
+        .await
+        .unwrap();
+    let body = |n: u32| json!({"external_id": format!("plain-{n}"), "requester_email": "c@example.com", "subject": "Help", "body": "Text"});
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, legacy, &body(1), now)).await.status,
+        201
+    );
+    let sealed = nexify_service::settings::seal_plain_webhook_secrets(&api.db.owner, &api.sealer)
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1);
+    let plain: Option<String> = sqlx::query_scalar(
+        "SELECT webhook_secret FROM organization_settings WHERE organization_id = $1",
+    )
+    .bind(a.org)
+    .fetch_one(&api.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(plain, None);
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        api.send(signed(a.org, legacy, &body(2), now)).await.status,
+        201,
+        "same secret, sealed"
+    );
+    assert_eq!(
+        nexify_service::settings::seal_plain_webhook_secrets(&api.db.owner, &api.sealer)
+            .await
+            .unwrap(),
+        0,
+        "nothing left to seal"
+    );
+}

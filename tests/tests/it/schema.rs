@@ -107,17 +107,46 @@ async fn every_table_round_trips(pool: PgPool) {
     assert_eq!(saved.teams, update.teams);
     assert_eq!(saved.auto_apply_threshold, Some(0.9));
     assert!(!saved.webhook_secret_set);
-    let secret = "s".repeat(40);
+    let sealed = b"NXS1 a sealed blob".to_vec();
+    let saved = settings::set_webhook_secret(&mut tx, org.id, &sealed, None, None)
+        .await
+        .unwrap()
+        .expect("not rotated since");
+    assert!(saved.webhook_secret_set);
+    assert_eq!(saved.webhook_secret_previous_expires_at, None);
+    let stored = settings::webhook_secrets(&mut tx, org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.current,
+        settings::StoredSecret::Sealed(sealed.clone())
+    );
+    assert_eq!(stored.previous, None);
+    // A rotation that read an older state writes nothing.
     assert!(
-        settings::set_webhook_secret(&mut tx, org.id, &secret)
+        settings::set_webhook_secret(&mut tx, org.id, b"other", None, None)
             .await
             .unwrap()
-            .webhook_secret_set
+            .is_none()
     );
-    assert_eq!(
-        settings::webhook_secret(&mut tx, org.id).await.unwrap(),
-        Some(secret)
-    );
+    let grace = std::time::Duration::from_secs(3600);
+    let rotated = settings::set_webhook_secret(
+        &mut tx,
+        org.id,
+        b"NXS1 the next blob",
+        Some((&sealed, grace)),
+        stored.rotated_at,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(rotated.webhook_secret_previous_expires_at.is_some());
+    let stored = settings::webhook_secrets(&mut tx, org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.previous.map(|(blob, _)| blob), Some(sealed));
 
     let ticket = tickets::insert(&mut tx, org.id, &nexify_tests::new_ticket("Card declined"))
         .await

@@ -77,6 +77,12 @@ pub enum Command {
         #[arg(long, default_value = "deliveries")]
         deliverer: String,
     },
+    /// Webhook secrets: `nexify webhook-secrets seal` seals the ones still kept in plain text
+    /// (once, after upgrading), with the KMS key NEXIFY_WEBHOOK_SECRETS_KEY names.
+    WebhookSecrets {
+        #[command(subcommand)]
+        command: WebhookSecretsCommand,
+    },
     /// Makes an Ed25519 key for signing access tokens: prints the secret to store in Secrets
     /// Manager (JwtSigningKeySecretArn) on stdout, and its public `kid:key` entry for
     /// JwtPublicKeys on stderr.
@@ -103,6 +109,12 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookSecretsCommand {
+    /// Seals every webhook secret still stored in plain text.
+    Seal,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +243,14 @@ async fn main() -> anyhow::Result<()> {
             let message =
                 org::create(&pool, &name, slug.as_deref(), &admin_email, &console_url).await?;
             println!("{message}");
+        }
+        Command::WebhookSecrets {
+            command: WebhookSecretsCommand::Seal,
+        } => {
+            let sealer = nexify_kms::KmsSealer::from_env()?;
+            let sealed =
+                nexify_service::settings::seal_plain_webhook_secrets(&pool, &sealer).await?;
+            println!("{sealed} webhook secret(s) sealed");
         }
         Command::Gateway { .. }
         | Command::ConsoleCsp { .. }

@@ -3,7 +3,8 @@
 import { useEffect, useState } from "react";
 import { Shell } from "@/components/Shell";
 import { WebhookEndpoints } from "@/components/WebhookEndpoints";
-import { ErrorNote, Loading, errorMessage, input, primaryButton, secondaryButton } from "@/components/ui";
+import { WebhookSecret } from "@/components/WebhookSecret";
+import { ErrorNote, Loading, errorMessage, input, primaryButton } from "@/components/ui";
 import { api, orgPath, type OrgSettings, type SuggestedField } from "@/lib/api";
 import { useSession } from "@/lib/session";
 
@@ -18,7 +19,6 @@ function Settings() {
   const [categories, setCategories] = useState("");
   const [threshold, setThreshold] = useState("");
   const [fieldThresholds, setFieldThresholds] = useState<Record<SuggestedField, string>>({ priority: "", team: "", category: "" });
-  const [secret, setSecret] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -123,31 +123,7 @@ function Settings() {
         {saved && <p role="status" className="text-sm text-emerald-700">Saved.</p>}
         <button className={primaryButton} type="submit">Save settings</button>
       </form>
-      <section className="flex flex-col gap-2 rounded-md bg-white p-4 ring-1 ring-slate-200">
-        <h2 className="font-medium">Webhook secret</h2>
-        <p className="text-sm text-slate-600">
-          {settings.webhook_secret_set ? "A secret is set. Rotating it replaces it at once." : "No secret yet: webhooks are refused."}
-        </p>
-        <button
-          className={secondaryButton}
-          onClick={async () => {
-            try {
-              const rotated = await api<{ webhook_secret: string }>(orgPath(orgId, "settings/webhook-secret/"), { method: "POST" });
-              setSecret(rotated.webhook_secret);
-              setSettings({ ...settings, webhook_secret_set: true });
-            } catch (err) {
-              setError(errorMessage(err));
-            }
-          }}
-        >
-          Rotate webhook secret
-        </button>
-        {secret && (
-          <p className="text-sm">
-            New secret (shown once): <code className="break-all rounded bg-slate-100 px-1" data-testid="webhook-secret">{secret}</code>
-          </p>
-        )}
-      </section>
+      <WebhookSecret orgId={orgId} settings={settings} onRotated={setSettings} />
       <WebhookEndpoints orgId={orgId} />
     </div>
   );
