@@ -108,8 +108,27 @@ pub async fn run() -> anyhow::Result<()> {
     }
     tx.commit().await?;
     let (url, arrived) = receiver().await?;
+    // The endpoint's secret is sealed with a KMS key of this run's own (LocalStack), as
+    // deployed; the deliverer opens it on each delivery (a data key cached per instance).
+    let kms = aws_sdk_kms::Client::new(
+        &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await,
+    );
+    let key = kms
+        .create_key()
+        .description("nexify bench: endpoint secrets")
+        .send()
+        .await
+        .context("LocalStack's KMS")?;
+    let key_id = key
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .context("a new key")?;
+    let sealer = nexify_kms::KmsSealer::new(kms, key_id);
     let created = outbound::create(
         &pool,
+        &sealer,
         user.id,
         org.id,
         &url,
@@ -131,6 +150,7 @@ pub async fn run() -> anyhow::Result<()> {
     let queue = DeliveryQueue::new(sqs.clone(), queue_url.clone());
     let deliverer = Arc::new(deliveries::App::new(
         pool.clone(),
+        sealer,
         nexify_outbound::HttpSender::new(true),
     ));
     // The event source: batches of up to 10, as the deliverer's SQS trigger would.

@@ -420,7 +420,11 @@ impl Api {
 
     /// A deliverer posting over real HTTP, allowed to reach this machine (local mode).
     pub fn deliverer(&self) -> deliveries::App<nexify_outbound::HttpSender> {
-        deliveries::App::new(self.db.app.clone(), nexify_outbound::HttpSender::new(true))
+        deliveries::App::new(
+            self.db.app.clone(),
+            self.sealer.clone(),
+            nexify_outbound::HttpSender::new(true),
+        )
     }
 
     /// Calls the worker's handler with an SqsEvent given as JSON; returns the SqsBatchResponse.

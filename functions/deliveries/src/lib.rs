@@ -6,6 +6,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
+use nexify_kms::KmsSealer;
 use nexify_service::outbound::{self, Delivered, DeliveryMessage, Sender};
 use nexify_storage::PgPool;
 
@@ -20,12 +21,18 @@ pub enum MessageError {
 
 pub struct App<S> {
     pool: PgPool,
+    /// Opens the endpoints' sealed signing secrets.
+    sealer: KmsSealer,
     sender: S,
 }
 
 impl<S: Sender> App<S> {
-    pub fn new(pool: PgPool, sender: S) -> Self {
-        Self { pool, sender }
+    pub fn new(pool: PgPool, sealer: KmsSealer, sender: S) -> Self {
+        Self {
+            pool,
+            sealer,
+            sender,
+        }
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -46,6 +53,13 @@ impl<S: Sender> App<S> {
     async fn process(&self, message: &SqsMessage) -> Result<Delivered, MessageError> {
         let body = message.body.as_deref().unwrap_or_default();
         let m: DeliveryMessage = serde_json::from_str(body).map_err(MessageError::Malformed)?;
-        Ok(outbound::deliver(&self.pool, &self.sender, m.organization_id, m.delivery_id).await?)
+        Ok(outbound::deliver(
+            &self.pool,
+            &self.sealer,
+            &self.sender,
+            m.organization_id,
+            m.delivery_id,
+        )
+        .await?)
     }
 }

@@ -5,7 +5,11 @@ use nexify_storage::{DbConfig, connect_lazy};
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env()?);
-    let app = deliveries::App::new(pool, nexify_outbound::HttpSender::from_env());
+    let app = deliveries::App::new(
+        pool,
+        nexify_kms::KmsSealer::from_env()?,
+        nexify_outbound::HttpSender::from_env(),
+    );
     let app = &app;
     lambda_runtime::run(service_fn(move |event| app.handle(event))).await
 }

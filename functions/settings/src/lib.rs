@@ -187,6 +187,7 @@ impl App {
                 let body: NewEndpoint = parse_json(&req)?;
                 let created = outbound::create(
                     &self.pool,
+                    &self.sealer,
                     user,
                     org,
                     &body.url,

@@ -20,8 +20,8 @@ fn mac_input(timestamp: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// The signature header value for `body` sent at `timestamp` (for senders and tests).
-pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+pub fn sign(secret: impl AsRef<[u8]>, timestamp: i64, body: &[u8]) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_ref());
     let tag = hmac::sign(&key, &mac_input(&timestamp.to_string(), body));
     format!("sha256={}", hex::encode(tag.as_ref()))
 }

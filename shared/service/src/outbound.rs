@@ -10,12 +10,14 @@ use chrono::{DateTime, Duration, Utc};
 use nexify_domain::{InvalidInput, OrgId, Role, UserId};
 use nexify_storage::audit::{self, AuditAction};
 use nexify_storage::outbound::{self, AttemptRecord, Delivery, Endpoint};
+use nexify_storage::sealed::StoredSecret;
 use nexify_storage::{PgConnection, PgPool, begin_tenant};
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::paging::{Cursor, MAX_PAGE, keyset_page};
+use crate::sealing::Sealer;
 use crate::{ServiceError, access};
 
 /// The events an endpoint may subscribe to.
@@ -276,6 +278,7 @@ pub struct DeliveryPage {
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn create(
     pool: &PgPool,
+    sealer: &impl Sealer,
     user: UserId,
     org: OrgId,
     url: &str,
@@ -285,8 +288,10 @@ pub async fn create(
     let url = check_url(url, local)?;
     let types = check_event_types(event_types)?;
     let (secret, _) = nexify_auth::one_time::issue();
+    // Sealed before the transaction: sealing may ask the key service.
+    let sealed = sealer.seal(org, secret.as_bytes()).await?;
     let (mut tx, caller) = access::begin(pool, user, org, Role::Admin).await?;
-    let endpoint = outbound::insert_endpoint(&mut tx, org, &url, &types, &secret).await?;
+    let endpoint = outbound::insert_endpoint(&mut tx, org, &url, &types, &sealed).await?;
     audit::insert(
         &mut tx,
         org,
@@ -483,11 +488,13 @@ pub enum Delivered {
     Skipped,
 }
 
-/// Attempts one delivery: claims it (a lease, so duplicates skip it), posts it signed with
-/// no transaction open, then logs the attempt and schedules what follows.
+/// Attempts one delivery: claims it (a lease, so duplicates skip it), opens the endpoint's
+/// sealed secret and posts the event signed, with no transaction open, then logs the
+/// attempt and schedules what follows.
 #[tracing::instrument(skip_all, fields(org_id = %org, delivery_id = %id), err)]
 pub async fn deliver(
     pool: &PgPool,
+    sealer: &impl Sealer,
     sender: &impl Sender,
     org: OrgId,
     id: Uuid,
@@ -501,6 +508,10 @@ pub async fn deliver(
     let (endpoint, secret) =
         outbound::endpoint_with_secret(&mut tx, org, delivery.endpoint_id).await?;
     tx.commit().await?;
+    let secret = match secret {
+        StoredSecret::Sealed(blob) => sealer.open(org, &blob).await?,
+        StoredSecret::Plain(plain) => plain.into_bytes(),
+    };
 
     let (answer, latency_ms) = if endpoint.enabled {
         let at = Utc::now().timestamp();
@@ -656,6 +667,26 @@ fn record_metrics(outcome: Delivered, latency_ms: i32) {
             },
         ],
     );
+}
+
+/// Seals every endpoint secret still kept in plain text (once, after upgrading); returns
+/// how many. Runs as the schema owner, which sees every org.
+pub async fn seal_plain_endpoint_secrets(
+    pool: &PgPool,
+    sealer: &impl Sealer,
+) -> Result<usize, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    let plain = outbound::plain_endpoint_secrets(&mut conn).await?;
+    drop(conn);
+    let mut sealed_count = 0;
+    for (org, id, secret) in plain {
+        let sealed = sealer.seal(org, secret.as_bytes()).await?;
+        let mut conn = pool.acquire().await?;
+        if outbound::seal_plain_endpoint_secret(&mut conn, org, id, &secret, &sealed).await? {
+            sealed_count += 1;
+        }
+    }
+    Ok(sealed_count)
 }
 
 #[cfg(test)]

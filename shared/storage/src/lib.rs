@@ -28,6 +28,7 @@ pub mod models;
 pub mod organizations;
 pub mod outbound;
 pub mod password_resets;
+pub mod sealed;
 pub mod sessions;
 pub mod settings;
 pub mod suggestions;

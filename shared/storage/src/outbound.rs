@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::StorageError;
+use crate::sealed::StoredSecret;
 
 /// An endpoint as its org's admins see it: never its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -33,16 +34,16 @@ pub async fn insert_endpoint(
     org: OrgId,
     url: &str,
     event_types: &[String],
-    secret: &str,
+    sealed_secret: &[u8],
 ) -> Result<Endpoint, StorageError> {
     Ok(sqlx::query_as(sql!(
-        "INSERT INTO webhook_endpoints (organization_id, url, event_types, secret)
+        "INSERT INTO webhook_endpoints (organization_id, url, event_types, secret_sealed)
          VALUES ($1, $2, $3, $4) RETURNING {ENDPOINT_COLUMNS}"
     ))
     .bind(org)
     .bind(url)
     .bind(event_types)
-    .bind(secret)
+    .bind(sealed_secret)
     .fetch_one(conn)
     .await?)
 }
@@ -67,22 +68,61 @@ pub async fn endpoint_with_secret(
     conn: &mut PgConnection,
     org: OrgId,
     id: Uuid,
-) -> Result<(Endpoint, String), StorageError> {
+) -> Result<(Endpoint, StoredSecret), StorageError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         endpoint: Endpoint,
-        secret: String,
+        secret: Option<String>,
+        secret_sealed: Option<Vec<u8>>,
     }
     let row: Row = sqlx::query_as(sql!(
-        "SELECT {ENDPOINT_COLUMNS}, secret FROM webhook_endpoints
+        "SELECT {ENDPOINT_COLUMNS}, secret, secret_sealed FROM webhook_endpoints
          WHERE organization_id = $1 AND id = $2"
     ))
     .bind(org)
     .bind(id)
     .fetch_one(conn)
     .await?;
-    Ok((row.endpoint, row.secret))
+    // The table's constraint guarantees exactly one form.
+    let secret = match (row.secret_sealed, row.secret) {
+        (Some(sealed), _) => StoredSecret::Sealed(sealed),
+        (None, plain) => StoredSecret::Plain(plain.unwrap_or_default()),
+    };
+    Ok((row.endpoint, secret))
+}
+
+/// Every endpoint whose secret is still in plain text (for the schema owner's sealing run).
+pub async fn plain_endpoint_secrets(
+    conn: &mut PgConnection,
+) -> Result<Vec<(OrgId, Uuid, String)>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT organization_id, id, secret FROM webhook_endpoints
+         WHERE secret IS NOT NULL ORDER BY organization_id, id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Seals an endpoint's plain-text secret, if it is still `plain`.
+pub async fn seal_plain_endpoint_secret(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: Uuid,
+    plain: &str,
+    sealed: &[u8],
+) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE webhook_endpoints SET secret_sealed = $4, secret = NULL
+         WHERE organization_id = $1 AND id = $2 AND secret = $3",
+    )
+    .bind(org)
+    .bind(id)
+    .bind(plain)
+    .bind(sealed)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Changes what is given; turning an endpoint on clears its failure run.

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::StorageError;
+pub use crate::sealed::StoredSecret;
 
 /// An org's triage and intake settings. The webhook secret itself is not here: it is read
 /// only where a signature is checked ([`webhook_secrets`]) and shown once when rotated.
@@ -125,24 +126,6 @@ pub async fn update(
     .bind(&update.reply_from)
     .fetch_one(conn)
     .await?)
-}
-
-/// How an org's webhook secret is kept.
-#[derive(Clone, PartialEq, Eq)]
-pub enum StoredSecret {
-    /// Sealed by the deployment's sealer.
-    Sealed(Vec<u8>),
-    /// Set before secrets were sealed; `nexify webhook-secrets seal` seals it.
-    Plain(String),
-}
-
-impl std::fmt::Debug for StoredSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StoredSecret::Sealed(_) => "Sealed(..)",
-            StoredSecret::Plain(_) => "Plain(..)",
-        })
-    }
 }
 
 /// The secrets a signature may be checked against: the current one, and the one before

@@ -97,6 +97,18 @@ async fn events_are_signed_delivered_and_redelivered_with_a_stable_id(
         listed.json["items"][0].get("secret").is_none(),
         "the secret is shown once"
     );
+    // Stored sealed (KMS envelope), never in plain text.
+    let (plain, sealed): (Option<String>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT secret, secret_sealed FROM webhook_endpoints WHERE id = $1::uuid")
+            .bind(&endpoint_id)
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(plain, None);
+    assert!(
+        sealed.is_some_and(|b| !b.windows(secret.len()).any(|w| w == secret.as_bytes())),
+        "sealed, without the secret in it"
+    );
 
     let ticket = api
         .call("POST", &format!("/api/orgs/{}/tickets/", a.org), Some(&agent),
@@ -705,4 +717,58 @@ async fn a_change_hands_its_deliveries_to_the_queue_once_it_commits(
         .await;
     assert_eq!(refused.status, 403);
     assert_eq!(api.queue_depth(&api.deliveries_url).await, 0);
+}
+
+/// An endpoint whose secret was stored in plain text before sealing still gets signed
+/// events, and `nexify webhook-secrets seal` (the service call) seals its secret; the
+/// events stay signed with the same secret.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn endpoints_from_before_sealing_keep_working_and_get_sealed(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "out-plain").await;
+    let admin = api.token(a.admin);
+    let receiver = Receiver::start().await;
+    let created = endpoint(&api, a.org, &admin, &receiver.url, &["ticket.created"]).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let legacy = "a-legacy-endpoint-secret-from-before-sealing-0123";
+    sqlx::query(
+        "UPDATE webhook_endpoints SET secret = $2, secret_sealed = NULL WHERE id = $1::uuid",
+    )
+    .bind(&id)
+    .bind(legacy)
+    .execute(&api.db.owner)
+    .await
+    .unwrap();
+    let api = &api;
+    let test_event = || {
+        let path = format!("/api/orgs/{}/webhook-endpoints/{id}/test/", a.org);
+        let admin = admin.clone();
+        async move {
+            let r = api.call("POST", &path, Some(&admin), None).await;
+            assert_eq!(r.status, 202, "{}", r.json);
+            deliver_all(api).await;
+        }
+    };
+    test_event().await;
+    let sealed = nexify_service::outbound::seal_plain_endpoint_secrets(&api.db.owner, &api.sealer)
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1);
+    let plain: Option<String> =
+        sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&api.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(plain, None);
+    test_event().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got.iter().all(|r| verified(legacy, r)),
+        "the same secret signs, before and after"
+    );
 }

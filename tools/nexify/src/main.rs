@@ -248,9 +248,10 @@ async fn main() -> anyhow::Result<()> {
             command: WebhookSecretsCommand::Seal,
         } => {
             let sealer = nexify_kms::KmsSealer::from_env()?;
-            let sealed =
-                nexify_service::settings::seal_plain_webhook_secrets(&pool, &sealer).await?;
-            println!("{sealed} webhook secret(s) sealed");
+            let orgs = nexify_service::settings::seal_plain_webhook_secrets(&pool, &sealer).await?;
+            let endpoints =
+                nexify_service::outbound::seal_plain_endpoint_secrets(&pool, &sealer).await?;
+            println!("sealed: {orgs} org webhook secret(s), {endpoints} endpoint secret(s)");
         }
         Command::Gateway { .. }
         | Command::ConsoleCsp { .. }
