@@ -140,49 +140,34 @@ pub fn triage_queue_config() -> serde_json::Value {
     all["triage"].clone()
 }
 
-/// An SQS client for LocalStack (AWS_ENDPOINT_URL, default http://127.0.0.1:4566).
-pub async fn sqs_client() -> aws_sdk_sqs::Client {
+/// The SDK configuration of every LocalStack client here: its endpoint, a region and the
+/// test credentials.
+pub async fn localstack_config() -> aws_config::SdkConfig {
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
+        .await
+}
+
+/// An SQS client for LocalStack (AWS_ENDPOINT_URL, default http://127.0.0.1:4566).
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&localstack_config().await)
 }
 
 /// LocalStack's Secrets Manager.
 pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
+    aws_sdk_secretsmanager::Client::new(&localstack_config().await)
 }
 
 /// LocalStack's KMS.
 pub async fn kms_client() -> aws_sdk_kms::Client {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_kms::Client::new(&config)
+    aws_sdk_kms::Client::new(&localstack_config().await)
 }
 
 /// A sealer with a KMS key of its own, on LocalStack.

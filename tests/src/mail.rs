@@ -14,15 +14,7 @@ fn endpoint() -> String {
 }
 
 pub async fn ses_client() -> aws_sdk_ses::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_ses::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_ses::Client::new(&config)
+    aws_sdk_ses::Client::new(&crate::localstack_config().await)
 }
 
 /// The SES mailer the functions use, against LocalStack.
