@@ -69,11 +69,19 @@ export function Composer({
   const box = useRef<HTMLTextAreaElement>(null);
   const approving = approval !== null && onApprove !== undefined;
 
+  // A new approval fills the box in the same render that shows it (state adjusted while
+  // rendering, not in an effect), so the box is never seen empty.
+  const [filledFor, setFilledFor] = useState<Approval | null>(null);
+  if (approval !== filledFor) {
+    setFilledFor(approval);
+    if (approval) {
+      setKind("reply");
+      setBody(approval.draft);
+      setError(null);
+    }
+  }
   useEffect(() => {
     if (!approval) return;
-    setKind("reply");
-    setBody(approval.draft);
-    setError(null);
     box.current?.scrollIntoView?.({ block: "center" });
     box.current?.focus();
   }, [approval]);

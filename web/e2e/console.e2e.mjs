@@ -205,7 +205,9 @@ try {
     await page.getByRole("button", { name: "Approve" }).click();
     await page.getByTestId("approving").waitFor();
     const composer = page.getByLabel("Message", { exact: true });
-    if ((await composer.inputValue()) !== suggested) fail("the composer does not hold the suggestion's draft");
+    await page
+      .waitForFunction((draft) => document.querySelector('textarea[aria-label="Message"]')?.value === draft, suggested, { timeout: 5000 })
+      .catch(() => fail("the composer does not hold the suggestion's draft"));
     await composer.fill(`${suggested}\n\nKind regards, the e2e team (${marker})`);
     await page.getByRole("button", { name: "Approve and send reply" }).click();
     await page.getByTestId("suggestion-status").filter({ hasText: "accepted" }).waitFor();
