@@ -10,14 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use nexify_domain::{InvalidInput, OrgId, Role, UserId};
 use nexify_storage::audit::{self, AuditAction};
 use nexify_storage::outbound::{self, AttemptRecord, Delivery, Endpoint};
-use nexify_storage::sealed::StoredSecret;
 use nexify_storage::{PgConnection, PgPool, begin_tenant};
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::paging::{Cursor, MAX_PAGE, keyset_page};
-use crate::sealing::Sealer;
+use crate::sealing::{Sealer, reveal};
 use crate::{ServiceError, access};
 
 /// The events an endpoint may subscribe to.
@@ -508,10 +507,7 @@ pub async fn deliver(
     let (endpoint, secret) =
         outbound::endpoint_with_secret(&mut tx, org, delivery.endpoint_id).await?;
     tx.commit().await?;
-    let secret = match secret {
-        StoredSecret::Sealed(blob) => sealer.open(org, &blob).await?,
-        StoredSecret::Plain(plain) => plain.into_bytes(),
-    };
+    let secret = reveal(sealer, org, secret).await?;
 
     let (answer, latency_ms) = if endpoint.enabled {
         let at = Utc::now().timestamp();
@@ -675,13 +671,12 @@ pub async fn seal_plain_endpoint_secrets(
     pool: &PgPool,
     sealer: &impl Sealer,
 ) -> Result<usize, ServiceError> {
+    // One connection and no transaction: each row is sealed (a KMS call), then written.
     let mut conn = pool.acquire().await?;
     let plain = outbound::plain_endpoint_secrets(&mut conn).await?;
-    drop(conn);
     let mut sealed_count = 0;
     for (org, id, secret) in plain {
         let sealed = sealer.seal(org, secret.as_bytes()).await?;
-        let mut conn = pool.acquire().await?;
         if outbound::seal_plain_endpoint_secret(&mut conn, org, id, &secret, &sealed).await? {
             sealed_count += 1;
         }

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use nexify_domain::OrgId;
+use nexify_storage::sealed::StoredSecret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -32,4 +33,17 @@ pub trait Sealer: Send + Sync {
         org: OrgId,
         sealed: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>, SealError>> + Send;
+}
+
+/// A stored signing secret in the clear: opened if sealed, as is if kept from before
+/// sealing.
+pub async fn reveal(
+    sealer: &impl Sealer,
+    org: OrgId,
+    stored: StoredSecret,
+) -> Result<Vec<u8>, SealError> {
+    match stored {
+        StoredSecret::Sealed(blob) => sealer.open(org, &blob).await,
+        StoredSecret::Plain(plain) => Ok(plain.into_bytes()),
+    }
 }

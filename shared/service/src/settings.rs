@@ -200,13 +200,12 @@ pub async fn seal_plain_webhook_secrets(
     pool: &PgPool,
     sealer: &impl Sealer,
 ) -> Result<usize, ServiceError> {
+    // One connection and no transaction: each row is sealed (a KMS call), then written.
     let mut conn = pool.acquire().await?;
     let plain = settings::plain_webhook_secrets(&mut conn).await?;
-    drop(conn);
     let mut sealed_count = 0;
     for (org, secret) in plain {
         let sealed = sealer.seal(org, secret.as_bytes()).await?;
-        let mut conn = pool.acquire().await?;
         if settings::seal_plain_webhook_secret(&mut conn, org, &secret, &sealed).await? {
             sealed_count += 1;
         }

@@ -3,12 +3,12 @@
 use nexify_auth::webhook;
 use nexify_domain::OrgId;
 use nexify_storage::events::Actor;
-use nexify_storage::settings::{self, StoredSecret};
+use nexify_storage::settings;
 use nexify_storage::tickets::{self, NewTicket, Ticket};
 use nexify_storage::{PgPool, begin_tenant, webhook_replays};
 
 use crate::ServiceError;
-use crate::sealing::Sealer;
+use crate::sealing::{Sealer, reveal};
 use crate::tickets::record_created;
 
 const UNAUTHORIZED: &str = "the webhook signature is missing, stale or does not match";
@@ -37,10 +37,7 @@ pub async fn authenticate(
     let secrets = settings::webhook_secrets(&mut tx, org).await?;
     tx.commit().await?;
     let secrets = secrets.ok_or_else(|| ServiceError::Unauthorized(UNAUTHORIZED.into()))?;
-    let current = match secrets.current {
-        StoredSecret::Sealed(blob) => sealer.open(org, &blob).await?,
-        StoredSecret::Plain(plain) => plain.into_bytes(),
-    };
+    let current = reveal(sealer, org, secrets.current).await?;
     let verified = match webhook::verify_with(&current, &headers, body) {
         Ok(()) => Ok(()),
         Err(e) => match &secrets.previous {
