@@ -23,8 +23,16 @@ pub async fn begin(
     org: OrgId,
     required: Role,
 ) -> Result<(Transaction<'static, Postgres>, Caller), ServiceError> {
-    match begin_member(pool, org, user, required).await? {
-        Admission::Admitted(tx) => Ok((tx, Caller { user, org })),
+    let tx = admitted(begin_member(pool, org, user, required).await?, required)?;
+    Ok((tx, Caller { user, org }))
+}
+
+/// What was read after entering the org with at least `required`, or why it was refused:
+/// not a member is `NotFound` (the org's existence is not revealed), a member with too low a
+/// role is `Forbidden`.
+pub fn admitted<T>(admission: Admission<T>, required: Role) -> Result<T, ServiceError> {
+    match admission {
+        Admission::Admitted(value) => Ok(value),
         Admission::NotMember => Err(ServiceError::NotFound),
         Admission::BelowRole => Err(ServiceError::Forbidden(match required {
             Role::Admin => "this needs the admin role",

@@ -105,7 +105,6 @@ pub async fn list(
     org: OrgId,
     query: &TicketQuery,
 ) -> Result<TicketPage, ServiceError> {
-    let (mut tx, _) = access::begin(pool, user, org, Role::Viewer).await?;
     let order = order_name(query.order);
     let after = match &query.cursor {
         Some(c) if c.order != order => {
@@ -119,14 +118,21 @@ pub async fn list(
         None => None,
     };
     let limit = query.limit.clamp(1, MAX_PAGE);
-    // One extra row tells whether another page exists.
-    // The page and its counts in one statement; an empty page brings no counts.
-    let page = tickets::page_with_counts_query(org, &query.filter, query.order, after, limit + 1);
-    let (items, per_status) = tickets::page_with_counts(&mut tx, page).await?;
-    let per_status = match per_status {
-        Some(per_status) => per_status,
-        None => tickets::count_by_status(&mut tx, org, &query.filter).await?,
-    };
+    // One extra row tells whether another page exists. No transaction: the page, its counts
+    // and the membership check are one statement.
+    let (items, per_status) = access::admitted(
+        tickets::page_as_member(
+            pool,
+            org,
+            user,
+            &query.filter,
+            query.order,
+            after,
+            limit + 1,
+        )
+        .await?,
+        Role::Viewer,
+    )?;
     let (items, next_cursor) = keyset_page(items, limit, |t| Cursor {
         order: order.to_owned(),
         at: query.order.key_of(t),
@@ -140,7 +146,6 @@ pub async fn list(
             TicketStatus::Resolved => counts.resolved = n,
         }
     }
-    tx.commit().await?;
     Ok(TicketPage {
         items,
         next_cursor,

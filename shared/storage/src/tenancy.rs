@@ -65,13 +65,30 @@ async fn begin_scoped(
         .await?)
 }
 
-/// What [`begin_member`] found.
+/// What entering an org as a member found: [`begin_member`]'s transaction, or the result of
+/// a read that enters the org itself (such as [`crate::tickets::page_as_member`]).
 #[derive(Debug)]
-pub enum Admission {
-    /// A member with at least the required role: the org-scoped transaction.
-    Admitted(Transaction<'static, Postgres>),
+pub enum Admission<T = Transaction<'static, Postgres>> {
+    /// A member with at least the required role.
+    Admitted(T),
     NotMember,
     BelowRole,
+}
+
+impl<T> Admission<T> {
+    /// `result` of a statement that called `enter_org`: its refusal as an `Admission`.
+    pub(crate) fn of(result: Result<T, sqlx::Error>) -> Result<Self, StorageError> {
+        match result {
+            Ok(value) => Ok(Admission::Admitted(value)),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX404") => {
+                Ok(Admission::NotMember)
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX403") => {
+                Ok(Admission::BelowRole)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Begins the transaction scoped to `org` and `user` and checks, in the same round trip
@@ -84,16 +101,7 @@ pub async fn begin_member(
     required: Role,
 ) -> Result<Admission, StorageError> {
     let sql = member_scope_sql(org, user, required);
-    match pool.begin_with(sqlx::AssertSqlSafe(sql)).await {
-        Ok(tx) => Ok(Admission::Admitted(tx)),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX404") => {
-            Ok(Admission::NotMember)
-        }
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("NX403") => {
-            Ok(Admission::BelowRole)
-        }
-        Err(e) => Err(e.into()),
-    }
+    Admission::of(pool.begin_with(sqlx::AssertSqlSafe(sql)).await)
 }
 
 /// What [`begin_member`] sends: the scope and the membership check, then `BEGIN`, one

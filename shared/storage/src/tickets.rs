@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use nexify_domain::{
-    Email, ExternalId, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus,
+    Email, ExternalId, OrgId, Priority, Subject, TicketBody, TicketId, TicketStatus, UserId,
 };
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::StorageError;
 use crate::events::Actor;
+use crate::{Admission, StorageError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Ticket {
@@ -326,120 +326,66 @@ impl TicketOrder {
     }
 }
 
-fn push_filter(
-    qb: &mut sqlx::QueryBuilder<sqlx::Postgres>,
-    org: OrgId,
-    filter: &TicketFilter,
-    with_status: bool,
-) {
-    qb.push(" WHERE organization_id = ").push_bind(org);
-    if let (true, Some(status)) = (with_status, filter.status) {
-        qb.push(" AND status = ").push_bind(status);
-    }
-    if let Some(priority) = filter.priority {
-        qb.push(" AND priority = ").push_bind(priority);
-    }
-    if let Some(team) = &filter.assigned_team {
-        qb.push(" AND assigned_team = ").push_bind(team.clone());
-    }
-    if let Some(category) = &filter.category {
-        qb.push(" AND category = ").push_bind(category.clone());
-    }
-    if let Some(q) = &filter.q {
-        qb.push(" AND search @@ websearch_to_tsquery('english', ")
-            .push_bind(q.clone())
-            .push(")");
-    }
-}
-
 /// How many tickets have each status (statuses with none may be missing).
 pub type StatusCounts = Vec<(TicketStatus, i64)>;
 
-/// One page of the org's tickets with the per-status counts of the tickets that match the
-/// filter (its status aside), as [`count_by_status`] reads them, in one statement.
-/// The counts ride on every row (Postgres computes them once), so an empty page brings none:
-/// `None` then, for the caller to ask [`count_by_status`].
-/// `query` is [`page_with_counts_query`]'s.
-#[tracing::instrument(skip_all, err)]
-pub async fn page_with_counts(
-    conn: &mut PgConnection,
-    mut query: sqlx::QueryBuilder<sqlx::Postgres>,
-) -> Result<(Vec<Ticket>, Option<StatusCounts>), StorageError> {
-    #[derive(sqlx::FromRow)]
-    struct Counted {
-        #[sqlx(flatten)]
-        ticket: Ticket,
-        status_counts: sqlx::types::Json<StatusCounts>,
-    }
-    let rows: Vec<Counted> = query.build_query_as().fetch_all(conn).await?;
-    let counts = rows.first().map(|r| r.status_counts.0.clone());
-    Ok((rows.into_iter().map(|r| r.ticket).collect(), counts))
-}
-
-/// The statement [`page_with_counts`] runs: a page of the org's tickets (at most `limit`,
-/// in `order`, strictly after `after`) with their counts. Its text (`.sql()`) is also what
-/// the benchmarks replay.
-pub fn page_with_counts_query(
+/// One page of the org's tickets as `user` may list them, with the per-status counts of the
+/// tickets that match the filter (its status aside): [`PAGE_AS_MEMBER_SQL`], one statement
+/// that also enters the org (scope and membership check), so one round trip. The page is at
+/// most `limit` tickets in `order`, strictly after `after`.
+#[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
+pub async fn page_as_member<'c, E: sqlx::PgExecutor<'c>>(
+    conn: E,
     org: OrgId,
+    user: UserId,
     filter: &TicketFilter,
     order: TicketOrder,
     after: Option<(DateTime<Utc>, TicketId)>,
     limit: i64,
-) -> sqlx::QueryBuilder<sqlx::Postgres> {
-    let mut qb = sqlx::QueryBuilder::new(format!(
-        "SELECT {COLUMNS}, (SELECT coalesce(json_agg(json_build_array(c.status, c.n)), '[]')
-             FROM ("
-    ));
-    push_counts(&mut qb, org, filter);
-    qb.push(") c) AS status_counts FROM tickets");
-    push_filter(&mut qb, org, filter, true);
-    let (column, cmp, dir) = if order.descending() {
-        (order.column(), "<", "DESC")
-    } else {
-        (order.column(), ">", "ASC")
+) -> Result<Admission<(Vec<Ticket>, StatusCounts)>, StorageError> {
+    use sqlx::{FromRow, Row};
+    let rows = sqlx::query(PAGE_AS_MEMBER_SQL)
+        .bind(org)
+        .bind(user)
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.priority.map(|p| p.as_str()))
+        .bind(filter.assigned_team.as_deref())
+        .bind(filter.category.as_deref())
+        .bind(filter.q.as_deref())
+        .bind(order.column())
+        .bind(order.descending())
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(limit)
+        .fetch_all(conn)
+        .await;
+    let rows = match Admission::of(rows)? {
+        Admission::Admitted(rows) => rows,
+        Admission::NotMember => return Ok(Admission::NotMember),
+        Admission::BelowRole => return Ok(Admission::BelowRole),
     };
-    if let Some((key, id)) = after {
-        qb.push(format!(" AND ({column}, id) {cmp} ("))
-            .push_bind(key)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
+    let mut counts = StatusCounts::new();
+    let mut items = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        if i == 0 {
+            counts = row
+                .try_get::<sqlx::types::Json<StatusCounts>, _>("status_counts")?
+                .0;
+        }
+        // An empty page is one row of counts with no ticket.
+        if row.try_get::<Option<TicketId>, _>("id")?.is_some() {
+            items.push(Ticket::from_row(row)?);
+        }
     }
-    qb.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
-        .push_bind(limit);
-    qb
+    Ok(Admission::Admitted((items, counts)))
 }
 
-/// How many of the org's tickets match `filter` (ignoring its status), per status. Without
-/// a priority, team or text filter these are the trigger-kept totals (migration 6), not a
-/// count over every ticket.
-#[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn count_by_status(
-    conn: &mut PgConnection,
-    org: OrgId,
-    filter: &TicketFilter,
-) -> Result<StatusCounts, StorageError> {
-    let mut qb = sqlx::QueryBuilder::new("");
-    push_counts(&mut qb, org, filter);
-    Ok(qb.build_query_as().fetch_all(conn).await?)
-}
-
-/// The counts' query: the trigger-kept totals without a priority, team, category or text
-/// filter; otherwise a count of the matching tickets (their status aside).
-fn push_counts(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, org: OrgId, filter: &TicketFilter) {
-    if filter.priority.is_none()
-        && filter.assigned_team.is_none()
-        && filter.category.is_none()
-        && filter.q.is_none()
-    {
-        qb.push("SELECT status, n FROM ticket_status_counts WHERE organization_id = ")
-            .push_bind(org);
-    } else {
-        qb.push("SELECT status, count(*) AS n FROM tickets");
-        push_filter(qb, org, filter, false);
-        qb.push(" GROUP BY status");
-    }
-}
+/// What [`page_as_member`] runs (the SQL function `ticket_page`), also replayed by the
+/// benchmarks: `$1` org, `$2` user, `$3`–`$7` the filter (status, priority, team, category,
+/// text), `$8` the order's column, `$9` whether it descends, `$10`–`$11` the cursor, `$12`
+/// the page size.
+pub const PAGE_AS_MEMBER_SQL: &str =
+    "SELECT * FROM ticket_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// A ticket whose labels are settled: resolved, or with an accepted suggestion.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -872,6 +872,58 @@ async fn entering_an_org_checks_the_role_and_a_refusal_leaves_the_connection_cle
     }
 }
 
+/// The ticket list enters the org inside its one statement: a non-member is refused, a
+/// member sees the org's page, and the scope ends with the statement, so the next statement
+/// on the same connection sees no org's rows.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_one_statement_list_checks_membership_and_its_scope_ends_with_it(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    use nexify_storage::Admission;
+    use nexify_storage::tickets::{TicketFilter, TicketOrder, page_as_member};
+    // One connection, so every step below runs on the same one.
+    let app = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            c.clone()
+                .username(nexify_storage::APP_ROLE)
+                .password(nexify_tests::APP_PASSWORD),
+        )
+        .await
+        .unwrap();
+    let db = TestDb::new(c).await;
+    let (a, b) = (
+        org_fixture(&db.owner, "page-a").await,
+        org_fixture(&db.owner, "page-b").await,
+    );
+    ticket_fixture(&db.owner, a.org, "A's ticket").await;
+    ticket_fixture(&db.owner, b.org, "B's ticket").await;
+    let filter = TicketFilter::default();
+    let page = |user| page_as_member(&app, a.org, user, &filter, TicketOrder::default(), None, 10);
+    assert!(matches!(
+        page(b.agent).await.unwrap(),
+        Admission::NotMember
+    ));
+    let Admission::Admitted((items, counts)) = page(a.viewer).await.unwrap() else {
+        panic!("a viewer of A may list A's tickets");
+    };
+    let subjects: Vec<&str> = items.iter().map(|t| t.subject.as_str()).collect();
+    assert_eq!(subjects, ["A's ticket"]);
+    assert_eq!(counts, vec![(nexify_domain::TicketStatus::Open, 1)]);
+    let scope: Option<String> =
+        sqlx::query_scalar("SELECT nullif(current_setting('app.org_id', true), '')")
+            .fetch_one(&app)
+            .await
+            .unwrap();
+    assert_eq!(scope, None, "the org scope outlived the list's statement");
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&app)
+        .await
+        .unwrap();
+    assert_eq!(visible, 0);
+}
+
 /// Every table that holds an `organization_id` has row-level security on, so a new table
 /// cannot forget it (partitions are reached through their parent's policy).
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
