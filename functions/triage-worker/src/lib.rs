@@ -78,7 +78,7 @@ impl<E: TriageEngine> App<E> {
             lease_seconds,
             max_receives,
             models: Default::default(),
-            drafter: nexify_service::drafting::ChatDrafter::from_env(),
+            drafter: nexify_service::drafting::ChatDrafter::from_env()?,
         }))
     }
 

@@ -91,7 +91,7 @@ pub fn by_name(choice: &str) -> Result<std::sync::Arc<dyn Embedder>, EmbedError>
             ))?))
         }
         "openai" => {
-            let config = openai::OpenAiConfig::from_env().ok_or_else(|| {
+            let config = openai::OpenAiConfig::from_env()?.ok_or_else(|| {
                 EmbedError::Config("NEXIFY_EMBEDDER=openai needs NEXIFY_OPENAI_BASE_URL".into())
             })?;
             Ok(std::sync::Arc::new(openai::OpenAiEmbedder::new(

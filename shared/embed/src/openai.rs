@@ -2,9 +2,12 @@
 //! `/embeddings` and `/chat/completions` API): a small JSON client, and the embedder on it.
 //!
 //! Configured by `NEXIFY_OPENAI_BASE_URL` (e.g. `https://api.openai.com/v1`),
-//! `NEXIFY_OPENAI_API_KEY`, `NEXIFY_OPENAI_EMBEDDING_MODEL` (default
-//! `text-embedding-3-small`, asked for [`DIM`] dimensions) and `NEXIFY_OPENAI_CHAT_MODEL`
-//! (default `gpt-4o-mini`). The key is never logged.
+//! `NEXIFY_OPENAI_API_KEY_SECRET` (the Secrets Manager secret holding `{"api_key": "…"}`),
+//! `NEXIFY_OPENAI_EMBEDDING_MODEL` (default `text-embedding-3-small`, asked for [`DIM`]
+//! dimensions) and `NEXIFY_OPENAI_CHAT_MODEL` (default `gpt-4o-mini`). Only
+//! `NEXIFY_ENV=local` may give the key itself, in `NEXIFY_OPENAI_API_KEY`: anywhere else an
+//! environment variable is readable by whoever may read the function's configuration. The
+//! key is never logged.
 
 use std::time::Duration;
 
@@ -15,40 +18,115 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+use nexify_secrets::{Prefetched, SecretError, Secrets};
+
 use crate::{DIM, EmbedError, Embedder, l2_normalize};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OpenAiConfig {
     pub base_url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     pub embedding_model: String,
     pub chat_model: String,
 }
 
-impl std::fmt::Debug for OpenAiConfig {
+/// Where the provider's key comes from.
+#[derive(Clone)]
+pub enum ApiKey {
+    /// The key itself: tests, and `NEXIFY_ENV=local`.
+    Plain(String),
+    /// A Secrets Manager secret `{"api_key": "…"}`, fetched once per instance, starting at
+    /// init.
+    Secret(Prefetched<String>),
+}
+
+impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("embedding_model", &self.embedding_model)
-            .field("chat_model", &self.chat_model)
-            .finish()
+        f.write_str(match self {
+            ApiKey::Plain(_) => "Plain(<redacted>)",
+            ApiKey::Secret(_) => "Secret(<redacted>)",
+        })
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct KeySecret {
+    api_key: String,
+}
+
+impl ApiKey {
+    /// The key in Secrets Manager secret `id`, fetched from now on.
+    pub fn from_secret(secrets: Secrets, id: String) -> Self {
+        ApiKey::Secret(Prefetched::start(secrets, id, |s: KeySecret| {
+            Ok::<_, std::convert::Infallible>(s.api_key)
+        }))
+    }
+
+    async fn get(&self) -> Result<&str, ProviderError> {
+        match self {
+            ApiKey::Plain(key) => Ok(key),
+            ApiKey::Secret(key) => Ok(key.get().await.map_err(ProviderError::Key)?),
+        }
     }
 }
 
 impl OpenAiConfig {
-    /// The provider the environment configures, if any (`NEXIFY_OPENAI_BASE_URL` set).
-    pub fn from_env() -> Option<Self> {
+    /// The provider the environment configures, if any (`NEXIFY_OPENAI_BASE_URL` set). The
+    /// secret's fetch starts here, so this runs inside the function's Tokio runtime.
+    pub fn from_env() -> Result<Option<Self>, EmbedError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Some(Self {
-            base_url: var("NEXIFY_OPENAI_BASE_URL")?,
-            api_key: var("NEXIFY_OPENAI_API_KEY"),
+        let local = var("NEXIFY_ENV").as_deref() == Some("local");
+        let Some(base_url) = var("NEXIFY_OPENAI_BASE_URL") else {
+            return Ok(None);
+        };
+        let key = match key_source(
+            var("NEXIFY_OPENAI_API_KEY_SECRET"),
+            var("NEXIFY_OPENAI_API_KEY"),
+            local,
+        )? {
+            KeySource::None => None,
+            KeySource::Plain(key) => Some(ApiKey::Plain(key)),
+            KeySource::Secret(id) => Some(ApiKey::from_secret(Secrets::default(), id)),
+        };
+        Ok(Some(Self {
+            base_url,
+            api_key: key,
             embedding_model: var("NEXIFY_OPENAI_EMBEDDING_MODEL")
                 .unwrap_or_else(|| "text-embedding-3-small".into()),
             chat_model: var("NEXIFY_OPENAI_CHAT_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
-        })
+        }))
+    }
+}
+
+/// Which of the two settings names the key.
+#[derive(Debug, PartialEq)]
+enum KeySource {
+    None,
+    Plain(String),
+    Secret(String),
+}
+
+/// The key's source from `NEXIFY_OPENAI_API_KEY_SECRET` (`secret`) and
+/// `NEXIFY_OPENAI_API_KEY` (`plain`): a plain key only in local mode, and never both.
+fn key_source(
+    secret: Option<String>,
+    plain: Option<String>,
+    local: bool,
+) -> Result<KeySource, EmbedError> {
+    match (secret, plain) {
+        (Some(_), Some(_)) => Err(EmbedError::Config(
+            "set NEXIFY_OPENAI_API_KEY_SECRET or NEXIFY_OPENAI_API_KEY, not both".into(),
+        )),
+        (Some(id), None) => Ok(KeySource::Secret(id)),
+        (None, Some(key)) if local => Ok(KeySource::Plain(key)),
+        (None, Some(_)) => Err(EmbedError::Config(
+            "NEXIFY_OPENAI_API_KEY is for NEXIFY_ENV=local only: put the key in Secrets Manager \
+             as {\"api_key\": \"…\"} and name it in NEXIFY_OPENAI_API_KEY_SECRET"
+                .into(),
+        )),
+        (None, None) => Ok(KeySource::None),
     }
 }
 
@@ -75,6 +153,8 @@ pub enum ProviderError {
     Malformed(&'static str),
     #[error("the provider's embeddings have {got} dimensions, not {DIM}")]
     Dimensions { got: usize },
+    #[error("the provider's key could not be read")]
+    Key(#[source] SecretError),
 }
 
 impl ProviderError {
@@ -83,6 +163,8 @@ impl ProviderError {
         match self {
             ProviderError::Timeout | ProviderError::Request(_) => true,
             ProviderError::Status(code) => *code == 429 || *code >= 500,
+            // Secrets Manager did not answer: the next use fetches again.
+            ProviderError::Key(SecretError::Fetch { .. }) => true,
             _ => false,
         }
     }
@@ -114,6 +196,7 @@ impl OpenAiClient {
         let url = format!("{}/{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = hyper::Request::post(url).header("content-type", "application/json");
         if let Some(key) = &self.config.api_key {
+            let key = key.get().await?;
             request = request.header("authorization", format!("Bearer {key}"));
         }
         let request = request
@@ -223,5 +306,43 @@ impl Embedder for OpenAiEmbedder {
             return Ok(Vec::new());
         }
         self.runtime.block_on(self.client.embeddings(texts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_owned())
+    }
+
+    #[test]
+    fn a_plain_key_is_for_local_mode_only() {
+        assert_eq!(
+            key_source(None, some("sk-1"), true).unwrap(),
+            KeySource::Plain("sk-1".into())
+        );
+        let refused = key_source(None, some("sk-1"), false).unwrap_err();
+        assert!(refused.to_string().contains("NEXIFY_OPENAI_API_KEY_SECRET"));
+        for local in [true, false] {
+            assert_eq!(
+                key_source(some("arn:key"), None, local).unwrap(),
+                KeySource::Secret("arn:key".into())
+            );
+            assert!(key_source(some("arn:key"), some("sk-1"), local).is_err());
+            assert_eq!(key_source(None, None, local).unwrap(), KeySource::None);
+        }
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let config = OpenAiConfig {
+            base_url: "http://provider".into(),
+            api_key: Some(ApiKey::Plain("sk-secret-value".into())),
+            embedding_model: "m".into(),
+            chat_model: "c".into(),
+        };
+        assert!(!format!("{config:?}").contains("sk-secret-value"));
     }
 }

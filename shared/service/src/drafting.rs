@@ -25,11 +25,11 @@ impl ChatDrafter {
     }
 
     /// The drafter the environment configures, if any.
-    pub fn from_env() -> Option<Self> {
+    pub fn from_env() -> Result<Option<Self>, nexify_embed::EmbedError> {
         if std::env::var("NEXIFY_DRAFTS").ok().as_deref() != Some("openai") {
-            return None;
+            return Ok(None);
         }
-        OpenAiConfig::from_env().map(|config| Self::new(OpenAiClient::new(config)))
+        Ok(OpenAiConfig::from_env()?.map(|config| Self::new(OpenAiClient::new(config))))
     }
 
     /// Recorded in the suggestion's metadata.

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use nexify_embed::openai::{OpenAiClient, OpenAiConfig, OpenAiEmbedder};
+use nexify_embed::openai::{ApiKey, OpenAiClient, OpenAiConfig, OpenAiEmbedder};
 use nexify_embed::{DIM, Embedder, HashingEmbedder};
 use nexify_service::drafting::ChatDrafter;
 use nexify_service::triage::Worker;
@@ -119,7 +119,7 @@ async fn fake_provider_watching(
 fn config(base_url: String) -> OpenAiConfig {
     OpenAiConfig {
         base_url,
-        api_key: Some("sk-test-key".into()),
+        api_key: Some(ApiKey::Plain("sk-test-key".into())),
         embedding_model: "test-embed".into(),
         chat_model: "test-chat".into(),
     }
@@ -146,6 +146,37 @@ async fn the_openai_embedder_asks_for_the_model_dimensions_and_key() {
     assert_eq!(body["model"], "test-embed");
     assert_eq!(body["dimensions"], DIM);
     assert_eq!(body["input"], json!(texts));
+}
+
+/// Outside local mode the key lives in Secrets Manager (LocalStack here): the client fetches
+/// it and sends it; the environment never holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_key_comes_from_secrets_manager() {
+    let (url, seen) = fake_provider().await;
+    let client = nexify_tests::secrets_client().await;
+    let name = nexify_tests::unique("nexify-test/openai-key");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(json!({"api_key": "sk-from-secrets-manager"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let config = OpenAiConfig {
+        api_key: Some(ApiKey::from_secret(
+            nexify_secrets::Secrets::new(client),
+            name,
+        )),
+        ..config(url)
+    };
+    let embedder = Arc::new(OpenAiEmbedder::new(OpenAiClient::new(config)).unwrap());
+    let e = embedder.clone();
+    tokio::task::spawn_blocking(move || e.embed(&["refund please"]))
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].1, "Bearer sk-from-secrets-manager");
 }
 
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]

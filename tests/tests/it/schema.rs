@@ -901,10 +901,7 @@ async fn the_one_statement_list_checks_membership_and_its_scope_ends_with_it(
     ticket_fixture(&db.owner, b.org, "B's ticket").await;
     let filter = TicketFilter::default();
     let page = |user| page_as_member(&app, a.org, user, &filter, TicketOrder::default(), None, 10);
-    assert!(matches!(
-        page(b.agent).await.unwrap(),
-        Admission::NotMember
-    ));
+    assert!(matches!(page(b.agent).await.unwrap(), Admission::NotMember));
     let Admission::Admitted((items, counts)) = page(a.viewer).await.unwrap() else {
         panic!("a viewer of A may list A's tickets");
     };
