@@ -12,7 +12,7 @@ for p in "${FUNCTION_PACKAGES[@]}"; do packages+=(-p "$p"); done
 log "building ${#FUNCTION_PACKAGES[@]} functions (release: fat LTO, one codegen unit, stripped)"
 cargo_lambda build --release "$arch_flag" --output-format zip "${packages[@]}"
 # The cold-start floors, for nexify-bench coldstart.
-cargo build --quiet --profile perf -p nexify-bench --bin hello-lambda --bin hello-postgres
+cargo build --quiet --profile perf -p nexify-bench --bin hello-lambda --bin hello-secret
 
 # The binaries themselves, beside their zips, for the cold-start benchmark.
 for name in "${FUNCTION_PACKAGES[@]}"; do

@@ -1,12 +1,13 @@
 use lambda_http::{Error, service_fn};
 use nexify_auth::TokenVerifier;
+use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     nexify_auth::warm_up();
-    let pool = connect_lazy(&DbConfig::from_env()?);
+    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let signup = nexify_service::signup::SignupPolicy::from_env()?;
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;

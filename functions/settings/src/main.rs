@@ -1,11 +1,12 @@
 use lambda_http::{Error, service_fn};
 use nexify_auth::TokenVerifier;
+use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env()?);
+    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let mailer = nexify_mail::SesMailer::from_env()?;
     let console = nexify_service::mail::Console::from_env()?;
     let mut app = settings::App::new(

@@ -4,12 +4,13 @@
 use lambda_http::{Error, service_fn};
 use nexify_auth::TokenVerifier;
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
+use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env()?);
+    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let mut app = tickets::App::new(pool, TokenVerifier::from_env()?, SqsDispatcher::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(DeliveryQueue::from_env()?);

@@ -3,12 +3,13 @@
 
 use lambda_runtime::{Error, service_fn};
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
+use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env()?);
+    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let mut sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         sweeper = sweeper.with_deliveries(DeliveryQueue::from_env()?);

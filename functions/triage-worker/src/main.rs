@@ -1,10 +1,11 @@
 use lambda_runtime::{Error, service_fn};
+use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env()?);
+    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let mut worker = triage_worker::App::from_env(
         pool,
         nexify_triage::LearnedEngine,

@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use nexify_secrets::{Prefetched, SecretError, Secrets};
+use nexify_secrets::{Prefetched, SecretError, Secrets, Source};
 
 use crate::{DIM, EmbedError, Embedder, l2_normalize};
 
@@ -77,19 +77,15 @@ impl OpenAiConfig {
     /// secret's fetch starts here, so this runs inside the function's Tokio runtime.
     pub fn from_env() -> Result<Option<Self>, EmbedError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let local = var("NEXIFY_ENV").as_deref() == Some("local");
         let Some(base_url) = var("NEXIFY_OPENAI_BASE_URL") else {
             return Ok(None);
         };
-        let key = match key_source(
-            var("NEXIFY_OPENAI_API_KEY_SECRET"),
-            var("NEXIFY_OPENAI_API_KEY"),
-            local,
-        )? {
-            KeySource::None => None,
-            KeySource::Plain(key) => Some(ApiKey::Plain(key)),
-            KeySource::Secret(id) => Some(ApiKey::from_secret(Secrets::default(), id)),
-        };
+        let key = Source::from_env("NEXIFY_OPENAI_API_KEY", "NEXIFY_OPENAI_API_KEY_SECRET")
+            .map_err(|e| EmbedError::Config(e.to_string()))?
+            .map(|source| match source {
+                Source::Plain(key) => ApiKey::Plain(key),
+                Source::Secret(id) => ApiKey::from_secret(Secrets::default(), id),
+            });
         Ok(Some(Self {
             base_url,
             api_key: key,
@@ -97,36 +93,6 @@ impl OpenAiConfig {
                 .unwrap_or_else(|| "text-embedding-3-small".into()),
             chat_model: var("NEXIFY_OPENAI_CHAT_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
         }))
-    }
-}
-
-/// Which of the two settings names the key.
-#[derive(Debug, PartialEq)]
-enum KeySource {
-    None,
-    Plain(String),
-    Secret(String),
-}
-
-/// The key's source from `NEXIFY_OPENAI_API_KEY_SECRET` (`secret`) and
-/// `NEXIFY_OPENAI_API_KEY` (`plain`): a plain key only in local mode, and never both.
-fn key_source(
-    secret: Option<String>,
-    plain: Option<String>,
-    local: bool,
-) -> Result<KeySource, EmbedError> {
-    match (secret, plain) {
-        (Some(_), Some(_)) => Err(EmbedError::Config(
-            "set NEXIFY_OPENAI_API_KEY_SECRET or NEXIFY_OPENAI_API_KEY, not both".into(),
-        )),
-        (Some(id), None) => Ok(KeySource::Secret(id)),
-        (None, Some(key)) if local => Ok(KeySource::Plain(key)),
-        (None, Some(_)) => Err(EmbedError::Config(
-            "NEXIFY_OPENAI_API_KEY is for NEXIFY_ENV=local only: put the key in Secrets Manager \
-             as {\"api_key\": \"…\"} and name it in NEXIFY_OPENAI_API_KEY_SECRET"
-                .into(),
-        )),
-        (None, None) => Ok(KeySource::None),
     }
 }
 
@@ -312,28 +278,6 @@ impl Embedder for OpenAiEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn some(s: &str) -> Option<String> {
-        Some(s.to_owned())
-    }
-
-    #[test]
-    fn a_plain_key_is_for_local_mode_only() {
-        assert_eq!(
-            key_source(None, some("sk-1"), true).unwrap(),
-            KeySource::Plain("sk-1".into())
-        );
-        let refused = key_source(None, some("sk-1"), false).unwrap_err();
-        assert!(refused.to_string().contains("NEXIFY_OPENAI_API_KEY_SECRET"));
-        for local in [true, false] {
-            assert_eq!(
-                key_source(some("arn:key"), None, local).unwrap(),
-                KeySource::Secret("arn:key".into())
-            );
-            assert!(key_source(some("arn:key"), some("sk-1"), local).is_err());
-            assert_eq!(key_source(None, None, local).unwrap(), KeySource::None);
-        }
-    }
 
     #[test]
     fn the_key_never_shows_in_debug_output() {

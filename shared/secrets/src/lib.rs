@@ -181,3 +181,173 @@ impl<T: Send + Sync + 'static> Prefetched<T> {
         }
     }
 }
+
+/// Where a secret setting comes from: the value itself, in an environment variable
+/// (`NEXIFY_ENV=local` only: anywhere else whoever may read a function's configuration could
+/// read it), or the Secrets Manager secret that holds it, named in another variable.
+#[derive(Clone, PartialEq)]
+pub enum Source {
+    Plain(String),
+    Secret(String),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Plain(_) => f.write_str("Plain(<redacted>)"),
+            Source::Secret(id) => f.debug_tuple("Secret").field(id).finish(),
+        }
+    }
+}
+
+/// Why the environment names no usable source.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("set {secret_var} or {plain_var}, not both")]
+    Both {
+        plain_var: &'static str,
+        secret_var: &'static str,
+    },
+    #[error(
+        "{plain_var} is for NEXIFY_ENV=local only: put the value in Secrets Manager and name \
+         the secret in {secret_var}"
+    )]
+    PlainOutsideLocal {
+        plain_var: &'static str,
+        secret_var: &'static str,
+    },
+    #[error("neither {secret_var} nor {plain_var} is set")]
+    Missing {
+        plain_var: &'static str,
+        secret_var: &'static str,
+    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+impl Source {
+    /// The source that `secret_var` (a secret's ARN or name) or `plain_var` names, if any.
+    pub fn from_env(
+        plain_var: &'static str,
+        secret_var: &'static str,
+    ) -> Result<Option<Self>, SourceError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let local = var("NEXIFY_ENV").as_deref() == Some("local");
+        Self::choose(
+            var(secret_var),
+            var(plain_var),
+            local,
+            plain_var,
+            secret_var,
+        )
+    }
+
+    fn choose(
+        secret: Option<String>,
+        plain: Option<String>,
+        local: bool,
+        plain_var: &'static str,
+        secret_var: &'static str,
+    ) -> Result<Option<Self>, SourceError> {
+        match (secret, plain) {
+            (Some(_), Some(_)) => Err(SourceError::Both {
+                plain_var,
+                secret_var,
+            }),
+            (Some(id), None) => Ok(Some(Source::Secret(id))),
+            (None, Some(value)) if local => Ok(Some(Source::Plain(value))),
+            (None, Some(_)) => Err(SourceError::PlainOutsideLocal {
+                plain_var,
+                secret_var,
+            }),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// [`Source::from_env`], required: the value, fetched now when it is a secret (JSON
+    /// whose `field` holds it). For start-up settings a function cannot run without.
+    pub async fn required(
+        plain_var: &'static str,
+        secret_var: &'static str,
+        field: &'static str,
+    ) -> Result<String, SourceError> {
+        Self::from_env(plain_var, secret_var)?
+            .ok_or(SourceError::Missing {
+                plain_var,
+                secret_var,
+            })?
+            .value(&Secrets::default(), field)
+            .await
+    }
+
+    /// The value: the plain one, or the secret's JSON `field`.
+    pub async fn value(&self, secrets: &Secrets, field: &str) -> Result<String, SourceError> {
+        match self {
+            Source::Plain(value) => Ok(value.clone()),
+            Source::Secret(id) => {
+                let mut json: serde_json::Map<String, serde_json::Value> = secrets.json(id).await?;
+                match json.remove(field) {
+                    Some(serde_json::Value::String(value)) => Ok(value),
+                    _ => Err(SecretError::Unusable {
+                        id: id.clone(),
+                        source: format!("the secret has no string \"{field}\"").into(),
+                    }
+                    .into()),
+                }
+            }
+        }
+    }
+}
+
+/// A function's database URL, fetched at start-up: from the secret `DATABASE_URL_SECRET`
+/// names (JSON with a `url`), or in local mode from `DATABASE_URL`.
+pub async fn database_url() -> Result<String, SourceError> {
+    Source::required("DATABASE_URL", "DATABASE_URL_SECRET", "url").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choose(
+        secret: Option<&str>,
+        plain: Option<&str>,
+        local: bool,
+    ) -> Result<Option<Source>, SourceError> {
+        Source::choose(
+            secret.map(str::to_owned),
+            plain.map(str::to_owned),
+            local,
+            "THING",
+            "THING_SECRET",
+        )
+    }
+
+    #[test]
+    fn a_plain_value_is_for_local_mode_only() {
+        assert_eq!(
+            choose(None, Some("v"), true).unwrap(),
+            Some(Source::Plain("v".into()))
+        );
+        assert!(matches!(
+            choose(None, Some("v"), false),
+            Err(SourceError::PlainOutsideLocal { .. })
+        ));
+        for local in [true, false] {
+            assert_eq!(
+                choose(Some("arn"), None, local).unwrap(),
+                Some(Source::Secret("arn".into()))
+            );
+            assert!(matches!(
+                choose(Some("arn"), Some("v"), local),
+                Err(SourceError::Both { .. })
+            ));
+            assert_eq!(choose(None, None, local).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn a_plain_value_never_shows_in_debug_output() {
+        assert!(!format!("{:?}", Source::Plain("s3cr3t".into())).contains("s3cr3t"));
+    }
+}

@@ -35,8 +35,14 @@ impl DbConfig {
     pub fn from_env() -> Result<Self, StorageError> {
         let url = std::env::var("DATABASE_URL")
             .map_err(|_| StorageError::Config("DATABASE_URL is not set".into()))?;
+        Self::from_env_with_url(&url)
+    }
+
+    /// [`DbConfig::from_env`] with the URL given: a function's, which outside local mode
+    /// comes from Secrets Manager rather than the environment.
+    pub fn from_env_with_url(url: &str) -> Result<Self, StorageError> {
         let local = std::env::var("NEXIFY_ENV").as_deref() == Ok("local");
-        let mut config = Self::verified(&url, local)?;
+        let mut config = Self::verified(url, local)?;
         if let Ok(max) = std::env::var("DATABASE_MAX_CONNECTIONS") {
             config.max_connections = max.parse().map_err(|_| {
                 StorageError::Config("DATABASE_MAX_CONNECTIONS must be a whole number".into())

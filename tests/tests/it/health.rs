@@ -176,3 +176,53 @@ async fn the_database_server_certificate_is_verified(
         );
     }
 }
+
+/// Deployed, a function's database URL is not in its environment: the environment names a
+/// Secrets Manager secret (LocalStack here), and the function reads the URL from it at
+/// start-up and serves with it. A secret without a `url` is refused, naming no value.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_database_url_comes_from_secrets_manager(
+    _o: sqlx::postgres::PgPoolOptions,
+    c: sqlx::postgres::PgConnectOptions,
+) {
+    use nexify_secrets::{Secrets, Source};
+    let url = format!(
+        "postgres://{}:{}@{}:{}/{}",
+        nexify_storage::APP_ROLE,
+        nexify_tests::APP_PASSWORD,
+        c.get_host(),
+        c.get_port(),
+        c.get_database().unwrap()
+    );
+    let client = nexify_tests::secrets_client().await;
+    let (good, bad) = (
+        nexify_tests::unique("nexify-test/database-url"),
+        nexify_tests::unique("nexify-test/database-url"),
+    );
+    for (name, value) in [
+        (&good, serde_json::json!({ "url": url })),
+        (&bad, serde_json::json!({ "uri": url })),
+    ] {
+        client
+            .create_secret()
+            .name(name)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let secrets = Secrets::new(client);
+    let fetched = Source::Secret(good).value(&secrets, "url").await.unwrap();
+    let config = nexify_storage::DbConfig::from_url(&fetched).unwrap();
+    let health = Health::new(nexify_storage::connect_lazy(&config));
+    assert_eq!(
+        health.handle(get("/api/health/")).await.unwrap().status(),
+        200
+    );
+    let refused = Source::Secret(bad)
+        .value(&secrets, "url")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not usable"), "{refused}");
+    assert!(!format!("{refused:?}").contains(nexify_tests::APP_PASSWORD));
+}
