@@ -41,3 +41,19 @@ pub async fn totals(owner: &PgPool) -> anyhow::Result<StatementTotals> {
         postgres_ms: ms.unwrap_or(0.0),
     })
 }
+
+/// The `n` statements of `database` that took the most Postgres time since [`reset`]:
+/// (calls, planning in ms, execution in ms, the statement's text on one line).
+pub async fn top(owner: &PgPool, n: i64) -> anyhow::Result<Vec<(i64, f64, f64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT calls, total_plan_time::float8, total_exec_time::float8,
+                regexp_replace(query, '\\s+', ' ', 'g')
+         FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT LIKE '%pg_stat_statements%'
+         ORDER BY total_plan_time + total_exec_time DESC LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(owner)
+    .await?)
+}

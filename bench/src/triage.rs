@@ -224,6 +224,20 @@ pub async fn run() -> anyhow::Result<()> {
     let totals = pgstat::totals(&owner).await?;
     let statements_per_job = totals.calls / JOBS as f64;
     let postgres_ms_per_job = totals.postgres_ms / JOBS as f64;
+    println!("\n## Where the worker's Postgres time goes (the 12 costliest statements)\n");
+    println!(
+        "| calls per job | planning, ms per job | execution, ms per job | statement |\n|---|---|---|---|"
+    );
+    for (calls, plan, exec, query) in pgstat::top(&owner, 12).await? {
+        let query: String = query.chars().take(120).collect();
+        println!(
+            "| {:.2} | {:.3} | {:.3} | `{}` |",
+            calls as f64 / JOBS as f64,
+            plan / JOBS as f64,
+            exec / JOBS as f64,
+            query.replace('|', "\\|")
+        );
+    }
 
     // 2. End to end: enqueue through the service (JobRun, event, SQS send), the event source
     //    receiving batches of up to 10, the worker, the suggestion.
