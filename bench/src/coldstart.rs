@@ -176,6 +176,9 @@ async fn start_once(target: &Target<'_>) -> anyhow::Result<(f64, f64)> {
     let server = tokio::spawn(serve(listener, state.clone()));
     let started = Instant::now();
     let mut child = tokio::process::Command::new(&target.binary)
+        // This process's own DATABASE_URL is the owner's: the functions read theirs from the
+        // secret, and would refuse to start with both.
+        .env_remove("DATABASE_URL")
         .envs(target.env.iter().cloned())
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
