@@ -40,6 +40,9 @@ pub enum EmbedError {
     Inference(#[source] BoxError),
     #[error("the embedding provider failed")]
     Provider(#[from] openai::ProviderError),
+    /// The environment names the provider's key wrongly (the message says which setting).
+    #[error("the provider's key is misconfigured")]
+    KeySource(#[from] nexify_secrets::SourceError),
 }
 
 impl EmbedError {

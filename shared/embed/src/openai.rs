@@ -80,12 +80,12 @@ impl OpenAiConfig {
         let Some(base_url) = var("NEXIFY_OPENAI_BASE_URL") else {
             return Ok(None);
         };
-        let key = Source::from_env("NEXIFY_OPENAI_API_KEY", "NEXIFY_OPENAI_API_KEY_SECRET")
-            .map_err(|e| EmbedError::Config(e.to_string()))?
-            .map(|source| match source {
+        let key = Source::from_env("NEXIFY_OPENAI_API_KEY", "NEXIFY_OPENAI_API_KEY_SECRET")?.map(
+            |source| match source {
                 Source::Plain(key) => ApiKey::Plain(key),
                 Source::Secret(id) => ApiKey::from_secret(Secrets::default(), id),
-            });
+            },
+        );
         Ok(Some(Self {
             base_url,
             api_key: key,
