@@ -255,6 +255,7 @@ product_up() {
     functions_up
     wait_for_api
     warm_functions
+    bridge_up
 }
 
 # For scripts that need the whole product running: remembers which services were already
@@ -269,7 +270,8 @@ stop_what_we_start() {
 
 # --- the functions, locally -------------------------------------------------------------
 # cargo lambda watch serves every function; the SQS bridge feeds the worker (and runs the
-# sweeper and the trainer, each on its own task) as Lambda's event source and schedules would; the gateway serves the console and
+# sweeper and the trainer, each on its own task) as Lambda's event source and schedules
+# would; the gateway serves the console and
 # routes /api/ to the functions by template.yaml. Each runs in its own process group so it
 # can be stopped with its children; output goes to .local/logs/.
 INVOKE_PORT="${NEXIFY_INVOKE_PORT:-9000}"
@@ -336,13 +338,19 @@ functions_up() {
     start_group functions env PATH="$TOOLS_VENV/bin:$PATH" "$TOOLS_VENV/bin/cargo-lambda" lambda watch \
         --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE/functions.env" \
         "${reload[@]}"
-    start_group sqs-bridge env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
-        --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT" \
-        --deliveries-queue-url "$(queue_url nexify-deliveries)"
     log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (log: .local/logs/gateway.log)"
     start_group gateway env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" gateway \
         --template "$ROOT/template.yaml" --invoke "http://127.0.0.1:$INVOKE_PORT" \
         --web "$ROOT/web/out" --listen "127.0.0.1:$GATEWAY_PORT"
+}
+
+# The SQS bridge starts last, once every function has been started (warm_functions): its
+# first batches would otherwise start the worker and the deliverer at the same moment.
+bridge_up() {
+    log "starting the SQS bridge (log: .local/logs/sqs-bridge.log)"
+    start_group sqs-bridge env AWS_LAMBDA_LOG_FORMAT=Text "$ROOT/target/debug/nexify" sqs-bridge \
+        --queue-url "$(queue_url nexify-triage)" --invoke "http://127.0.0.1:$INVOKE_PORT" \
+        --deliveries-queue-url "$(queue_url nexify-deliveries)"
 }
 
 functions_down() {
@@ -364,13 +372,23 @@ wait_for_api() {
 
 # cargo lambda watch starts a function's process on its first invocation. Invocations that
 # arrive while several functions start at once have been lost (a client then waits forever),
-# so each HTTP function is started here, one at a time, before any real traffic.
+# so every function is started here, one at a time, before any real traffic: the HTTP ones
+# through the gateway, the queue and schedule ones through the Invoke API with an empty
+# batch or a schedule event.
 warm_functions() {
     local zero=00000000-0000-0000-0000-000000000000 api="http://127.0.0.1:$GATEWAY_PORT/api"
     for route in "GET me/" "GET orgs/$zero/tickets/" "GET orgs/$zero/settings/" \
         "POST webhooks/$zero/tickets/" "GET orgs/$zero/jobs/$zero/" "GET orgs/$zero/documents/"; do
         curl -s -o /dev/null -m 60 -X "${route%% *}" "$api/${route#* }" ||
             die "the function behind $api/${route#* } did not answer; see .local/logs/functions.log"
+    done
+    local invoke="http://127.0.0.1:$INVOKE_PORT/2015-03-31/functions" function payload
+    for function in triage-worker deliveries triage-sweeper triage-trainer; do
+        payload='{"Records":[]}'
+        [[ $function == triage-sweeper || $function == triage-trainer ]] && payload='{"source":"local-schedule"}'
+        curl -sf -o /dev/null -m 300 -X POST -H 'content-type: application/json' -d "$payload" \
+            "$invoke/$function/invocations" ||
+            die "$function did not answer its first invocation; see .local/logs/functions.log"
     done
 }
 

@@ -172,7 +172,16 @@ try {
   await step("2. run AI triage and watch the job finish", async () => {
     await page.getByRole("button", { name: "Run AI triage" }).click();
     await page.getByTestId("job-status").filter({ hasText: /Triage (queued|running|succeeded)/ }).waitFor();
-    await page.getByTestId("job-status").filter({ hasText: "Triage succeeded" }).waitFor({ timeout: 120_000 });
+    const status = page.getByTestId("job-status");
+    // A failed job ends the wait at once, with its reason; one that never finishes says
+    // where it stopped.
+    await status.filter({ hasText: /Triage (succeeded|failed)/ }).waitFor({ timeout: 120_000 }).catch(async () => {
+      fail(`the job did not finish: ${(await status.textContent())?.trim()}`);
+    });
+    const shown = (await status.textContent()).trim();
+    if (!shown.startsWith("Triage succeeded")) {
+      fail(`${shown}: ${(await page.getByRole("alert").allTextContents()).join("; ")}`);
+    }
   });
 
   let suggestedTeam;
