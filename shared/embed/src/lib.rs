@@ -58,6 +58,12 @@ pub trait Embedder: Send + Sync {
     fn name(&self) -> &str;
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// Whether embedding waits on another service (and so may take seconds): callers then
+    /// hold no database connection meanwhile.
+    fn calls_network(&self) -> bool {
+        false
+    }
 }
 
 /// Scales `v` to unit length; a zero vector stays zero.

@@ -267,6 +267,10 @@ impl Embedder for OpenAiEmbedder {
         &self.name
     }
 
+    fn calls_network(&self) -> bool {
+        true
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());

@@ -41,12 +41,31 @@ impl ModelCache {
         org: OrgId,
     ) -> Result<Option<Arc<OrgModels>>, ServiceError> {
         let versions = nexify_storage::models::current_versions(conn, org).await?;
+        match self.lookup(org, &versions).await {
+            Some(models) => Ok(models),
+            None => self.load(conn, org).await,
+        }
+    }
+
+    /// The models of `versions` (the org's current ones, as read elsewhere) when cached, or
+    /// `Some(None)` when the org has none; `None` when they must be [`load`](Self::load)ed.
+    pub async fn lookup(
+        &self,
+        org: OrgId,
+        versions: &[(String, i32)],
+    ) -> Option<Option<Arc<OrgModels>>> {
         if versions.is_empty() {
-            return Ok(None);
+            return Some(None);
         }
-        if let Some(cached) = self.0.lock().await.get(org, &versions) {
-            return Ok(Some(cached));
-        }
+        self.0.lock().await.get(org, versions).map(Some)
+    }
+
+    /// Reads the org's current models (on a connection scoped to the org) and caches them.
+    pub async fn load(
+        &self,
+        conn: &mut PgConnection,
+        org: OrgId,
+    ) -> Result<Option<Arc<OrgModels>>, ServiceError> {
         let loaded = crate::training::load(conn, org).await?;
         if let Some(models) = &loaded {
             self.0.lock().await.insert(org, models.clone());

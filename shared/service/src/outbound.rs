@@ -53,14 +53,26 @@ pub fn envelope(
     at: DateTime<Utc>,
     data: &impl Serialize,
 ) -> String {
-    serde_json::json!({
-        "id": event_id,
-        "type": event_type,
-        "created_at": at,
-        "organization_id": org,
-        "data": data,
+    // Serialized straight from `data`, not through a `serde_json::Value`, which would print
+    // an `f32` confidence of 0.58 as 0.5799999833106995. Keys in alphabetical order, as
+    // before.
+    #[derive(Serialize)]
+    struct Envelope<'a, T> {
+        created_at: DateTime<Utc>,
+        data: &'a T,
+        id: Uuid,
+        organization_id: OrgId,
+        #[serde(rename = "type")]
+        event_type: &'a str,
+    }
+    serde_json::to_string(&Envelope {
+        created_at: at,
+        data,
+        id: event_id,
+        organization_id: org,
+        event_type,
     })
-    .to_string()
+    .expect("an event's data serializes to JSON")
 }
 
 /// Writes `event_type` with `data` to the outbox of every subscribed endpoint of the org, on
@@ -90,7 +102,8 @@ tokio::task_local! {
     static EMITTED: std::cell::RefCell<Vec<DeliveryMessage>>;
 }
 
-fn note_emitted(org: OrgId, ids: &[Uuid]) {
+/// Hands the deliveries a change wrote to the queue after the request (see [`collecting`]).
+pub(crate) fn note_emitted(org: OrgId, ids: &[Uuid]) {
     // Outside `collecting` (a tool, a test) the sweep hands them over instead.
     let _ = EMITTED.try_with(|emitted| {
         emitted

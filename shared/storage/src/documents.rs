@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use nexify_domain::{ChunkId, DocumentId, OrgId, UserId};
 use pgvector::Vector;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::StorageError;
@@ -31,7 +31,7 @@ pub struct NewDocument {
 }
 
 /// A stored chunk; the embedding stays in the database unless a caller asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Chunk {
     pub id: ChunkId,
     pub organization_id: OrgId,
@@ -149,7 +149,8 @@ pub async fn list_chunks(
 }
 
 /// The org's `k` chunks nearest to `embedding` by cosine distance, nearest first: exact for
-/// orgs up to [`EXACT_SEARCH_MAX_CHUNKS`] chunks, HNSW beyond.
+/// orgs up to [`EXACT_SEARCH_MAX_CHUNKS`] chunks, HNSW beyond (the SQL function
+/// `nearest_chunks`).
 #[tracing::instrument(skip_all, fields(org_id = %org, k), err)]
 pub async fn nearest_chunks(
     conn: &mut PgConnection,
@@ -157,15 +158,10 @@ pub async fn nearest_chunks(
     embedding: &Vector,
     k: i64,
 ) -> Result<Vec<ChunkHit>, StorageError> {
-    prepare_vector_scan(conn).await?;
     Ok(sqlx::query_as(sql!(
-        "SELECT {CHUNK_COLUMNS_C}, v.d AS distance FROM ({}) v
+        "SELECT {CHUNK_COLUMNS_C}, v.distance FROM nearest_chunks($1, $2, $3) v
          JOIN document_chunks c ON c.id = v.id AND c.organization_id = $1
-         -- A zero vector (a text with no features) has no direction: its cosine distance
-         -- is NaN, which says nothing about nearness.
-         WHERE v.d <> 'NaN'
-         ORDER BY v.d, c.id",
-        nearest_chunks_sql()
+         ORDER BY v.distance, c.id"
     ))
     .bind(org)
     .bind(embedding)
@@ -175,7 +171,7 @@ pub async fn nearest_chunks(
 }
 
 /// A chunk found by hybrid search: its fused rank score and its cosine similarity.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SearchHit {
     #[sqlx(flatten)]
     #[serde(flatten)]
@@ -187,58 +183,25 @@ pub struct SearchHit {
     pub similarity: f64,
 }
 
-/// The RRF constant: the usual 60 keeps one list's top ranks from drowning the other's.
-const RRF_K: i64 = 60;
-
 /// Orgs with at most this many chunks are searched exactly (their chunks through the org
-/// B-tree, every distance computed): full recall, and a few milliseconds at this size on 2
-/// cores, where a 10,000-chunk org takes about 20 (`nexify-bench retrieval`). Larger orgs
-/// go through the HNSW index of their partition (the table is hash-partitioned by org, see
-/// migration `chunks_partitioned_by_org`) with pgvector's iterative scan. A partition holds
-/// the org and the few that hash alongside it, so the filter keeps a large share of what the
-/// graph walk meets. (Just above this size the planner may still prefer a sorted scan of
-/// the org's rows, which is exact and as cheap.) Why not HNSW for all: a small org can
-/// share its partition with a large one, and a filtered HNSW scan of a small slice loses
-/// recall (about 0.8 reported at 1%), while exact search over a small org costs about a
-/// millisecond.
+/// B-tree, every distance computed): full recall, and a few milliseconds at this size
+/// (`nexify-bench retrieval`). Larger orgs go through the HNSW index of their partition
+/// (the table is hash-partitioned by org, see migration `chunks_partitioned_by_org`) with
+/// pgvector's iterative scan. A partition holds the org and the few that hash alongside it,
+/// so the filter keeps a large share of what the graph walk meets. Why not HNSW for all: a
+/// small org can share its partition with a large one, and a filtered HNSW scan of a small
+/// slice loses recall, while exact search over a small org is cheap. The SQL function
+/// `nearest_chunks` (migration `triage_steps`) holds the same number.
 pub const EXACT_SEARCH_MAX_CHUNKS: i64 = 2_000;
-/// HNSW candidate list size for the large-org path (pgvector's default is 40).
-const HNSW_EF_SEARCH: i64 = 100;
 
-/// The org's nearest chunks to `$2` (ids and cosine distances, best first, at most `$3`), as
-/// SQL with `$1` = org. Exact or HNSW by the org's size, decided inside the statement.
-fn nearest_chunks_sql() -> String {
-    format!(
-        "WITH org_size AS (
-             SELECT count(*) AS n FROM (
-                 SELECT 1 FROM document_chunks WHERE organization_id = $1
-                 LIMIT {EXACT_SEARCH_MAX_CHUNKS} + 1) s)
-         (SELECT id, embedding <=> $2 AS d FROM document_chunks
-          WHERE organization_id = $1 AND (SELECT n FROM org_size) <= {EXACT_SEARCH_MAX_CHUNKS}
-          -- `+ 0` keeps the planner off the HNSW index: this branch is the exact one.
-          ORDER BY (embedding <=> $2) + 0 LIMIT $3)
-         UNION ALL
-         (SELECT id, embedding <=> $2 AS d FROM document_chunks
-          WHERE organization_id = $1 AND (SELECT n FROM org_size) > {EXACT_SEARCH_MAX_CHUNKS}
-          ORDER BY embedding <=> $2 LIMIT $3)"
-    )
+/// How many candidates each ranking of [`hybrid_search`] takes for the best `k`.
+pub fn hybrid_candidates(k: i64) -> i64 {
+    (k * 4).max(40)
 }
 
-/// Sets the HNSW scan options for this transaction: keep scanning the graph until enough of
-/// this org's chunks are found.
-async fn prepare_vector_scan(conn: &mut PgConnection) -> Result<(), StorageError> {
-    sqlx::query(sql!(
-        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
-                set_config('hnsw.ef_search', '{HNSW_EF_SEARCH}', true)"
-    ))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Hybrid retrieval within one org: the nearest chunks by embedding (as [`nearest_chunks`] finds them) and
-/// a Postgres full-text search, each taking `candidates`, fused by reciprocal rank; the best
-/// `k`.
+/// Hybrid retrieval within one org (the SQL function `hybrid_search`): the nearest chunks by
+/// embedding (as [`nearest_chunks`] finds them) and a Postgres full-text search, each taking
+/// [`hybrid_candidates`], fused by reciprocal rank; the best `k`.
 #[tracing::instrument(skip_all, fields(org_id = %org, k), err)]
 pub async fn hybrid_search(
     conn: &mut PgConnection,
@@ -247,37 +210,16 @@ pub async fn hybrid_search(
     query: &str,
     k: i64,
 ) -> Result<Vec<SearchHit>, StorageError> {
-    let candidates = (k * 4).max(40);
-    prepare_vector_scan(conn).await?;
-    Ok(sqlx::query_as(sql!(
-        "WITH vec AS (
-             SELECT id, row_number() OVER (ORDER BY d, id) AS r FROM ({}) v
-             WHERE d <> 'NaN'),
-         fts AS (
-             SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
-                 SELECT c.id, ts_rank_cd(c.search, q) AS rank
-                 FROM document_chunks c, websearch_to_tsquery('english', $4) q
-                 WHERE c.organization_id = $1 AND c.search @@ q
-                 ORDER BY rank DESC LIMIT $3) f),
-         fused AS (
-             SELECT COALESCE(vec.id, fts.id) AS id,
-                    COALESCE(1.0 / ({RRF_K} + vec.r), 0) + COALESCE(1.0 / ({RRF_K} + fts.r), 0) AS score
-             FROM vec FULL JOIN fts ON fts.id = vec.id)
-         SELECT {CHUNK_COLUMNS_C}, d.title, f.score::float8 AS score,
-                COALESCE(NULLIF((1 - (c.embedding <=> $2))::float8, 'NaN'), 0) AS similarity
-         FROM fused f
-         JOIN document_chunks c ON c.id = f.id AND c.organization_id = $1
-         JOIN documents d ON d.id = c.document_id AND d.organization_id = $1
-         ORDER BY f.score DESC, c.id LIMIT $5",
-        nearest_chunks_sql()
-    ))
-    .bind(org)
-    .bind(embedding)
-    .bind(candidates)
-    .bind(query)
-    .bind(k)
-    .fetch_all(conn)
-    .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM hybrid_search($1, $2, $3, $4, $5)")
+            .bind(org)
+            .bind(embedding)
+            .bind(query)
+            .bind(hybrid_candidates(k))
+            .bind(k)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 const CHUNK_COLUMNS_C: &str =

@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use nexify_domain::{JobRunId, JobStatus, OrgId, TicketId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::StorageError;
 
 /// One request to triage a ticket, and how far it got.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct JobRun {
     pub id: JobRunId,
     pub organization_id: OrgId,

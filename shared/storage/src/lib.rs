@@ -35,6 +35,7 @@ pub mod suggestions;
 pub mod throttle;
 pub mod ticket_embeddings;
 pub mod tickets;
+pub mod triage_steps;
 pub mod users;
 pub mod webhook_replays;
 

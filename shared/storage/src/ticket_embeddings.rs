@@ -55,8 +55,10 @@ pub async fn for_tickets(
     .await?)
 }
 
-/// A labelled ticket near the one being triaged.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+/// A labelled ticket near the one being triaged, as the SQL function `nearest_labelled`
+/// finds them (exact search over the org's labelled rows: the `labelled` flag, kept by
+/// triggers, and its partial index), read by [`crate::triage_steps::context`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Neighbour {
     pub ticket_id: TicketId,
     pub subject: String,
@@ -67,40 +69,4 @@ pub struct Neighbour {
     pub similarity: f64,
     /// The draft reply of its latest accepted suggestion (as the agent approved it).
     pub reply: Option<String>,
-}
-
-/// The `k` labelled tickets (resolved, or with an accepted suggestion) nearest to
-/// `embedding`, other than `exclude`, most similar first. Exact search over the org's
-/// labelled rows only (the `labelled` flag, kept by triggers, and its partial index); the
-/// tickets and their replies are read for the `k` found.
-#[tracing::instrument(skip_all, fields(org_id = %org, embedder, k), err)]
-pub async fn nearest_labelled(
-    conn: &mut PgConnection,
-    org: OrgId,
-    embedder: &str,
-    embedding: &Vector,
-    exclude: TicketId,
-    k: i64,
-) -> Result<Vec<Neighbour>, StorageError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id AS ticket_id, t.subject, t.priority, t.assigned_team, t.category,
-                (1 - n.distance)::float8 AS similarity,
-                (SELECT s.draft_reply FROM suggestions s
-                 WHERE s.organization_id = t.organization_id AND s.ticket_id = t.id
-                   AND s.status = 'accepted'
-                 ORDER BY s.decided_at DESC NULLS LAST LIMIT 1) AS reply
-         FROM (SELECT e.ticket_id, e.embedding <=> $3 AS distance FROM ticket_embeddings e
-               WHERE e.organization_id = $1 AND e.embedder = $2 AND e.labelled
-                 AND e.ticket_id <> $4
-               ORDER BY e.embedding <=> $3, e.ticket_id LIMIT $5) n
-         JOIN tickets t ON t.organization_id = $1 AND t.id = n.ticket_id
-         ORDER BY n.distance, t.id",
-    )
-    .bind(org)
-    .bind(embedder)
-    .bind(embedding)
-    .bind(exclude)
-    .bind(k)
-    .fetch_all(conn)
-    .await?)
 }

@@ -772,3 +772,63 @@ async fn endpoints_from_before_sealing_keep_working_and_get_sealed(
         "the same secret signs, before and after"
     );
 }
+
+/// The worker records a triage in one call with a suggestion it built itself: the
+/// `triage.suggested` event it hands to the queue carries the suggestion exactly as the API
+/// then reads it (id, times, confidences), and an org with auto-apply settings (recorded
+/// the other way, in a transaction of the worker's) gets its event too.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_triage_goes_out_as_the_suggestion_the_api_reads(_o: PgPoolOptions, c: PgConnectOptions) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "out-triage").await;
+    let admin = api.token(a.admin);
+    let agent = api.token(a.agent);
+    let receiver = Receiver::start().await;
+    endpoint(&api, a.org, &admin, &receiver.url, &["triage.suggested"]).await;
+    // As deployed: the worker hands its batch's deliveries to their queue.
+    let worker = api
+        .worker()
+        .with_deliveries(nexify_queue::DeliveryQueue::new(
+            api.sqs.clone(),
+            api.deliveries_url.clone(),
+        ));
+    let (ticket, suggestion) = api
+        .triage_new_ticket(a.org, &agent, "Refund", "Where is my refund?", &worker)
+        .await;
+    // Handed to the queue by the worker itself, not left for the sweep.
+    assert_eq!(api.queue_depth(&api.deliveries_url).await, 1);
+    assert_eq!(api.sweep_deliveries().await, 0);
+    let (received, failed) = api.deliver_once(&api.deliverer(), 1).await;
+    assert_eq!((received, failed.len()), (1, 0));
+    let event = receiver.received()[0].json();
+    assert_eq!(event["type"], "triage.suggested");
+    assert_eq!(
+        event["data"], suggestion,
+        "the event carries the stored suggestion"
+    );
+    assert_eq!(event["data"]["ticket_id"], ticket.as_str());
+
+    let saved = api
+        .call(
+            "PUT",
+            &format!("/api/orgs/{}/settings/", a.org),
+            Some(&admin),
+            Some(
+                json!({"teams": ["Billing", "Technical"], "categories": ["refund", "bug"],
+                        "default_team": "Technical", "default_category": "bug",
+                        "auto_triage_webhook": false, "auto_triage_api": false,
+                        "auto_apply_threshold": null,
+                        "auto_apply_fields": {"team": 1.0, "category": null}}),
+            ),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.json);
+    let (_, second) = api
+        .triage_new_ticket(a.org, &agent, "Refund again", "Still no refund.", &worker)
+        .await;
+    let (received, failed) = api.deliver_once(&api.deliverer(), 1).await;
+    assert_eq!((received, failed.len()), (1, 0));
+    let events = receiver.received();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].json()["data"], second);
+}

@@ -2,17 +2,19 @@
 
 use std::sync::Arc;
 
-use nexify_domain::TicketId;
+use chrono::Utc;
+use nexify_domain::{JobStatus, SuggestionId, SuggestionStatus, TicketId};
 use nexify_embed::Embedder;
 use nexify_storage::events::{self, Actor, NewEvent};
 use nexify_storage::jobs::{self, JobRun};
-use nexify_storage::messages;
 use nexify_storage::suggestions::{self, FieldConfidences, NewSuggestion, Suggestion};
+use nexify_storage::triage_steps::{self, Claim, Recorded};
 use nexify_storage::{
-    PgPool, StorageError, Vector, begin_tenant, begin_tenant_relaxed, settings, ticket_embeddings,
-    tickets,
+    PgPool, Postgres, StorageError, Vector, begin_tenant, set_tenant, settings, ticket_embeddings,
 };
 use nexify_triage::{OrgLabels, Passage, SimilarTicket, TextEmbedding, TriageEngine, TriageInput};
+use sqlx::pool::PoolConnection;
+use uuid::Uuid;
 
 use super::decisions::{accept_in_tx, apply_confident_fields};
 use super::jobs::JobMessage;
@@ -104,24 +106,18 @@ impl<E: TriageEngine> Worker<E> {
     ) -> Result<Outcome, JobError> {
         let org = message.organization_id;
         let job_id = message.job_run_id;
-        // The claim's commit need not be durable: lost in a crash, the job reads as before
-        // the claim, and the redelivered message claims it again.
-        let mut tx = begin_tenant_relaxed(&self.pool, org).await?;
-        let Some(job) = jobs::claim(&mut tx, org, job_id, self.lease_seconds).await? else {
-            let state = match jobs::get(&mut tx, org, job_id).await {
-                Ok(job) => Some(job.status),
-                Err(StorageError::NotFound) => None,
-                Err(e) => return Err(e.into()),
-            };
-            tx.commit().await?;
-            return match state {
-                Some(nexify_domain::JobStatus::Running) => Err(JobError::Busy),
-                _ => Ok(Outcome::AlreadyDone),
-            };
+        let mut conn = self.pool.acquire().await?;
+        let claimed = match triage_steps::claim(&mut conn, org, job_id, self.lease_seconds).await? {
+            Claim::Claimed(claimed) => *claimed,
+            Claim::Held(Some(JobStatus::Running)) => return Err(JobError::Busy),
+            Claim::Held(_) => return Ok(Outcome::AlreadyDone),
         };
-        tx.commit().await?;
+        let job = claimed.job.clone();
+        // The connection stays for the next two calls only when nothing in between waits on
+        // another service: then a job is three statements on one connection.
+        let held = (!self.embedder.calls_network() && self.drafter.is_none()).then_some(conn);
         tracing::info!(attempt = job.attempt_count, "triage job claimed");
-        match self.run(&job).await {
+        match self.run(claimed, held).await {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
                 let transient = error.is_transient();
@@ -186,33 +182,39 @@ impl<E: TriageEngine> Worker<E> {
         Ok(())
     }
 
-    /// A claimed job in three steps: gather what the engine needs (short reads), decide
-    /// (embedding, the engine and the drafter, with no transaction and no connection held:
-    /// an LLM call may take tens of seconds), and record the result in one transaction.
-    async fn run(&self, job: &JobRun) -> Result<Outcome, ServiceError> {
+    /// A claimed job in three steps: gather what the engine needs (the claim read the ticket;
+    /// the embedding's context is one call), decide (embedding, the engine and the drafter,
+    /// with no transaction open, and no connection held when any of it calls out: an LLM
+    /// call may take tens of seconds), and record the result in one call.
+    async fn run(
+        &self,
+        claimed: triage_steps::Claimed,
+        held: Option<PoolConnection<Postgres>>,
+    ) -> Result<Outcome, ServiceError> {
         let started = std::time::Instant::now();
-        let gathered = self.gather(job).await?;
-        let decided = self.decide(job, gathered, started).await?;
-        self.record(job, decided, started).await
+        let job = claimed.job.clone();
+        let (gathered, held) = self.gather(claimed, held).await?;
+        let decided = self.decide(&job, gathered, started).await?;
+        self.record(&job, decided, held, started).await
     }
 
-    /// Reads the ticket, the org's settings and labelled priorities, embeds the ticket (no
-    /// transaction open meanwhile), then reads its nearest labelled tickets, the knowledge
-    /// base's best passages and the org's models.
-    async fn gather(&self, job: &JobRun) -> Result<Gathered, ServiceError> {
-        let org = job.organization_id;
+    /// Embeds the ticket as the claim read it, then reads its nearest labelled tickets, the
+    /// knowledge base's best passages and the org's model versions in one call; the models
+    /// are read only when those versions are not the cached ones.
+    async fn gather(
+        &self,
+        claimed: triage_steps::Claimed,
+        held: Option<PoolConnection<Postgres>>,
+    ) -> Result<(Gathered, Option<PoolConnection<Postgres>>), ServiceError> {
+        let org = claimed.job.organization_id;
         let started = std::time::Instant::now();
-        let mut tx = begin_tenant(&self.pool, org, None).await?;
-        let mut ticket = tickets::get(&mut tx, org, job.ticket_id).await?;
+        let triage_steps::Claimed { job: _, read } = claimed;
+        let read = read.ok_or(StorageError::NotFound)?;
+        let mut ticket = read.ticket;
         // The whole conversation as the requester wrote it, not just the first message.
-        let written = messages::requester_text(&mut tx, org, job.ticket_id).await?;
-        if !written.is_empty() {
-            ticket.body = written.join("\n\n");
+        if !read.written.is_empty() {
+            ticket.body = read.written.join("\n\n");
         }
-        let org_settings = settings::get(&mut tx, org).await?;
-        let priorities_used = tickets::labelled_priorities(&mut tx, org).await?;
-        tx.commit().await?;
-
         let embedded = nexify_triage::embedding_text(&ticket.subject, &ticket.body);
         let vector = crate::embedding::embed_blocking(&self.embedder, vec![embedded])
             .await?
@@ -222,33 +224,49 @@ impl<E: TriageEngine> Worker<E> {
         let ticket_vector = Vector::from(vector.clone());
 
         let query = format!("{}\n{}", ticket.subject, ticket.body);
-        let mut tx = begin_tenant(&self.pool, org, None).await?;
-        let similar = ticket_embeddings::nearest_labelled(
-            &mut tx,
+        let mut conn = match held {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(StorageError::from)?,
+        };
+        let context = triage_steps::context(
+            &mut conn,
             org,
             self.embedder.name(),
             &ticket_vector,
             ticket.id,
+            &query,
             SIMILAR_TICKETS,
+            PASSAGES,
         )
-        .await?
-        .into_iter()
-        .map(|n| SimilarTicket {
-            ticket_id: n.ticket_id.0,
-            subject: n.subject,
-            priority: n.priority,
-            team: n.assigned_team,
-            category: n.category,
-            similarity: n.similarity as f32,
-            reply: n.reply,
-        })
-        .collect();
-        let hits =
-            crate::knowledge::retrieve_by_vector(&mut tx, org, &ticket_vector, &query, PASSAGES)
-                .await?;
-        let models = self.models.get(&mut tx, org).await?;
-        tx.commit().await?;
-        let passages: Vec<Passage> = hits
+        .await?;
+        let models = match self.models.lookup(org, &context.versions).await {
+            Some(models) => models,
+            None => {
+                let mut tx = sqlx::Acquire::begin(&mut *conn)
+                    .await
+                    .map_err(StorageError::from)?;
+                set_tenant(&mut tx, org, None).await?;
+                let models = self.models.load(&mut tx, org).await?;
+                tx.commit().await.map_err(StorageError::from)?;
+                models
+            }
+        };
+        let held = (!self.embedder.calls_network() && self.drafter.is_none()).then_some(conn);
+        let similar = context
+            .similar
+            .into_iter()
+            .map(|n| SimilarTicket {
+                ticket_id: n.ticket_id.0,
+                subject: n.subject,
+                priority: n.priority,
+                team: n.assigned_team,
+                category: n.category,
+                similarity: n.similarity as f32,
+                reply: n.reply,
+            })
+            .collect();
+        let passages: Vec<Passage> = context
+            .passages
             .into_iter()
             .map(|hit| Passage {
                 document_id: hit.chunk.document_id.0,
@@ -261,16 +279,17 @@ impl<E: TriageEngine> Worker<E> {
             })
             .collect();
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let labels = read.labels;
         let input = TriageInput {
-            subject: ticket.subject.clone(),
-            body: ticket.body.clone(),
+            subject: ticket.subject,
+            body: ticket.body,
             current_priority: ticket.priority,
             labels: OrgLabels {
-                teams: org_settings.teams.clone(),
-                categories: org_settings.categories.clone(),
-                default_team: org_settings.default_team.clone(),
-                default_category: org_settings.default_category.clone(),
-                priorities_used,
+                teams: labels.teams,
+                categories: labels.categories,
+                default_team: labels.default_team,
+                default_category: labels.default_category,
+                priorities_used: read.priorities_used,
             },
             passages,
             models,
@@ -280,13 +299,16 @@ impl<E: TriageEngine> Worker<E> {
             }),
             similar,
         };
-        Ok(Gathered {
-            ticket_id: ticket.id,
-            ticket_vector,
-            input,
-            embed_ms,
-            retrieval_ms,
-        })
+        Ok((
+            Gathered {
+                ticket_id: ticket.id,
+                ticket_vector,
+                input,
+                embed_ms,
+                retrieval_ms,
+            },
+            held,
+        ))
     }
 
     /// The engine's triage, and the drafter's reply when one is configured. Holds no
@@ -354,10 +376,82 @@ impl<E: TriageEngine> Worker<E> {
         })
     }
 
+    /// One call records the suggestion (unique per job), its `ai_triage_ran` event, its
+    /// outbound event, the ticket's embedding and the job's success. An org with auto-apply
+    /// settings is recorded by [`record_and_apply`](Self::record_and_apply) instead.
+    async fn record(
+        &self,
+        job: &JobRun,
+        decided: Decided,
+        held: Option<PoolConnection<Postgres>>,
+        started: std::time::Instant,
+    ) -> Result<Outcome, ServiceError> {
+        let org = job.organization_id;
+        let at = triage_steps::stored_time(Utc::now());
+        let new = &decided.new;
+        let suggestion = Suggestion {
+            id: SuggestionId(Uuid::new_v4()),
+            organization_id: org,
+            ticket_id: new.ticket_id,
+            job_run_id: new.job_run_id,
+            status: SuggestionStatus::Pending,
+            suggested_priority: new.suggested_priority,
+            suggested_team: new.suggested_team.clone(),
+            classification: new.classification.clone(),
+            draft_reply: new.draft_reply.clone(),
+            citations: new.citations.clone(),
+            confidence: new.confidence,
+            field_confidence: new.field_confidence,
+            auto_applied_fields: Vec::new(),
+            metadata: new.metadata.clone(),
+            decided_by: None,
+            decided_at: None,
+            decision_reason: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let event_id = Uuid::new_v4();
+        let body = crate::outbound::envelope(event_id, "triage.suggested", org, at, &suggestion);
+        let mut conn = match held {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(StorageError::from)?,
+        };
+        let recorded = triage_steps::record(
+            &mut conn,
+            org,
+            &triage_steps::Record {
+                suggestion: &suggestion,
+                event_payload: &ran_payload(&suggestion),
+                outbound_event_id: event_id,
+                outbound_body: &body,
+                embedder: self.embedder.name(),
+                embedding: &decided.ticket_vector,
+            },
+        )
+        .await?;
+        drop(conn);
+        match recorded {
+            Recorded::Written { deliveries } => {
+                crate::outbound::note_emitted(org, &deliveries);
+                tracing::info!(
+                    suggestion_id = %suggestion.id,
+                    confidence = suggestion.confidence,
+                    auto_applied = false,
+                    took_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "triage suggestion recorded"
+                );
+                Ok(Outcome::Suggested(Box::new(suggestion)))
+            }
+            // A racing delivery recorded this job's suggestion first.
+            Recorded::Conflict => Ok(Outcome::AlreadyDone),
+            Recorded::Deferred => self.record_and_apply(job, decided, started).await,
+        }
+    }
+
     /// One transaction: the suggestion (unique per job), its `ai_triage_ran` event, the
     /// ticket's embedding, the job's success and any auto-apply, by the org's settings as
     /// they are now.
-    async fn record(
+    async fn record_and_apply(
         &self,
         job: &JobRun,
         decided: Decided,
@@ -380,13 +474,7 @@ impl<E: TriageEngine> Worker<E> {
                 job_run_id: Some(job.id),
                 event_type: "ai_triage_ran",
                 actor: Actor::Ai,
-                payload: serde_json::json!({
-                    "suggestion_id": suggestion.id,
-                    "suggested_priority": suggestion.suggested_priority,
-                    "suggested_team": suggestion.suggested_team,
-                    "classification": suggestion.classification,
-                    "confidence": suggestion.confidence,
-                }),
+                payload: ran_payload(&suggestion),
             },
         )
         .await?;
@@ -421,4 +509,15 @@ impl<E: TriageEngine> Worker<E> {
         );
         Ok(Outcome::Suggested(Box::new(suggestion)))
     }
+}
+
+/// The payload of a suggestion's `ai_triage_ran` event.
+fn ran_payload(suggestion: &Suggestion) -> serde_json::Value {
+    serde_json::json!({
+        "suggestion_id": suggestion.id,
+        "suggested_priority": suggestion.suggested_priority,
+        "suggested_team": suggestion.suggested_team,
+        "classification": suggestion.classification,
+        "confidence": suggestion.confidence,
+    })
 }
