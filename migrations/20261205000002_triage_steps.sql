@@ -5,68 +5,73 @@
 -- nexify_storage::begin_tenant does; they run as the caller, so row-level security applies.
 -- The knowledge base's searches move here too (nearest_chunks, hybrid_search), so that the
 -- API's search and the worker run the same SQL.
+--
+-- Each function's statements are planned once per connection (a generic plan, cached with
+-- the function) instead of for every call: their shape does not depend on the values, and
+-- planning the context's statements each time cost more than running them.
+
+-- The HNSW scan options for the rest of the transaction: keep walking the graph until enough
+-- of the org's chunks are found, with a candidate list of 100 (pgvector's default is 40).
+CREATE FUNCTION prepare_vector_scan() RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+           set_config('hnsw.ef_search', '100', true)
+$$;
+GRANT EXECUTE ON FUNCTION prepare_vector_scan() TO nexify_app;
 
 -- The org's `n` chunks nearest to `embedding`: exact for orgs of at most 2,000 chunks
 -- (nexify_storage::documents::EXACT_SEARCH_MAX_CHUNKS), through the HNSW index of the org's
--- partition beyond, with pgvector's iterative scan so that enough of the org's chunks are
--- found. A zero vector's distances are NaN, which says nothing of nearness: left out.
+-- partition beyond (run prepare_vector_scan first in the transaction). A zero vector's
+-- distances are NaN, which says nothing of nearness: left out. Plain SQL, so that the
+-- planner inlines it into its caller's statement.
 CREATE FUNCTION nearest_chunks(org uuid, embedding vector, n bigint)
 RETURNS TABLE (id uuid, distance float8)
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-BEGIN
-    PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true),
-            set_config('hnsw.ef_search', '100', true);
-    RETURN QUERY
+LANGUAGE sql STABLE AS $$
     WITH org_size AS (
         SELECT count(*) AS n FROM (
-            SELECT 1 FROM document_chunks c WHERE c.organization_id = org LIMIT 2000 + 1) s)
+            SELECT 1 FROM document_chunks c WHERE c.organization_id = $1 LIMIT 2000 + 1) s)
     SELECT v.id, v.d FROM (
-        (SELECT c.id, c.embedding <=> nearest_chunks.embedding AS d FROM document_chunks c
-         WHERE c.organization_id = org AND (SELECT s.n FROM org_size s) <= 2000
+        (SELECT c.id, c.embedding <=> $2 AS d FROM document_chunks c
+         WHERE c.organization_id = $1 AND (SELECT s.n FROM org_size s) <= 2000
          -- `+ 0` keeps the planner off the HNSW index: this branch is the exact one.
-         ORDER BY (c.embedding <=> nearest_chunks.embedding) + 0 LIMIT nearest_chunks.n)
+         ORDER BY (c.embedding <=> $2) + 0 LIMIT $3)
         UNION ALL
-        (SELECT c.id, c.embedding <=> nearest_chunks.embedding AS d FROM document_chunks c
-         WHERE c.organization_id = org AND (SELECT s.n FROM org_size s) > 2000
-         ORDER BY c.embedding <=> nearest_chunks.embedding LIMIT nearest_chunks.n)) v
-    WHERE v.d <> 'NaN';
-END
+        (SELECT c.id, c.embedding <=> $2 AS d FROM document_chunks c
+         WHERE c.organization_id = $1 AND (SELECT s.n FROM org_size s) > 2000
+         ORDER BY c.embedding <=> $2 LIMIT $3)) v
+    WHERE v.d <> 'NaN'
 $$;
 GRANT EXECUTE ON FUNCTION nearest_chunks(uuid, vector, bigint) TO nexify_app;
 
 -- Hybrid retrieval: the nearest chunks by embedding and a full-text search, `candidates`
 -- each, fused by reciprocal rank (k = 60, so that one list's top ranks do not drown the
--- other's); the best `k`, with each chunk's cosine similarity to the query.
+-- other's); the best `k`, with each chunk's cosine similarity to the query. Run
+-- prepare_vector_scan first in the transaction. Plain SQL, so that the planner inlines it.
 CREATE FUNCTION hybrid_search(org uuid, embedding vector, query text, candidates bigint, k bigint)
 RETURNS TABLE (id uuid, organization_id uuid, document_id uuid, chunk_index integer,
                char_start integer, char_end integer, content text, title text, score float8,
                similarity float8)
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
+LANGUAGE sql STABLE AS $$
     WITH vec AS (
         SELECT v.id, row_number() OVER (ORDER BY v.distance, v.id) AS r
-        FROM nearest_chunks(org, embedding, candidates) v),
+        FROM nearest_chunks($1, $2, $4) v),
     fts AS (
         SELECT f.id, row_number() OVER (ORDER BY f.rank DESC, f.id) AS r FROM (
             SELECT c.id, ts_rank_cd(c.search, q) AS rank
-            FROM document_chunks c, websearch_to_tsquery('english', query) q
-            WHERE c.organization_id = org AND c.search @@ q
-            ORDER BY rank DESC LIMIT candidates) f),
+            FROM document_chunks c, websearch_to_tsquery('english', $3) q
+            WHERE c.organization_id = $1 AND c.search @@ q
+            ORDER BY rank DESC LIMIT $4) f),
     fused AS (
         SELECT COALESCE(vec.id, fts.id) AS id,
                COALESCE(1.0 / (60 + vec.r), 0) + COALESCE(1.0 / (60 + fts.r), 0) AS score
         FROM vec FULL JOIN fts ON fts.id = vec.id)
     SELECT c.id, c.organization_id, c.document_id, c.chunk_index, c.char_start, c.char_end,
            c.content, d.title, f.score::float8,
-           COALESCE(NULLIF((1 - (c.embedding <=> hybrid_search.embedding))::float8, 'NaN'), 0)
+           COALESCE(NULLIF((1 - (c.embedding <=> $2))::float8, 'NaN'), 0)
     FROM fused f
-    JOIN document_chunks c ON c.id = f.id AND c.organization_id = org
-    JOIN documents d ON d.id = c.document_id AND d.organization_id = org
-    ORDER BY f.score DESC, c.id LIMIT k;
-END
+    JOIN document_chunks c ON c.id = f.id AND c.organization_id = $1
+    JOIN documents d ON d.id = c.document_id AND d.organization_id = $1
+    ORDER BY f.score DESC, c.id LIMIT $5
 $$;
 GRANT EXECUTE ON FUNCTION hybrid_search(uuid, vector, text, bigint, bigint) TO nexify_app;
 
@@ -88,10 +93,18 @@ LANGUAGE sql STABLE AS $$
           WHERE e.organization_id = $1 AND e.embedder = $2 AND e.labelled
             AND e.ticket_id <> $4
           ORDER BY e.embedding <=> $3, e.ticket_id LIMIT $5) n
-    JOIN tickets t ON t.organization_id = $1 AND t.id = n.ticket_id
+    -- One index lookup for each of the few found (OFFSET 0 keeps the planner from turning
+    -- this into a scan of all the org's tickets).
+    CROSS JOIN LATERAL (SELECT * FROM tickets t
+                        WHERE t.organization_id = $1 AND t.id = n.ticket_id OFFSET 0) t
     ORDER BY n.distance, t.id
 $$;
 GRANT EXECUTE ON FUNCTION nearest_labelled(uuid, text, vector, uuid, bigint) TO nexify_app;
+
+-- A labelled ticket's latest accepted suggestion (its approved reply), and whether it has
+-- one at all: one index entry each, instead of the org's decided suggestions.
+CREATE INDEX suggestions_accepted_by_ticket_idx ON suggestions (organization_id, ticket_id, decided_at DESC NULLS LAST)
+    WHERE status = 'accepted';
 
 -- Claims the job when it is queued, or running and not heard from for `lease_seconds`, and
 -- reads what the engine needs before the embedding: the ticket, the requester's messages,
@@ -100,7 +113,7 @@ GRANT EXECUTE ON FUNCTION nearest_labelled(uuid, text, vector, uuid, bigint) TO 
 -- for the WAL flush: lost in a crash, the job reads as before and the redelivered message
 -- claims it again.
 CREATE FUNCTION triage_claim(org uuid, job uuid, lease_seconds float8) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     claimed job_runs;
 BEGIN
@@ -150,9 +163,10 @@ GRANT EXECUTE ON FUNCTION triage_claim(uuid, uuid, float8) TO nexify_app;
 CREATE FUNCTION triage_context(org uuid, embedder text, embedding vector, ticket uuid,
                                query text, similar_k bigint, passages_k bigint)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
-    PERFORM set_config('app.org_id', org::text, true), set_config('app.user_id', '', true);
+    PERFORM set_config('app.org_id', org::text, true), set_config('app.user_id', '', true),
+            prepare_vector_scan();
     RETURN jsonb_build_object(
         'similar', (SELECT COALESCE(jsonb_agg(to_jsonb(n)), '[]')
                     FROM nearest_labelled(org, embedder, embedding, ticket, similar_k) n),
@@ -177,7 +191,7 @@ GRANT EXECUTE ON FUNCTION triage_context(uuid, text, vector, uuid, text, bigint,
 CREATE FUNCTION triage_record(org uuid, s jsonb, event_payload jsonb, outbound_event uuid,
                               envelope text, embedder_name text, ticket_vector vector)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     deliveries jsonb;
 BEGIN

@@ -149,8 +149,8 @@ pub async fn list_chunks(
 }
 
 /// The org's `k` chunks nearest to `embedding` by cosine distance, nearest first: exact for
-/// orgs up to [`EXACT_SEARCH_MAX_CHUNKS`] chunks, HNSW beyond (the SQL function
-/// `nearest_chunks`).
+/// orgs up to [`EXACT_SEARCH_MAX_CHUNKS`] chunks, HNSW beyond (the SQL functions
+/// `prepare_vector_scan` and `nearest_chunks`). Runs in the caller's transaction.
 #[tracing::instrument(skip_all, fields(org_id = %org, k), err)]
 pub async fn nearest_chunks(
     conn: &mut PgConnection,
@@ -158,6 +158,10 @@ pub async fn nearest_chunks(
     embedding: &Vector,
     k: i64,
 ) -> Result<Vec<ChunkHit>, StorageError> {
+    // The HNSW scan options for this transaction (large orgs), then the search.
+    sqlx::query("SELECT prepare_vector_scan()")
+        .execute(&mut *conn)
+        .await?;
     Ok(sqlx::query_as(sql!(
         "SELECT {CHUNK_COLUMNS_C}, v.distance FROM nearest_chunks($1, $2, $3) v
          JOIN document_chunks c ON c.id = v.id AND c.organization_id = $1
@@ -199,7 +203,8 @@ pub fn hybrid_candidates(k: i64) -> i64 {
     (k * 4).max(40)
 }
 
-/// Hybrid retrieval within one org (the SQL function `hybrid_search`): the nearest chunks by
+/// Hybrid retrieval within one org (the SQL functions `prepare_vector_scan` and
+/// `hybrid_search`), in the caller's transaction: the nearest chunks by
 /// embedding (as [`nearest_chunks`] finds them) and a Postgres full-text search, each taking
 /// [`hybrid_candidates`], fused by reciprocal rank; the best `k`.
 #[tracing::instrument(skip_all, fields(org_id = %org, k), err)]
@@ -210,6 +215,9 @@ pub async fn hybrid_search(
     query: &str,
     k: i64,
 ) -> Result<Vec<SearchHit>, StorageError> {
+    sqlx::query("SELECT prepare_vector_scan()")
+        .execute(&mut *conn)
+        .await?;
     Ok(
         sqlx::query_as("SELECT * FROM hybrid_search($1, $2, $3, $4, $5)")
             .bind(org)
