@@ -113,9 +113,7 @@ impl<E: TriageEngine> Worker<E> {
             Claim::Held(_) => return Ok(Outcome::AlreadyDone),
         };
         let job = claimed.job.clone();
-        // The connection stays for the next two calls only when nothing in between waits on
-        // another service: then a job is three statements on one connection.
-        let held = (!self.embedder.calls_network() && self.drafter.is_none()).then_some(conn);
+        let held = self.keep(conn);
         tracing::info!(attempt = job.attempt_count, "triage job claimed");
         match self.run(claimed, held).await {
             Ok(outcome) => Ok(outcome),
@@ -138,6 +136,23 @@ impl<E: TriageEngine> Worker<E> {
                 })
             }
         }
+    }
+
+    /// `conn` kept for the job's next call when nothing in between waits on another service:
+    /// then a job is three statements on one connection.
+    fn keep(&self, conn: PoolConnection<Postgres>) -> Option<PoolConnection<Postgres>> {
+        (!self.embedder.calls_network() && self.drafter.is_none()).then_some(conn)
+    }
+
+    /// The connection kept from the job's previous call, or one from the pool.
+    async fn connection(
+        &self,
+        held: Option<PoolConnection<Postgres>>,
+    ) -> Result<PoolConnection<Postgres>, ServiceError> {
+        Ok(match held {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(StorageError::from)?,
+        })
     }
 
     async fn record_failure(
@@ -224,10 +239,7 @@ impl<E: TriageEngine> Worker<E> {
         let ticket_vector = Vector::from(vector.clone());
 
         let query = format!("{}\n{}", ticket.subject, ticket.body);
-        let mut conn = match held {
-            Some(conn) => conn,
-            None => self.pool.acquire().await.map_err(StorageError::from)?,
-        };
+        let mut conn = self.connection(held).await?;
         let context = triage_steps::context(
             &mut conn,
             org,
@@ -251,7 +263,7 @@ impl<E: TriageEngine> Worker<E> {
                 models
             }
         };
-        let held = (!self.embedder.calls_network() && self.drafter.is_none()).then_some(conn);
+        let held = self.keep(conn);
         let similar = context
             .similar
             .into_iter()
@@ -412,10 +424,7 @@ impl<E: TriageEngine> Worker<E> {
         };
         let event_id = Uuid::new_v4();
         let body = crate::outbound::envelope(event_id, "triage.suggested", org, at, &suggestion);
-        let mut conn = match held {
-            Some(conn) => conn,
-            None => self.pool.acquire().await.map_err(StorageError::from)?,
-        };
+        let mut conn = self.connection(held).await?;
         let recorded = triage_steps::record(
             &mut conn,
             org,
