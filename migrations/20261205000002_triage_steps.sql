@@ -8,7 +8,7 @@
 --
 -- Each function's statements are planned once per connection (a generic plan, cached with
 -- the function) instead of for every call: their shape does not depend on the values, and
--- planning the context's statements each time cost more than running them.
+-- planning the context's statement on each call was a large share of its cost.
 
 -- The HNSW scan options for the rest of the transaction: keep walking the graph until enough
 -- of the org's chunks are found, with a candidate list of 100 (pgvector's default is 40).
