@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=NEXIFY_DB_CA_BUNDLE");
+    // `sqlx::migrate!` embeds the migrations; once a build script prints its own
+    // rerun-if-changed lines, cargo watches only those, so the folder has to be one of them.
+    println!("cargo:rerun-if-changed=../../migrations");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bundle = match std::env::var_os("NEXIFY_DB_CA_BUNDLE") {
         Some(path) if !path.is_empty() => {

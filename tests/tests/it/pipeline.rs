@@ -415,6 +415,60 @@ async fn the_same_message_delivered_three_times_gives_one_suggestion(
     assert_eq!(ran, 1);
 }
 
+/// A second record for a job that has its suggestion (a delivery that raced the first past
+/// an expired lease) writes nothing and says so.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn recording_a_job_twice_writes_nothing_the_second_time(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    use nexify_storage::triage_steps::{self, Record, Recorded};
+    let api = Api::new(c).await;
+    let (a, ticket, job) = requested_triage(&api, "pl-twice", "Password reset").await;
+    let worker = api.worker();
+    let event = json!({"Records": [record("m1", &job_body(&job.json), 1)]});
+    api.invoke_worker(&worker, event).await;
+    let mut conn = api.db.owner.acquire().await.unwrap();
+    let job_id: nexify_domain::JobRunId = job.json["id"].as_str().unwrap().parse().unwrap();
+    let first = nexify_storage::suggestions::for_job(&mut conn, a.org, job_id)
+        .await
+        .unwrap()
+        .expect("the first triage's suggestion");
+    let mut second = first.clone();
+    second.id = nexify_domain::SuggestionId::new_random();
+    second.draft_reply = "A second draft".into();
+    let recorded = triage_steps::record(
+        &mut conn,
+        a.org,
+        &Record {
+            suggestion: &second,
+            event_payload: &json!({}),
+            outbound_event_id: uuid::Uuid::new_v4(),
+            outbound_body: "{}",
+            embedder: "hashing",
+            embedding: &nexify_storage::Vector::from(vec![0.5_f32; 384]),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorded, Recorded::Conflict);
+    let count = |sql: &str| scalar_i64(&api, sql.replace("$T", &ticket.id.to_string()));
+    assert_eq!(
+        count("SELECT count(*) FROM suggestions WHERE ticket_id = '$T'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM ticket_events WHERE ticket_id = '$T' AND event_type = 'ai_triage_ran'")
+            .await,
+        1
+    );
+    let kept = nexify_storage::suggestions::for_job(&mut conn, a.org, job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.id, first.id);
+}
+
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn an_error_after_the_claim_is_retried_and_then_succeeds(
     _o: PgPoolOptions,
