@@ -82,7 +82,12 @@ pub async fn run() -> anyhow::Result<()> {
         nexify_queue::sqs_client_from_env().await,
         "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
     );
-    let app = ::tickets::App::new(pool, issuer.verifier().clone(), dispatcher);
+    let parts_pool = pool.clone();
+    let app = std::sync::Arc::new(::tickets::App::new(
+        pool,
+        issuer.verifier().clone(),
+        dispatcher,
+    ));
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     // Routed as API Gateway routes it: the route key and the path parameters.
     let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
@@ -92,24 +97,28 @@ pub async fn run() -> anyhow::Result<()> {
     let mut context =
         lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route.key());
-    let request = || {
-        use lambda_http::RequestExt;
-        lambda_http::http::Request::builder()
-            .method("GET")
-            .uri(&path)
-            .header("authorization", format!("Bearer {token}"))
-            .body(lambda_http::Body::Empty)
-            .unwrap()
-            .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(
-                context.clone(),
-            ))
-            .with_path_parameters(params.clone())
+    let request = {
+        let (token, path, params) = (token.clone(), path.clone(), params.clone());
+        move || {
+            use lambda_http::RequestExt;
+            lambda_http::http::Request::builder()
+                .method("GET")
+                .uri(&path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+                .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(
+                    context.clone(),
+                ))
+                .with_path_parameters(params.clone())
+        }
     };
 
     for _ in 0..200 {
         let r = app.handle(request()).await.unwrap();
         anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
     }
+    let parts = Parts::measure(&parts_pool, &issuer, &token, org.id, user.id).await?;
     let mut latencies = Vec::with_capacity(SEQUENTIAL_REQUESTS);
     for _ in 0..SEQUENTIAL_REQUESTS {
         let started = Instant::now();
@@ -120,19 +129,23 @@ pub async fn run() -> anyhow::Result<()> {
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
 
+    // Each client is a task of its own, as each concurrent request is its own Lambda
+    // instance: polled together in one task, the clients' own work (the token, decoding, the
+    // JSON) could never run beside each other's.
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
-    let app_ref = &app;
-    let request_ref = &request;
-    let counts = futures::future::join_all((0..CLIENTS).map(|_| async move {
-        let mut n = 0u64;
-        while Instant::now() < deadline {
-            let r = app_ref.handle(request_ref()).await.unwrap();
-            assert_eq!(r.status(), 200);
-            n += 1;
-        }
-        n
+    let counts = futures::future::try_join_all((0..CLIENTS).map(|_| {
+        let (app, request) = (app.clone(), request.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let r = app.handle(request()).await.unwrap();
+                assert_eq!(r.status(), 200);
+                n += 1;
+            }
+            n
+        })
     }))
-    .await;
+    .await?;
     let rps = counts.iter().sum::<u64>() as f64 / THROUGHPUT_SECONDS as f64;
 
     // The same requests through a pool that reaches Postgres by a counting proxy: every
@@ -197,6 +210,7 @@ pub async fn run() -> anyhow::Result<()> {
     println!("| database round trips per request | {round_trips:.2} | - | - | <= 2 |");
     println!("| statements per request | {statements:.2} | - | - | - |");
     println!("| Postgres time per request (ms) | {postgres_ms:.3} | - | - | - |");
+    parts.print(p50);
     println!("\nThe script:\n\n```sql\n{script}```");
     record(
         Figure::new("api", "ticket list p50, 1 client", p50, "ms")
@@ -239,6 +253,119 @@ pub async fn run() -> anyhow::Result<()> {
         None => println!("\n(django-helpdesk comparison skipped: run it through scripts/bench.sh)"),
     }
     scratch.drop_all().await
+}
+
+/// Where one request's time goes, one client, each part timed alone over [`PART_RUNS`]
+/// runs (milliseconds per run): what the handler adds to the statement the floor runs.
+struct Parts {
+    verify: f64,
+    statement_held: f64,
+    statement_pooled: f64,
+    service: f64,
+    json: f64,
+}
+
+const PART_RUNS: u32 = 1_000;
+
+impl Parts {
+    async fn measure(
+        pool: &nexify_storage::PgPool,
+        issuer: &TokenIssuer,
+        token: &str,
+        org: nexify_domain::OrgId,
+        user: nexify_domain::UserId,
+    ) -> anyhow::Result<Self> {
+        async fn per_run<F: std::future::Future<Output = anyhow::Result<()>>>(
+            mut f: impl FnMut() -> F,
+        ) -> anyhow::Result<f64> {
+            let started = Instant::now();
+            for _ in 0..PART_RUNS {
+                f().await?;
+            }
+            Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(PART_RUNS))
+        }
+        // The page's statement with the page's parameters, rows fetched and not decoded.
+        let statement = || {
+            sqlx::query(tickets::PAGE_AS_MEMBER_SQL)
+                .bind(org)
+                .bind(user)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind("created_at")
+                .bind(true)
+                .bind(None::<chrono::DateTime<chrono::Utc>>)
+                .bind(None::<uuid::Uuid>)
+                .bind(51_i64)
+        };
+        let query = nexify_service::tickets::TicketQuery {
+            filter: Default::default(),
+            order: Default::default(),
+            cursor: None,
+            limit: 50,
+        };
+        let verify = per_run(|| async {
+            issuer
+                .verifier()
+                .verify(token, nexify_auth::TokenType::Access)?;
+            Ok(())
+        })
+        .await?;
+        let mut held = pool.acquire().await?;
+        let statement_held = {
+            let started = Instant::now();
+            for _ in 0..PART_RUNS {
+                statement().fetch_all(&mut *held).await?;
+            }
+            started.elapsed().as_secs_f64() * 1000.0 / f64::from(PART_RUNS)
+        };
+        drop(held);
+        let statement_pooled = per_run(|| async {
+            statement().fetch_all(pool).await?;
+            Ok(())
+        })
+        .await?;
+        let service = per_run(|| async {
+            nexify_service::tickets::list(pool, user, org, &query).await?;
+            Ok(())
+        })
+        .await?;
+        let page = nexify_service::tickets::list(pool, user, org, &query).await?;
+        let json = per_run(|| async {
+            std::hint::black_box(serde_json::to_vec(&page)?);
+            Ok(())
+        })
+        .await?;
+        Ok(Self {
+            verify,
+            statement_held,
+            statement_pooled,
+            service,
+            json,
+        })
+    }
+
+    fn print(&self, p50: f64) {
+        println!("\n## Where one request's time goes (1 client, each part timed alone)\n");
+        println!("| part | ms per request |\n|---|---|");
+        println!(
+            "| the statement on a connection held throughout | {:.3} |",
+            self.statement_held
+        );
+        println!(
+            "| the same through the pool (acquire, and the check sqlx runs on every returned connection) | {:.3} |",
+            self.statement_pooled
+        );
+        println!(
+            "| the service's list (pool, statement, decoding 51 rows and the counts) | {:.3} |",
+            self.service
+        );
+        println!("| the token's EdDSA check | {:.3} |", self.verify);
+        println!("| the page's JSON | {:.3} |", self.json);
+        println!("| the whole handler (p50, above) | {p50:.3} |");
+    }
 }
 
 /// The list's throughput at [`CLIENTS`] clients beside `baseline`, with the goal of at
