@@ -57,3 +57,21 @@ pub async fn top(owner: &PgPool, n: i64) -> anyhow::Result<Vec<(i64, f64, f64, S
     .fetch_all(owner)
     .await?)
 }
+
+/// Like [`totals`], of the statements whose text starts with `prefix` only (a floor script's
+/// own bookkeeping left out).
+pub async fn totals_of(owner: &PgPool, prefix: &str) -> anyhow::Result<StatementTotals> {
+    let (calls, ms): (Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT sum(calls)::float8, sum(total_plan_time + total_exec_time)::float8
+         FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND starts_with(query, $1)",
+    )
+    .bind(prefix)
+    .fetch_one(owner)
+    .await?;
+    Ok(StatementTotals {
+        calls: calls.unwrap_or(0.0),
+        postgres_ms: ms.unwrap_or(0.0),
+    })
+}

@@ -32,7 +32,7 @@ const TEAMS: [&str; 4] = ["Billing", "Technical", "Accounts", "Security"];
 /// Concurrent worker invocations, as the event source's MaximumConcurrency would allow.
 const CONCURRENCY: usize = 2;
 /// Jobs whose round trips are counted (the first only warms the connection).
-const COUNTED_JOBS: usize = 101;
+const COUNTED_JOBS: usize = 301;
 
 const TOPICS: [(&str, &str); 6] = [
     (
@@ -156,7 +156,7 @@ async fn floor(
     org: OrgId,
     sample: &nexify_storage::suggestions::Suggestion,
     tickets: &[TicketId],
-) -> anyhow::Result<pgbench::PgbenchResult> {
+) -> anyhow::Result<(pgbench::PgbenchResult, f64)> {
     let ids: Vec<uuid::Uuid> = tickets.iter().map(|t| t.0).collect();
     for sql in [
         "CREATE TABLE bench_floor (n bigint PRIMARY KEY, job uuid NOT NULL, ticket uuid NOT NULL)",
@@ -222,6 +222,7 @@ async fn floor(
         ("payload", payload.to_string()),
         ("envelope", envelope),
     ];
+    pgstat::reset(owner).await?;
     let result = pgbench::run_script(
         &app_url,
         CONCURRENCY as u32,
@@ -241,7 +242,12 @@ async fn floor(
         taken > 0 && recorded == taken,
         "the floor script recorded {recorded} of the {taken} jobs it took"
     );
-    Ok(result)
+    // Postgres's time for the worker's three statements per job, as the script runs them.
+    let postgres_ms = pgstat::totals_of(owner, "SELECT triage_")
+        .await?
+        .postgres_ms
+        / taken as f64;
+    Ok((result, postgres_ms))
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -470,16 +476,21 @@ pub async fn run() -> anyhow::Result<()> {
     // let the warm-up job's finish before counting.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     proxy.take();
+    // Postgres's time per job with one job at a time: the backend never waits for a core
+    // that the bench's own worker holds, as it does at CONCURRENCY on this machine's cores.
+    pgstat::reset(&owner).await?;
     for m in &counted_jobs[1..] {
         counted.process(m, 1).await.expect("worker succeeds");
     }
     // The last job's connection is checked (one ping) as the pool takes it back.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let round_trips_per_job = proxy.take() as f64 / (COUNTED_JOBS - 1) as f64;
+    let alone_ms_per_job = pgstat::totals(&owner).await?.postgres_ms / (COUNTED_JOBS - 1) as f64;
 
     // 4. The floor: pgbench running the job's own three statements, as the app role, at the
     //    same concurrency, each transaction on a job of its own.
-    let floor = floor(&owner, &owner_url, org.id, &sample, &ticket_ids[..JOBS]).await?;
+    let (floor, floor_postgres_ms) =
+        floor(&owner, &owner_url, org.id, &sample, &ticket_ids[..JOBS]).await?;
 
     let pgbench_url = scratch.database("nexify_bench_pgbench").await?;
     pgbench::init(&pgbench_url, 10)?;
@@ -524,27 +535,45 @@ pub async fn run() -> anyhow::Result<()> {
         .against("same-SQL pgbench script tps", floor.tps),
     );
     println!(
-        "| Postgres time per job (planning + execution) | {postgres_ms_per_job:.3} ms | - | - | <= 1.2 ms |"
+        "| Postgres time per job, one job at a time (planning + execution) | {alone_ms_per_job:.3} ms | - | - | <= 1.2 ms |"
+    );
+    println!(
+        "| Postgres time per job, {CONCURRENCY} concurrent | {postgres_ms_per_job:.3} ms | same-SQL script {floor_postgres_ms:.3} ms | {:.2}x | - |",
+        postgres_ms_per_job / floor_postgres_ms
     );
     println!(
         "| jobs/s one database core can serve | {:.0} | - | - | - |",
-        1000.0 / postgres_ms_per_job
+        1000.0 / alone_ms_per_job
     );
     println!("| statements per job | {statements_per_job:.1} | - | - | - |");
     println!("| database round trips per job | {round_trips_per_job:.1} | - | - | <= 4 |");
     record(
         Figure::new(
             "triage",
-            "worker: Postgres time per job (plan + execute, pg_stat_statements)",
+            "worker: Postgres time per job, one job at a time (plan + execute, pg_stat_statements)",
+            alone_ms_per_job,
+            "ms",
+        )
+        .goal("≤ 1.2 ms", alone_ms_per_job <= 1.2),
+    );
+    record(
+        Figure::new(
+            "triage",
+            format!(
+                "worker: Postgres time per job, {CONCURRENCY} concurrent on this machine's cores"
+            ),
             postgres_ms_per_job,
             "ms",
         )
-        .goal("≤ 1.2 ms", postgres_ms_per_job <= 1.2),
+        .against(
+            "the same statements from pgbench, same concurrency",
+            floor_postgres_ms,
+        ),
     );
     record(Figure::new(
         "triage",
-        "worker: jobs/s one database core can serve (1000 / Postgres ms per job)",
-        1000.0 / postgres_ms_per_job,
+        "worker: jobs/s one database core can serve (1000 / Postgres ms per job, one at a time)",
+        1000.0 / alone_ms_per_job,
         "jobs/s",
     ));
     record(Figure::new(

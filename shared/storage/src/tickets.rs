@@ -445,27 +445,6 @@ pub async fn labelled_without_embedding(
     .await?)
 }
 
-/// The priorities the org's labelled tickets have, lowest first: urgency cues raise only to
-/// these. One index probe per priority value rather than a scan of the history.
-#[tracing::instrument(skip_all, fields(org_id = %org), err)]
-pub async fn labelled_priorities(
-    conn: &mut PgConnection,
-    org: OrgId,
-) -> Result<Vec<Priority>, StorageError> {
-    let found: Vec<(Priority,)> = sqlx::query_as(sql!(
-        "SELECT p.priority FROM unnest($2::text[]) WITH ORDINALITY AS p(priority, rank)
-         WHERE EXISTS (
-             SELECT 1 FROM tickets t
-             WHERE t.organization_id = $1 AND t.priority = p.priority AND {LABELLED})
-         ORDER BY p.rank"
-    ))
-    .bind(org)
-    .bind(Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>())
-    .fetch_all(conn)
-    .await?;
-    Ok(found.into_iter().map(|(p,)| p).collect())
-}
-
 /// The org's labelled history, the training data of its triage models, newest first.
 #[tracing::instrument(skip_all, fields(org_id = %org), err)]
 pub async fn labelled(

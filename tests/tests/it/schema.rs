@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use nexify_domain::{
-    ActorType, JobStatus, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
+    ActorType, JobStatus, OrgId, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
 };
 use nexify_embed::HashingEmbedder;
 use nexify_storage::documents::{NewChunk, NewDocument};
@@ -818,6 +818,155 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
     .unwrap();
     assert_eq!(by_training_read, expected, "tickets::LABELLED");
     assert_eq!(by_sql_function, expected, "ticket_is_labelled");
+}
+
+/// A knowledge-base chunk of the chunker's largest size (800 characters of distinct words)
+/// stays whole in its row: searches compare every chunk's embedding and text-search vector,
+/// and a column moved to the TOAST table would cost an extra index lookup per chunk.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn a_full_size_chunk_is_stored_in_its_row(_o: PgPoolOptions, c: PgConnectOptions) {
+    let db = TestDb::new(c).await;
+    let a = org_fixture(&db.owner, "chunk-inline").await;
+    let mut conn = db.owner.acquire().await.unwrap();
+    let content: String = (0..200)
+        .map(|i| format!("refund{i} "))
+        .collect::<String>()
+        .chars()
+        .take(800)
+        .collect();
+    let doc = documents::insert_document(
+        &mut conn,
+        a.org,
+        &NewDocument {
+            title: "Long".into(),
+            content_type: "text".into(),
+            body: content.clone(),
+            source_url: None,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    let chunk = NewChunk {
+        chunk_index: 0,
+        char_start: 0,
+        char_end: 800,
+        embedding: Vector::from(HashingEmbedder.embed_one(&content)),
+        content,
+    };
+    documents::insert_chunks(&mut conn, a.org, doc.id, &[chunk])
+        .await
+        .unwrap();
+    let (row_bytes, toasted): (i32, bool) = sqlx::query_as(
+        "SELECT pg_column_size(c.*), pg_column_toast_chunk_id(c.embedding) IS NOT NULL
+                OR pg_column_toast_chunk_id(c.search) IS NOT NULL
+                OR pg_column_toast_chunk_id(c.content) IS NOT NULL
+         FROM document_chunks c WHERE c.document_id = $1",
+    )
+    .bind(doc.id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(
+        row_bytes > 2_100,
+        "the fixture is past the default 2 kB target: {row_bytes}"
+    );
+    assert!(!toasted, "a column of the chunk went to the TOAST table");
+}
+
+/// The priorities an org's labelled history uses (`labelled_priorities`, which triage raises
+/// to): those of its resolved tickets and of the suggestions its agents accepted; not open
+/// tickets, pending or rejected suggestions, or another org's history.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn labelled_priorities_are_those_resolved_or_accepted_in_the_org(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let db = TestDb::new(c).await;
+    let (a, b) = (
+        org_fixture(&db.owner, "prio-a").await,
+        org_fixture(&db.owner, "prio-b").await,
+    );
+    let mut conn = db.owner.acquire().await.unwrap();
+    // (org, ticket status, ticket priority, suggestions: (priority, decision))
+    let cases = [
+        (a.org, TicketStatus::Resolved, Priority::Low, vec![]),
+        (a.org, TicketStatus::Open, Priority::Medium, vec![]),
+        (
+            a.org,
+            TicketStatus::Open,
+            Priority::Medium,
+            vec![(Priority::High, SuggestionStatus::Accepted)],
+        ),
+        (
+            a.org,
+            TicketStatus::InProgress,
+            Priority::Urgent,
+            vec![
+                (Priority::Urgent, SuggestionStatus::Pending),
+                (Priority::Urgent, SuggestionStatus::Rejected),
+            ],
+        ),
+        (b.org, TicketStatus::Resolved, Priority::Medium, vec![]),
+        (
+            b.org,
+            TicketStatus::Open,
+            Priority::Low,
+            vec![(Priority::Urgent, SuggestionStatus::Accepted)],
+        ),
+    ];
+    for (n, (org, status, priority, decisions)) in cases.into_iter().enumerate() {
+        let ticket = ticket_fixture(&db.owner, org, &format!("case {n}")).await;
+        let changes = TicketChanges {
+            status: Some(status),
+            priority: Some(priority),
+            ..TicketChanges::default()
+        };
+        tickets::update(&mut conn, org, ticket.id, &changes)
+            .await
+            .unwrap();
+        for (m, (suggested, decision)) in decisions.into_iter().enumerate() {
+            let (job, _) = jobs::insert_or_get(&mut conn, org, ticket.id, &format!("{n}-{m}"))
+                .await
+                .unwrap();
+            let suggestion = suggestions::insert(
+                &mut conn,
+                org,
+                &NewSuggestion {
+                    ticket_id: ticket.id,
+                    job_run_id: job.id,
+                    suggested_priority: suggested,
+                    suggested_team: None,
+                    classification: None,
+                    draft_reply: String::new(),
+                    citations: serde_json::json!([]),
+                    confidence: 0.5,
+                    field_confidence: Default::default(),
+                    metadata: serde_json::json!({}),
+                },
+            )
+            .await
+            .unwrap();
+            if decision != SuggestionStatus::Pending {
+                suggestions::decide(&mut conn, org, suggestion.id, decision, None, None, None)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let used = |org: OrgId| {
+        sqlx::query_scalar::<_, serde_json::Value>("SELECT labelled_priorities($1)::jsonb")
+            .bind(org)
+            .fetch_one(&db.owner)
+    };
+    assert_eq!(
+        used(a.org).await.unwrap(),
+        serde_json::json!(["low", "high"])
+    );
+    assert_eq!(
+        used(b.org).await.unwrap(),
+        serde_json::json!(["medium", "urgent"])
+    );
 }
 
 /// Entering an org checks the membership in the round trip that begins the transaction; a
