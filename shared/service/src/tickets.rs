@@ -99,8 +99,8 @@ pub struct TicketPage {
 }
 
 #[tracing::instrument(skip_all, fields(org_id = %org, user_id = %user), err)]
-pub async fn list(
-    pool: &PgPool,
+pub async fn list<'c, E: sqlx::PgExecutor<'c>>(
+    conn: E,
     user: UserId,
     org: OrgId,
     query: &TicketQuery,
@@ -122,7 +122,7 @@ pub async fn list(
     // and the membership check are one statement.
     let (items, per_status) = access::admitted(
         tickets::page_as_member(
-            pool,
+            conn,
             org,
             user,
             &query.filter,

@@ -103,7 +103,7 @@ impl DbConfig {
 }
 
 /// Connections idle at least this long are pinged before use.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+pub(crate) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Whether the connected role escapes row-level security: a superuser, a role with
 /// `BYPASSRLS`, or the owner of the tenant tables (RLS is enabled, not forced, so it does

@@ -15,6 +15,7 @@ macro_rules! sql {
 
 mod config;
 mod error;
+mod held;
 mod tenancy;
 
 pub mod audit;
@@ -41,6 +42,7 @@ pub mod webhook_replays;
 
 pub use config::{DbConfig, connect_lazy};
 pub use error::StorageError;
+pub use held::{Held, HeldConnection};
 pub use pgvector::Vector;
 pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 pub use tenancy::{

@@ -590,3 +590,34 @@ async fn history_imports_are_idempotent_and_name_every_bad_row(
         .await;
     assert_eq!(list.json["items"].as_array().unwrap().len(), 2);
 }
+
+/// The list reads on a connection its instance holds between requests. When the server ends
+/// that connection (a failover, a restart), the next list still answers: the instance takes
+/// a fresh connection and reads again.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn the_list_answers_after_the_server_ends_its_held_connection(
+    _o: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let api = Api::new(c).await;
+    let a = org_fixture(&api.db.owner, "tk-held").await;
+    ticket_fixture(&api.db.owner, a.org, "Held").await;
+    let agent = api.token(a.agent);
+    let base = format!("/api/orgs/{}/tickets/", a.org);
+    let first = api.call("GET", &base, Some(&agent), None).await;
+    assert_eq!(first.status, 200, "{}", first.json);
+
+    let ended = count(
+        &api,
+        "WITH app AS MATERIALIZED (
+             SELECT pid FROM pg_stat_activity
+             WHERE usename = 'nexify_app' AND datname = current_database())
+         SELECT count(*) FROM app WHERE pg_terminate_backend(pid, 5000)",
+    )
+    .await;
+    assert!(ended >= 1, "the function role's connections were ended");
+
+    let again = api.call("GET", &base, Some(&agent), None).await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_eq!(again.json["items"].as_array().map(Vec::len), Some(1));
+}
