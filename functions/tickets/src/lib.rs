@@ -110,7 +110,7 @@ impl App {
         query: &TicketQuery,
     ) -> Result<TicketPage, ServiceError> {
         match self.list_once(user, org, query).await {
-            Err(ServiceError::Storage(e)) if e.is_transient() && false => {
+            Err(ServiceError::Storage(e)) if e.is_transient() => {
                 self.list_once(user, org, query).await
             }
             listed => listed,
