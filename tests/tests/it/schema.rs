@@ -720,6 +720,42 @@ async fn status_counts_follow_every_ticket_change(_o: PgPoolOptions, connect: Pg
     assert!(write.is_err(), "the function role must not write counts");
 }
 
+/// A suggestion of `priority` for `ticket`, on a job of its own (`key`), then decided as
+/// `decision` (left alone when pending).
+async fn decided_suggestion(
+    conn: &mut sqlx::PgConnection,
+    org: OrgId,
+    ticket: TicketId,
+    key: &str,
+    priority: Priority,
+    decision: SuggestionStatus,
+) {
+    let (job, _) = jobs::insert_or_get(conn, org, ticket, key).await.unwrap();
+    let suggestion = suggestions::insert(
+        conn,
+        org,
+        &NewSuggestion {
+            ticket_id: ticket,
+            job_run_id: job.id,
+            suggested_priority: priority,
+            suggested_team: None,
+            classification: None,
+            draft_reply: String::new(),
+            citations: serde_json::json!([]),
+            confidence: 0.5,
+            field_confidence: Default::default(),
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    if decision != SuggestionStatus::Pending {
+        suggestions::decide(conn, org, suggestion.id, decision, None, None, None)
+            .await
+            .unwrap();
+    }
+}
+
 /// "Labelled" is defined twice: in SQL (`ticket_is_labelled`, which the triggers use to keep
 /// `ticket_embeddings.labelled`) and in the training read (`tickets::LABELLED`). Every mix
 /// of ticket status and suggestion decision gets the same answer from both, and the one the
@@ -752,41 +788,15 @@ async fn both_definitions_of_a_labelled_ticket_agree(_o: PgPoolOptions, c: PgCon
                 .await
                 .unwrap();
             for (n, &decision) in decisions.iter().enumerate() {
-                let (job, _) =
-                    jobs::insert_or_get(&mut conn, a.org, ticket.id, &format!("{subject} {n}"))
-                        .await
-                        .unwrap();
-                let suggestion = suggestions::insert(
+                decided_suggestion(
                     &mut conn,
                     a.org,
-                    &NewSuggestion {
-                        ticket_id: ticket.id,
-                        job_run_id: job.id,
-                        suggested_priority: Priority::Low,
-                        suggested_team: None,
-                        classification: None,
-                        draft_reply: String::new(),
-                        citations: serde_json::json!([]),
-                        confidence: 0.5,
-                        field_confidence: Default::default(),
-                        metadata: serde_json::json!({}),
-                    },
+                    ticket.id,
+                    &format!("{subject} {n}"),
+                    Priority::Low,
+                    decision,
                 )
-                .await
-                .unwrap();
-                if decision != SuggestionStatus::Pending {
-                    suggestions::decide(
-                        &mut conn,
-                        a.org,
-                        suggestion.id,
-                        decision,
-                        None,
-                        None,
-                        None,
-                    )
-                    .await
-                    .unwrap();
-                }
+                .await;
             }
             if status == TicketStatus::Resolved || decisions.contains(&SuggestionStatus::Accepted) {
                 expected.push(ticket.id);
@@ -926,32 +936,15 @@ async fn labelled_priorities_are_those_resolved_or_accepted_in_the_org(
             .await
             .unwrap();
         for (m, (suggested, decision)) in decisions.into_iter().enumerate() {
-            let (job, _) = jobs::insert_or_get(&mut conn, org, ticket.id, &format!("{n}-{m}"))
-                .await
-                .unwrap();
-            let suggestion = suggestions::insert(
+            decided_suggestion(
                 &mut conn,
                 org,
-                &NewSuggestion {
-                    ticket_id: ticket.id,
-                    job_run_id: job.id,
-                    suggested_priority: suggested,
-                    suggested_team: None,
-                    classification: None,
-                    draft_reply: String::new(),
-                    citations: serde_json::json!([]),
-                    confidence: 0.5,
-                    field_confidence: Default::default(),
-                    metadata: serde_json::json!({}),
-                },
+                ticket.id,
+                &format!("{n}-{m}"),
+                suggested,
+                decision,
             )
-            .await
-            .unwrap();
-            if decision != SuggestionStatus::Pending {
-                suggestions::decide(&mut conn, org, suggestion.id, decision, None, None, None)
-                    .await
-                    .unwrap();
-            }
+            .await;
         }
     }
     let used = |org: OrgId| {
