@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use nexify_domain::{
-    ActorType, JobStatus, OrgId, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
+    ActorType, JobRunId, JobStatus, OrgId, Priority, Role, SuggestionStatus, TicketId, TicketStatus,
 };
 use nexify_embed::HashingEmbedder;
 use nexify_storage::documents::{NewChunk, NewDocument};
@@ -361,18 +361,7 @@ async fn composite_foreign_keys_refuse_cross_org_references(pool: PgPool) {
     let err = suggestions::insert(
         &mut conn,
         b.org,
-        &NewSuggestion {
-            ticket_id: ticket_of_a.id,
-            job_run_id: job_of_a.id,
-            suggested_priority: Priority::Low,
-            suggested_team: None,
-            classification: None,
-            draft_reply: String::new(),
-            citations: serde_json::json!([]),
-            confidence: 0.5,
-            field_confidence: Default::default(),
-            metadata: serde_json::json!({}),
-        },
+        &plain_suggestion(ticket_of_a.id, job_of_a.id, Priority::Low),
     )
     .await
     .unwrap_err();
@@ -720,6 +709,22 @@ async fn status_counts_follow_every_ticket_change(_o: PgPoolOptions, connect: Pg
     assert!(write.is_err(), "the function role must not write counts");
 }
 
+/// A suggestion of `priority` alone, with no team, category or draft.
+fn plain_suggestion(ticket: TicketId, job: JobRunId, priority: Priority) -> NewSuggestion {
+    NewSuggestion {
+        ticket_id: ticket,
+        job_run_id: job,
+        suggested_priority: priority,
+        suggested_team: None,
+        classification: None,
+        draft_reply: String::new(),
+        citations: serde_json::json!([]),
+        confidence: 0.5,
+        field_confidence: Default::default(),
+        metadata: serde_json::json!({}),
+    }
+}
+
 /// A suggestion of `priority` for `ticket`, on a job of its own (`key`), then decided as
 /// `decision` (left alone when pending).
 async fn decided_suggestion(
@@ -731,24 +736,9 @@ async fn decided_suggestion(
     decision: SuggestionStatus,
 ) {
     let (job, _) = jobs::insert_or_get(conn, org, ticket, key).await.unwrap();
-    let suggestion = suggestions::insert(
-        conn,
-        org,
-        &NewSuggestion {
-            ticket_id: ticket,
-            job_run_id: job.id,
-            suggested_priority: priority,
-            suggested_team: None,
-            classification: None,
-            draft_reply: String::new(),
-            citations: serde_json::json!([]),
-            confidence: 0.5,
-            field_confidence: Default::default(),
-            metadata: serde_json::json!({}),
-        },
-    )
-    .await
-    .unwrap();
+    let suggestion = suggestions::insert(conn, org, &plain_suggestion(ticket, job.id, priority))
+        .await
+        .unwrap();
     if decision != SuggestionStatus::Pending {
         suggestions::decide(conn, org, suggestion.id, decision, None, None, None)
             .await
