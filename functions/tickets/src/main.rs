@@ -5,12 +5,20 @@ use lambda_http::{Error, service_fn};
 use nexify_auth::TokenVerifier;
 use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_secrets::database_url;
-use nexify_storage::{DbConfig, connect_lazy};
+use nexify_storage::{DbConfig, StorageError, connect_lazy};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
+    let config = DbConfig::from_env_with_url(&database_url().await?)?;
+    // The list holds one of the pool's connections between requests; the rest need another.
+    if config.max_connections < 2 {
+        return Err(StorageError::Config(
+            "the tickets function needs DATABASE_MAX_CONNECTIONS of at least 2".into(),
+        )
+        .into());
+    }
+    let pool = connect_lazy(&config);
     let mut app = tickets::App::new(pool, TokenVerifier::from_env()?, SqsDispatcher::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         app = app.with_deliveries(DeliveryQueue::from_env()?);
