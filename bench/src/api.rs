@@ -83,7 +83,6 @@ pub async fn run() -> anyhow::Result<()> {
         nexify_queue::sqs_client_from_env().await,
         "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
     );
-    let parts_pool = pool.clone();
     // One instance per client, each with its own held connection, as each concurrent request
     // is served by a Lambda instance of its own.
     let instances: Vec<_> = (0..CLIENTS)
@@ -128,7 +127,7 @@ pub async fn run() -> anyhow::Result<()> {
             anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
         }
     }
-    let parts = Parts::measure(&parts_pool, &issuer, &token, org.id, user.id).await?;
+    let parts = Parts::measure(&pool, &issuer, &token, org.id, user.id).await?;
     let mut latencies = Vec::with_capacity(SEQUENTIAL_REQUESTS);
     for _ in 0..SEQUENTIAL_REQUESTS {
         let started = Instant::now();
@@ -203,8 +202,8 @@ pub async fn run() -> anyhow::Result<()> {
     let single = pgbench::run_script(&app_url, 1, 10, &script, &defines)?;
     let concurrent = pgbench::run_script(&app_url, CLIENTS, 10, &script, &defines)?;
     // What the pool costs at CLIENTS clients: the statement alone, pooled and held.
-    let pooled_rps = statement_throughput(&parts_pool, org.id, user.id, false).await?;
-    let held_rps = statement_throughput(&parts_pool, org.id, user.id, true).await?;
+    let pooled_rps = statement_throughput(&pool, org.id, user.id, false).await?;
+    let held_rps = statement_throughput(&pool, org.id, user.id, true).await?;
 
     println!("\n## Ticket list handler vs pgbench running the same statements (same run)\n");
     println!("| metric | nexify | same-SQL pgbench | ratio | goal |");

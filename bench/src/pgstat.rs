@@ -28,18 +28,7 @@ pub async fn reset(owner: &PgPool) -> anyhow::Result<()> {
 /// The totals of `database`'s statements since [`reset`], leaving out the statistics
 /// queries themselves.
 pub async fn totals(owner: &PgPool) -> anyhow::Result<StatementTotals> {
-    let (calls, ms): (Option<f64>, Option<f64>) = sqlx::query_as(
-        "SELECT sum(calls)::float8, sum(total_plan_time + total_exec_time)::float8
-         FROM pg_stat_statements
-         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND query NOT LIKE '%pg_stat_statements%'",
-    )
-    .fetch_one(owner)
-    .await?;
-    Ok(StatementTotals {
-        calls: calls.unwrap_or(0.0),
-        postgres_ms: ms.unwrap_or(0.0),
-    })
+    totals_of(owner, "").await
 }
 
 /// The `n` statements of `database` that took the most Postgres time since [`reset`]:
@@ -65,7 +54,7 @@ pub async fn totals_of(owner: &PgPool, prefix: &str) -> anyhow::Result<Statement
         "SELECT sum(calls)::float8, sum(total_plan_time + total_exec_time)::float8
          FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND starts_with(query, $1)",
+           AND query NOT LIKE '%pg_stat_statements%' AND starts_with(query, $1)",
     )
     .bind(prefix)
     .fetch_one(owner)

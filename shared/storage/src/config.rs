@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
-use crate::{PgPool, StorageError};
+use crate::{PgConnection, PgPool, StorageError};
 
 /// How a function reaches Postgres. Read once at start-up.
 #[derive(Clone)]
@@ -103,7 +103,17 @@ impl DbConfig {
 }
 
 /// Connections idle at least this long are pinged before use.
-pub(crate) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// Pings `conn` when it sat idle for [`PING_WHEN_IDLE_FOR`] or longer: a busy instance reuses
+/// its connection within milliseconds, and a ping per request is one more round trip. Used by
+/// the pool before it hands a connection out, and by [`crate::HeldConnection`].
+pub(crate) async fn ping_if_idle(conn: &mut PgConnection, idle_for: Duration) -> sqlx::Result<()> {
+    if idle_for >= PING_WHEN_IDLE_FOR {
+        sqlx::Connection::ping(conn).await?;
+    }
+    Ok(())
+}
 
 /// Whether the connected role escapes row-level security: a superuser, a role with
 /// `BYPASSRLS`, or the owner of the tenant tables (RLS is enabled, not forced, so it does
@@ -145,14 +155,11 @@ pub fn connect_lazy(config: &DbConfig) -> PgPool {
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
         // Drop a broken connection (e.g. after a failover or a long freeze) instead of
-        // handing it out, but ping only one that sat idle: a busy instance reuses its
-        // connection within milliseconds, and a ping per request is one more round trip.
+        // handing it out, but ping only one that sat idle.
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
-                if meta.idle_for >= PING_WHEN_IDLE_FOR {
-                    sqlx::Connection::ping(conn).await?;
-                }
+                ping_if_idle(conn, meta.idle_for).await?;
                 Ok(true)
             })
         })

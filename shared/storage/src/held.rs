@@ -1,17 +1,17 @@
 //! A connection that an instance holds between its requests. A Lambda instance serves one
 //! request at a time, so its hottest reads need no pool: every connection that goes back to
-//! sqlx's pool is checked with a round trip first, and the next request waits for it (at two
-//! clients that halved the ticket page's throughput; see `bench/README.md`).
+//! sqlx's pool is checked with a round trip first, and the next request waits for it (what
+//! that costs: `bench/README.md`).
 
 use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::StorageError;
-use crate::config::PING_WHEN_IDLE_FOR;
+use crate::config::ping_if_idle;
 
 type Slot = Option<(PoolConnection<Postgres>, Instant)>;
 
@@ -41,8 +41,7 @@ impl HeldConnection {
     pub async fn get(&self) -> Result<Held<'_>, StorageError> {
         let mut slot = self.slot.lock().await;
         if let Some((conn, used)) = slot.as_mut()
-            && used.elapsed() >= PING_WHEN_IDLE_FOR
-            && conn.ping().await.is_err()
+            && ping_if_idle(conn, used.elapsed()).await.is_err()
         {
             // The pool closes it: a connection that failed its ping is not reused.
             *slot = None;
