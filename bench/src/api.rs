@@ -83,18 +83,7 @@ pub async fn run() -> anyhow::Result<()> {
         nexify_queue::sqs_client_from_env().await,
         "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
     );
-    // One instance per client, each with its own held connection, as each concurrent request
-    // is served by a Lambda instance of its own.
-    let instances: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            std::sync::Arc::new(::tickets::App::new(
-                pool.clone(),
-                issuer.verifier().clone(),
-                dispatcher.clone(),
-            ))
-        })
-        .collect();
-    let app = instances[0].clone();
+    let app = ::tickets::App::new(pool.clone(), issuer.verifier().clone(), dispatcher);
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     // Routed as API Gateway routes it: the route key and the path parameters.
     let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
@@ -121,11 +110,9 @@ pub async fn run() -> anyhow::Result<()> {
         }
     };
 
-    for instance in &instances {
-        for _ in 0..200 {
-            let r = instance.handle(request()).await.unwrap();
-            anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
-        }
+    for _ in 0..200 {
+        let r = app.handle(request()).await.unwrap();
+        anyhow::ensure!(r.status() == 200, "warm-up got {}", r.status());
     }
     let parts = Parts::measure(&pool, &issuer, &token, org.id, user.id).await?;
     let mut latencies = Vec::with_capacity(SEQUENTIAL_REQUESTS);
@@ -138,24 +125,30 @@ pub async fn run() -> anyhow::Result<()> {
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
 
-    // Each client is a task of its own, as each concurrent request is its own Lambda
-    // instance: polled together in one task, the clients' own work (the token, decoding, the
-    // JSON) could never run beside each other's.
-    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
-    let counts = futures::future::try_join_all(instances.iter().map(|instance| {
-        let (app, request) = (instance.clone(), request.clone());
-        tokio::spawn(async move {
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let r = app.handle(request()).await.unwrap();
-                assert_eq!(r.status(), 200);
-                n += 1;
-            }
-            n
-        })
-    }))
-    .await?;
-    let rps = counts.iter().sum::<u64>() as f64 / THROUGHPUT_SECONDS as f64;
+    // Each client is an instance of its own: an OS thread with its own runtime and pool, as
+    // each concurrent request is served by a Lambda process of its own. On the runtime the
+    // functions run (current-thread), and on tokio's multi-thread runtime beside it.
+    let mut app_config = nexify_storage::DbConfig::from_url(&owner_url)?;
+    app_config.connect_options = app_config
+        .connect_options
+        .username(nexify_storage::APP_ROLE)
+        .password("nexify_app");
+    app_config.max_connections = 2;
+    let mut isolated = Vec::new();
+    for flavor in [Flavor::CurrentThread, Flavor::MultiThread] {
+        let (config, verifier, request) = (
+            app_config.clone(),
+            issuer.verifier().clone(),
+            request.clone(),
+        );
+        isolated.push(
+            tokio::task::spawn_blocking(move || {
+                isolated_throughput(&config, &verifier, flavor, request)
+            })
+            .await??,
+        );
+    }
+    let (rps, multi_thread_rps) = (isolated[0], isolated[1]);
 
     // The same requests through a pool that reaches Postgres by a counting proxy: every
     // round trip is after the token check, which needs no database.
@@ -219,6 +212,11 @@ pub async fn run() -> anyhow::Result<()> {
         concurrent.tps,
         rps / concurrent.tps
     );
+    println!(
+        "| throughput, {CLIENTS} clients, tokio's multi-thread runtime (req/s) | {multi_thread_rps:.0} | {:.0} | {:.2}x | - |",
+        concurrent.tps,
+        multi_thread_rps / concurrent.tps
+    );
     println!("| database round trips per request | {round_trips:.2} | - | - | <= 2 |");
     println!("| statements per request | {statements:.2} | - | - | - |");
     println!("| Postgres time per request (ms) | {postgres_ms:.3} | - | - | - |");
@@ -259,6 +257,15 @@ pub async fn run() -> anyhow::Result<()> {
     record(
         Figure::new(
             "api",
+            format!("ticket list throughput, {CLIENTS} clients, on tokio's multi-thread runtime"),
+            multi_thread_rps,
+            "req/s",
+        )
+        .against("same-SQL pgbench tps", concurrent.tps),
+    );
+    record(
+        Figure::new(
+            "api",
             "ticket list: database round trips per request",
             round_trips,
             "",
@@ -272,7 +279,7 @@ pub async fn run() -> anyhow::Result<()> {
         "ms",
     ));
     println!(
-        "\nThe handler verifies the JWT, then in one statement (the SQL function `ticket_page`) enters the org with the membership check and reads 50 of {TICKETS} tickets and the per-status counts under row-level security, and serializes JSON. The script runs that statement the same way (prepared), from pgbench. Each client is an instance of its own that reads on a connection it holds between requests, so a request is one round trip; through sqlx's pool it would be two, as the pool checks every connection that goes back to it."
+        "\nThe handler verifies the JWT, then in one statement (the SQL function `ticket_page`) enters the org with the membership check and reads 50 of {TICKETS} tickets and the per-status counts under row-level security, and serializes JSON. The script runs that statement the same way (prepared), from pgbench. Each client is an instance of its own (a thread with its own current-thread runtime and pool, as the functions run) that reads on a connection it holds between requests, so a request is one round trip; through sqlx's pool it would be two, as the pool checks every connection that goes back to it."
     );
     match crate::django::venv() {
         Some(venv) => {
@@ -514,4 +521,69 @@ fn compare_with_django(p50: f64, p99: f64, rps: f64, django: &crate::django::Dja
         django.statements,
         "",
     ));
+}
+
+/// Which tokio runtime an instance runs on.
+#[derive(Clone, Copy, Debug)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// The list at [`CLIENTS`] clients, each an instance of its own on an OS thread with its own
+/// runtime and pool, as each concurrent request is served by a Lambda process of its own.
+fn isolated_throughput(
+    config: &nexify_storage::DbConfig,
+    verifier: &nexify_auth::TokenVerifier,
+    flavor: Flavor,
+    request: impl Fn() -> lambda_http::Request + Clone + Send + 'static,
+) -> anyhow::Result<f64> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS as usize));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (config, verifier, barrier, request) = (
+                config.clone(),
+                verifier.clone(),
+                barrier.clone(),
+                request.clone(),
+            );
+            std::thread::spawn(move || -> anyhow::Result<u64> {
+                let runtime = match flavor {
+                    Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?,
+                    Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread()
+                        .enable_all()
+                        .build()?,
+                };
+                runtime.block_on(async move {
+                    let app = ::tickets::App::new(
+                        nexify_storage::connect_lazy(&config),
+                        verifier,
+                        nexify_queue::SqsDispatcher::new(
+                            nexify_queue::sqs_client_from_env().await,
+                            "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
+                        ),
+                    );
+                    for _ in 0..200 {
+                        app.handle(request()).await.unwrap();
+                    }
+                    barrier.wait();
+                    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        let r = app.handle(request()).await.unwrap();
+                        anyhow::ensure!(r.status() == 200);
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in threads {
+        total += t.join().expect("client thread")?;
+    }
+    Ok(total as f64 / THROUGHPUT_SECONDS as f64)
 }

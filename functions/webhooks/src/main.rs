@@ -6,7 +6,9 @@ use nexify_queue::{DeliveryQueue, SqsDispatcher};
 use nexify_secrets::database_url;
 use nexify_storage::{DbConfig, connect_lazy};
 
-#[tokio::main]
+// An instance gets one event at a time: one thread serves it, with no hand-off of each
+// wake-up between threads. CPU-heavy work (embedding, training) goes to blocking threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
     let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);

@@ -22,40 +22,96 @@ pub struct Metric<'a> {
     pub unit: &'a str,
 }
 
+/// The EMF line for `metrics` under one set of `dimensions` (name, value).
+pub fn emf_line(dimensions: &[(&str, &str)], metrics: &[Metric<'_>], timestamp_ms: u64) -> String {
+    let line = Line {
+        dimensions,
+        metrics,
+        timestamp_ms,
+    };
+    serde_json::to_string(&line).expect("an EMF line has string keys and finite numbers")
+}
+
+/// One EMF line, serialized as it is walked: every API request writes one, so it builds no
+/// JSON tree first.
+struct Line<'a> {
+    dimensions: &'a [(&'a str, &'a str)],
+    metrics: &'a [Metric<'a>],
+    timestamp_ms: u64,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Aws<'a> {
+    timestamp: u64,
+    cloud_watch_metrics: [Directive<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'static str,
+    dimensions: DimensionSets<'a>,
+    #[serde(serialize_with = "metric_definitions")]
+    metrics: &'a [Metric<'a>],
+}
+
 /// The named set, and the empty set: the total over all values, which the template's
 /// alarms watch.
-fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
-    let named: Vec<String> = dimensions.iter().map(|(k, _)| (*k).to_owned()).collect();
-    if named.is_empty() {
-        vec![named]
-    } else {
-        vec![named, Vec::new()]
+struct DimensionSets<'a>(&'a [(&'a str, &'a str)]);
+
+impl serde::Serialize for DimensionSets<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let named: Vec<&str> = self.0.iter().map(|(k, _)| *k).collect();
+        if named.is_empty() {
+            s.collect_seq([named])
+        } else {
+            s.collect_seq([named, Vec::new()])
+        }
     }
 }
 
-/// The EMF line for `metrics` under one set of `dimensions` (name, value).
-pub fn emf_line(dimensions: &[(&str, &str)], metrics: &[Metric<'_>], timestamp_ms: u64) -> String {
-    let mut root = serde_json::Map::new();
-    root.insert(
-        "_aws".into(),
-        serde_json::json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": dimension_sets(dimensions),
-                "Metrics": metrics.iter().map(|m| serde_json::json!({ "Name": m.name, "Unit": m.unit })).collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    for (key, value) in dimensions {
-        root.insert((*key).into(), serde_json::json!(value));
+fn metric_definitions<S: serde::Serializer>(
+    metrics: &&[Metric<'_>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Definition<'a> {
+        name: &'a str,
+        unit: &'a str,
     }
-    for m in metrics {
-        // EMF values must be numbers; a NaN or infinity would make the line invalid.
-        let value = if m.value.is_finite() { m.value } else { 0.0 };
-        root.insert(m.name.into(), serde_json::json!(value));
+    s.collect_seq(metrics.iter().map(|m| Definition {
+        name: m.name,
+        unit: m.unit,
+    }))
+}
+
+impl serde::Serialize for Line<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1 + self.dimensions.len() + self.metrics.len()))?;
+        map.serialize_entry(
+            "_aws",
+            &Aws {
+                timestamp: self.timestamp_ms,
+                cloud_watch_metrics: [Directive {
+                    namespace: NAMESPACE,
+                    dimensions: DimensionSets(self.dimensions),
+                    metrics: self.metrics,
+                }],
+            },
+        )?;
+        for (key, value) in self.dimensions {
+            map.serialize_entry(key, value)?;
+        }
+        for m in self.metrics {
+            // EMF values must be numbers; a NaN or infinity would make the line invalid.
+            let value = if m.value.is_finite() { m.value } else { 0.0 };
+            map.serialize_entry(m.name, &value)?;
+        }
+        map.end()
     }
-    serde_json::Value::Object(root).to_string()
 }
 
 /// Lines captured instead of printed, while a test holds [`capture`].
