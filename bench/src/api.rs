@@ -79,11 +79,7 @@ pub async fn run() -> anyhow::Result<()> {
     // EdDSA, as deployed: the development key pair stands in for the deployment's.
     let issuer = TokenIssuer::local();
     let token = issuer.issue_access(user.id)?;
-    let dispatcher = nexify_queue::SqsDispatcher::new(
-        nexify_queue::sqs_client_from_env().await,
-        "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
-    );
-    let app = ::tickets::App::new(pool.clone(), issuer.verifier().clone(), dispatcher);
+    let app = instance(pool.clone(), issuer.verifier().clone()).await;
     let path = format!("/api/orgs/{}/tickets/?limit=50", org.id);
     // Routed as API Gateway routes it: the route key and the path parameters.
     let routes = nexify_http::routing::routes_from_template(include_str!("../../template.yaml"));
@@ -153,14 +149,7 @@ pub async fn run() -> anyhow::Result<()> {
     // The same requests through a pool that reaches Postgres by a counting proxy: every
     // round trip is after the token check, which needs no database.
     let (proxy, counted_pool) = RoundTrips::app_pool(&owner_url).await?;
-    let counted_app = ::tickets::App::new(
-        counted_pool,
-        issuer.verifier().clone(),
-        nexify_queue::SqsDispatcher::new(
-            nexify_queue::sqs_client_from_env().await,
-            "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
-        ),
-    );
+    let counted_app = instance(counted_pool, issuer.verifier().clone()).await;
     for _ in 0..20 {
         counted_app.handle(request()).await.unwrap();
     }
@@ -523,6 +512,18 @@ fn compare_with_django(p50: f64, p99: f64, rps: f64, django: &crate::django::Dja
     ));
 }
 
+/// A tickets function instance on `pool`. A list never enqueues, so its queue is never sent to.
+async fn instance(
+    pool: nexify_storage::PgPool,
+    verifier: nexify_auth::TokenVerifier,
+) -> ::tickets::App {
+    let dispatcher = nexify_queue::SqsDispatcher::new(
+        nexify_queue::sqs_client_from_env().await,
+        "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
+    );
+    ::tickets::App::new(pool, verifier, dispatcher)
+}
+
 /// Which tokio runtime an instance runs on.
 #[derive(Clone, Copy, Debug)]
 enum Flavor {
@@ -557,14 +558,7 @@ fn isolated_throughput(
                         .build()?,
                 };
                 runtime.block_on(async move {
-                    let app = ::tickets::App::new(
-                        nexify_storage::connect_lazy(&config),
-                        verifier,
-                        nexify_queue::SqsDispatcher::new(
-                            nexify_queue::sqs_client_from_env().await,
-                            "http://127.0.0.1:4566/queue/us-east-1/000000000000/unused",
-                        ),
-                    );
+                    let app = instance(nexify_storage::connect_lazy(&config), verifier).await;
                     for _ in 0..200 {
                         app.handle(request()).await.unwrap();
                     }
