@@ -59,6 +59,14 @@ pub const EMBEDDING_DIM: usize = 384;
 /// The database role the functions connect as. It owns no table, so RLS always applies.
 pub const APP_ROLE: &str = "nexify_app";
 
+/// The role that owns the SQL functions which reach across orgs (sign-in by email, the
+/// sweeps). It cannot log in and owns no table; one policy per table lets it through.
+pub const DEFINER_ROLE: &str = "nexify_definer";
+
+/// What the operator commands that write across orgs (seed, import, org create) run first,
+/// as the schema owner: row-level security is forced, so it binds the owner too.
+pub const ACT_ACROSS_ORGS_SQL: &str = "SET ROLE nexify_definer";
+
 /// One round trip to the database: is it there?
 #[tracing::instrument(skip_all, err)]
 pub async fn ping(pool: &PgPool) -> Result<(), StorageError> {

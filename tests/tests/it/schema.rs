@@ -13,8 +13,8 @@ use nexify_storage::settings::SettingsUpdate;
 use nexify_storage::suggestions::NewSuggestion;
 use nexify_storage::tickets::TicketChanges;
 use nexify_storage::{
-    MIGRATOR, StorageError, Vector, documents, events, jobs, memberships, organizations, settings,
-    suggestions, tickets, users,
+    DEFINER_ROLE, MIGRATOR, StorageError, Vector, documents, events, jobs, memberships,
+    organizations, settings, suggestions, tickets, users,
 };
 use nexify_tests::{TestDb, org_fixture, ticket_fixture};
 use sqlx::PgPool;
@@ -1070,4 +1070,94 @@ async fn every_table_with_an_org_has_row_level_security(pool: PgPool) {
     .await
     .unwrap();
     assert!(unguarded.is_empty(), "without RLS: {unguarded:?}");
+}
+
+/// Row-level security binds the tables' owner too: every table that has it forces it and
+/// lets `nexify_definer` through by one policy, every SECURITY DEFINER function belongs to
+/// `nexify_definer`, and that role can neither log in nor bypass RLS of its own.
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn row_level_security_is_forced_and_only_the_definer_role_passes_by_policy(pool: PgPool) {
+    let unforced: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relrowsecurity
+           AND NOT (c.relforcerowsecurity AND EXISTS (
+               SELECT 1 FROM pg_policy p
+               WHERE p.polrelid = c.oid AND p.polname = 'definer'
+                 AND p.polroles = ARRAY[(SELECT oid FROM pg_roles WHERE rolname = $1)]))
+         ORDER BY 1",
+    )
+    .bind(DEFINER_ROLE)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        unforced.is_empty(),
+        "not forced, or no definer policy: {unforced:?}"
+    );
+    let wrong_owner: Vec<String> = sqlx::query_scalar(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p
+         WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef
+           AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
+         ORDER BY 1",
+    )
+    .bind(DEFINER_ROLE)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        wrong_owner.is_empty(),
+        "definer functions of another owner: {wrong_owner:?}"
+    );
+    let (login, superuser, bypass): (bool, bool, bool) = sqlx::query_as(
+        "SELECT rolcanlogin, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1",
+    )
+    .bind(DEFINER_ROLE)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!login && !superuser && !bypass);
+}
+
+/// The owner of a tenant table sees none of its rows outside an org's scope, as RLS is
+/// forced; `nexify_definer`, which the cross-org commands act as, sees every org's. (The
+/// local owner is a superuser, whom RLS never binds, so a plain role takes the table over
+/// inside a transaction that is rolled back.)
+#[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
+async fn forced_row_level_security_binds_the_tables_owner(_o: PgPoolOptions, c: PgConnectOptions) {
+    let db = TestDb::new(c).await;
+    for slug in ["forced-a", "forced-b"] {
+        let org = org_fixture(&db.owner, slug).await;
+        ticket_fixture(&db.owner, org.org, "Card declined").await;
+    }
+    let owner = format!("nexify_test_owner_{}", std::process::id());
+    let mut tx = db.owner.begin().await.unwrap();
+    for sql in [
+        format!("CREATE ROLE {owner} NOLOGIN"),
+        format!("ALTER TABLE tickets OWNER TO {owner}"),
+        format!("SET LOCAL ROLE {owner}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let seen_by_owner: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen_by_owner, 0,
+        "the owner read tickets outside any org's scope"
+    );
+    sqlx::query("RESET ROLE").execute(&mut *tx).await.unwrap();
+    sqlx::query(nexify_storage::ACT_ACROSS_ORGS_SQL)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let orgs_seen: i64 = sqlx::query_scalar("SELECT count(DISTINCT organization_id) FROM tickets")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(orgs_seen, 2);
+    tx.rollback().await.unwrap();
 }

@@ -203,8 +203,22 @@ async fn main() -> anyhow::Result<()> {
     };
     nexify_telemetry::init_for_tests();
     let config = DbConfig::from_env()?;
+    let migrating = matches!(command, Command::Migrate { .. });
     let pool = PgPoolOptions::new()
         .max_connections(2)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Row-level security binds the schema owner too (it is forced), so the
+                // commands that write across orgs act as the role the SQL functions that do
+                // so run as. Migrations stay the owner's: they change the schema.
+                if !migrating {
+                    sqlx::query(nexify_storage::ACT_ACROSS_ORGS_SQL)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(config.connect_options.clone())
         .await
         .context("connecting to DATABASE_URL")?;
