@@ -1077,7 +1077,13 @@ async fn every_table_with_an_org_has_row_level_security(pool: PgPool) {
 /// `nexify_definer`, and that role can neither log in nor bypass RLS of its own.
 #[sqlx::test(migrator = "nexify_storage::MIGRATOR")]
 async fn row_level_security_is_forced_and_only_the_definer_role_passes_by_policy(pool: PgPool) {
-    let unforced: Vec<String> = sqlx::query_scalar(
+    // The names a query finds, given the definer role as $1.
+    let found = |sql: &'static str| {
+        sqlx::query_scalar::<_, String>(sql)
+            .bind(DEFINER_ROLE)
+            .fetch_all(&pool)
+    };
+    let unforced = found(
         "SELECT c.relname::text FROM pg_class c
          WHERE c.relnamespace = 'public'::regnamespace AND c.relrowsecurity
            AND NOT (c.relforcerowsecurity AND EXISTS (
@@ -1086,22 +1092,18 @@ async fn row_level_security_is_forced_and_only_the_definer_role_passes_by_policy
                  AND p.polroles = ARRAY[(SELECT oid FROM pg_roles WHERE rolname = $1)]))
          ORDER BY 1",
     )
-    .bind(DEFINER_ROLE)
-    .fetch_all(&pool)
     .await
     .unwrap();
     assert!(
         unforced.is_empty(),
         "not forced, or no definer policy: {unforced:?}"
     );
-    let wrong_owner: Vec<String> = sqlx::query_scalar(
+    let wrong_owner = found(
         "SELECT p.oid::regprocedure::text FROM pg_proc p
          WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef
            AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
          ORDER BY 1",
     )
-    .bind(DEFINER_ROLE)
-    .fetch_all(&pool)
     .await
     .unwrap();
     assert!(
