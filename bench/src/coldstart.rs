@@ -52,6 +52,8 @@ struct Runtime {
     /// The first `/invocation/next`: the runtime has finished its init.
     ready: Option<Instant>,
     answered: Option<Instant>,
+    /// What the process reported when it answered with an error (or failed its init).
+    error: Option<String>,
 }
 
 /// An HTTP API event for `method` and `path`, routed as API Gateway routes it: the template
@@ -91,7 +93,12 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<Runtime>>) {
                     let state = state.clone();
                     async move {
                         let path = req.uri().path().to_owned();
-                        let _ = req.into_body().collect().await;
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let response = if path.ends_with("/invocation/next") {
                             state.lock().unwrap().ready.get_or_insert_with(Instant::now);
                             // Hold the long poll until there is an event.
@@ -121,11 +128,11 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<Runtime>>) {
                                 .unwrap()
                         } else {
                             if path.ends_with("/response") || path.ends_with("/error") {
-                                state
-                                    .lock()
-                                    .unwrap()
-                                    .answered
-                                    .get_or_insert_with(Instant::now);
+                                let mut state = state.lock().unwrap();
+                                state.answered.get_or_insert_with(Instant::now);
+                                if path.ends_with("/error") {
+                                    state.error = Some(String::from_utf8_lossy(&body).into_owned());
+                                }
                             }
                             hyper::Response::builder()
                                 .status(202)
@@ -172,6 +179,7 @@ async fn start_once(target: &Target<'_>) -> anyhow::Result<(f64, f64)> {
         event: Some(target.event.to_owned()),
         ready: None,
         answered: None,
+        error: None,
     }));
     let server = tokio::spawn(serve(listener, state.clone()));
     let started = Instant::now();
@@ -204,6 +212,13 @@ async fn start_once(target: &Target<'_>) -> anyhow::Result<(f64, f64)> {
     let ready = state.lock().unwrap().ready.unwrap_or(answered);
     child.kill().await.ok();
     server.abort();
+    // An error is no start: it would time a function that gave up early.
+    if let Some(error) = state.lock().unwrap().error.take() {
+        anyhow::bail!(
+            "{} answered its first event with an error: {error}",
+            target.binary.display()
+        );
+    }
     Ok((
         (ready - started).as_secs_f64() * 1000.0,
         (answered - started).as_secs_f64() * 1000.0,
