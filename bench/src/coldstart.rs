@@ -361,12 +361,15 @@ pub async fn run() -> anyhow::Result<()> {
                 .map(|f| (f, true)),
         )
         .collect();
+    let floors = targets.len();
     targets.extend(runs.iter().map(|((name, event), minilm)| Target {
         binary: root.join(format!("target/lambda/{name}/bootstrap")),
         event,
         env: if *minilm { &minilm_env } else { &env },
     }));
     let timed = time_all(&targets).await?;
+    // Each function's row pairs it with its own samples, after the floors'.
+    anyhow::ensure!(timed.len() == floors + runs.len());
     let (floor, secret_floor, db_floor) = (timed[0].answered, timed[1].answered, timed[2].answered);
     println!(
         "\n## Cold start: process start to first answered invocation (median of {RUNS} rounds, each starting every binary in turn, same run)\n"
@@ -388,7 +391,7 @@ pub async fn run() -> anyhow::Result<()> {
             "ms",
         )
     };
-    for (((function, _), minilm), t) in runs.iter().zip(&timed[2..]) {
+    for (((function, _), minilm), t) in runs.iter().zip(&timed[floors..]) {
         let label = if *minilm {
             format!("{function} (minilm)")
         } else {

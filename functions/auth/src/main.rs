@@ -8,7 +8,6 @@ use nexify_storage::{DbConfig, connect_lazy};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    nexify_auth::warm_up();
     let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
     let signup = nexify_service::signup::SignupPolicy::from_env()?;
     let mailer = nexify_mail::SesMailer::from_env()?;

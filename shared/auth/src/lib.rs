@@ -51,22 +51,18 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
         .map_err(|_| AuthError::Hashing)
 }
 
-static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn dummy_hash() -> &'static str {
-    DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
-}
-
-/// Computes the dummy hash that unknown emails are verified against, so that the first
-/// such sign-in is not the faster one. Call once at start-up.
-pub fn warm_up() {
-    dummy_hash();
-}
+/// What unknown emails are verified against, so that signing in as one costs a full
+/// verification, as for a real account. A constant with the parameters [`hash_password`]
+/// uses (a test keeps them equal): computing it at start-up cost every cold start of `auth`
+/// one hashing. No password can sign in through it: [`verify_password`] refuses it whatever
+/// the password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$3FALfWxVZu7plwJprtZ6SQ$atcVlX4Fehg7+nfeqjkv5IRZrg2FM0sZXGRseZ9Xm/0";
 
 /// Whether `password` matches `hash`. With no hash (unknown user) it still runs a full
 /// verification against a dummy hash, so response time does not reveal which emails exist.
 pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
-    let target = hash.unwrap_or_else(|| dummy_hash());
+    let target = hash.unwrap_or(DUMMY_HASH);
     let ok = argon2::Argon2::default()
         .verify_password(password.as_bytes(), target)
         .is_ok();
@@ -76,6 +72,18 @@ pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        use argon2::password_hash::phc::PasswordHash;
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real_hash = hash_password("any password").unwrap();
+        let real = PasswordHash::new(&real_hash).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert!(!verify_password(None, "not a real password"));
+    }
 
     #[test]
     fn passwords_verify_only_against_their_hash() {
