@@ -11,7 +11,12 @@ use nexify_storage::{DbConfig, connect_lazy};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     nexify_telemetry::init();
-    let pool = connect_lazy(&DbConfig::from_env_with_url(&database_url().await?)?);
+    let mut config = DbConfig::from_env_with_url(&database_url().await?)?;
+    // The sweep's steps take a connection one after another, never two at once. With a pool
+    // of one, a step waits for the previous step's connection to come back (sqlx returns it
+    // in a task of its own) instead of opening a second one on the instance's first run.
+    config.max_connections = 1;
+    let pool = connect_lazy(&config);
     let mut sweeper = triage_sweeper::App::new(pool, SqsDispatcher::from_env()?);
     if std::env::var_os("DELIVERIES_QUEUE_URL").is_some() {
         sweeper = sweeper.with_deliveries(DeliveryQueue::from_env()?);
