@@ -56,8 +56,7 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// uses (a test keeps them equal): computing it at start-up cost every cold start of `auth`
 /// one hashing. No password can sign in through it: [`verify_password`] refuses it whatever
 /// the password.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$3FALfWxVZu7plwJprtZ6SQ$atcVlX4Fehg7+nfeqjkv5IRZrg2FM0sZXGRseZ9Xm/0";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$3FALfWxVZu7plwJprtZ6SQ$atcVlX4Fehg7+nfeqjkv5IRZrg2FM0sZXGRseZ9Xm/0";
 
 /// Whether `password` matches `hash`. With no hash (unknown user) it still runs a full
 /// verification against a dummy hash, so response time does not reveal which emails exist.
