@@ -44,7 +44,8 @@ fn list_script() -> String {
 
 pub async fn run() -> anyhow::Result<()> {
     let mut scratch = Scratch::new().await?;
-    // Room for each client's instance to hold a connection, and for the parts timed alone.
+    // Room for the instance's held connection beside each client of the statement timed
+    // alone on a held connection of its own.
     let (owner, pool) = scratch.migrated("nexify_bench", 2 * CLIENTS).await?;
     let owner_url = scratch.url("nexify_bench");
 
@@ -124,12 +125,7 @@ pub async fn run() -> anyhow::Result<()> {
     // Each client is an instance of its own: an OS thread with its own runtime and pool, as
     // each concurrent request is served by a Lambda process of its own. On the runtime the
     // functions run (current-thread), and on tokio's multi-thread runtime beside it.
-    let mut app_config = nexify_storage::DbConfig::from_url(&owner_url)?;
-    app_config.connect_options = app_config
-        .connect_options
-        .username(nexify_storage::APP_ROLE)
-        .password("nexify_app");
-    app_config.max_connections = 2;
+    let app_config = crate::scratch::app_config(&owner_url, 2)?;
     let mut isolated = Vec::new();
     for flavor in [Flavor::CurrentThread, Flavor::MultiThread] {
         let (config, verifier, request) = (

@@ -38,13 +38,8 @@ impl RoundTrips {
     pub async fn app_pool(owner_url: &str) -> anyhow::Result<(Self, nexify_storage::PgPool)> {
         let options: sqlx::postgres::PgConnectOptions = owner_url.parse()?;
         let proxy = Self::proxy(options.get_port()).await?;
-        let mut config = nexify_storage::DbConfig::from_url(owner_url)?;
-        config.connect_options = config
-            .connect_options
-            .username(nexify_storage::APP_ROLE)
-            .password("nexify_app")
-            .port(proxy.port);
-        config.max_connections = 1;
+        let mut config = crate::scratch::app_config(owner_url, 1)?;
+        config.connect_options = config.connect_options.port(proxy.port);
         Ok((proxy, nexify_storage::connect_lazy(&config)))
     }
 

@@ -17,6 +17,18 @@ fn db_url(base: &str, db: &str) -> String {
     }
 }
 
+/// How a function reaches the database at `owner_url`: as the function role (with the
+/// local password `nexify migrate --local-app-login` gives it), on a pool of `connections`.
+pub fn app_config(owner_url: &str, connections: u32) -> anyhow::Result<DbConfig> {
+    let mut config = DbConfig::from_url(owner_url)?;
+    config.connect_options = config
+        .connect_options
+        .username(APP_ROLE)
+        .password("nexify_app");
+    config.max_connections = connections;
+    Ok(config)
+}
+
 impl Scratch {
     pub async fn new() -> anyhow::Result<Self> {
         let base =
@@ -63,13 +75,10 @@ impl Scratch {
             .connect(&url)
             .await?;
         MIGRATOR.run(&owner).await?;
-        let mut config = DbConfig::from_url(&url)?;
-        config.connect_options = config
-            .connect_options
-            .username(APP_ROLE)
-            .password("nexify_app");
-        config.max_connections = app_connections;
-        Ok((owner, nexify_storage::connect_lazy(&config)))
+        Ok((
+            owner,
+            nexify_storage::connect_lazy(&app_config(&url, app_connections)?),
+        ))
     }
 
     /// Drops the run's databases, unless `NEXIFY_BENCH_KEEP` is set (to inspect them after).

@@ -119,14 +119,18 @@ pub(crate) async fn ping_if_idle(conn: &mut PgConnection, idle_for: Duration) ->
 /// `BYPASSRLS`, the owner of the tenant tables (RLS binds it, being forced, but the owner can
 /// turn it off), or a role with the privileges of `nexify_definer`, which a policy on every
 /// table lets through. The functions must connect as `nexify_app`.
-const BYPASSES_RLS_SQL: &str = "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (
+const BYPASSES_RLS_SQL: &str = concat!(
+    "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (
         SELECT 1 FROM pg_class c
         WHERE c.relname = 'tickets' AND c.relnamespace = 'public'::regnamespace
           AND pg_has_role(current_user, c.relowner, 'USAGE'))
       OR EXISTS (
         SELECT 1 FROM pg_roles d
-        WHERE d.rolname = 'nexify_definer' AND pg_has_role(current_user, d.oid, 'USAGE'))
-    FROM pg_roles r WHERE r.rolname = current_user";
+        WHERE d.rolname = '",
+    definer_role!(),
+    "' AND pg_has_role(current_user, d.oid, 'USAGE'))
+    FROM pg_roles r WHERE r.rolname = current_user"
+);
 
 static REFUSAL_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -13,6 +13,13 @@ macro_rules! sql {
     };
 }
 
+/// The name of [`DEFINER_ROLE`], for the constants built from it.
+macro_rules! definer_role {
+    () => {
+        "nexify_definer"
+    };
+}
+
 mod config;
 mod error;
 mod held;
@@ -61,11 +68,12 @@ pub const APP_ROLE: &str = "nexify_app";
 
 /// The role that owns the SQL functions which reach across orgs (sign-in by email, the
 /// sweeps). It cannot log in and owns no table; one policy per table lets it through.
-pub const DEFINER_ROLE: &str = "nexify_definer";
+pub const DEFINER_ROLE: &str = definer_role!();
 
-/// What the operator commands that write across orgs (seed, import, org create) run first,
-/// as the schema owner: row-level security is forced, so it binds the owner too.
-pub const ACT_ACROSS_ORGS_SQL: &str = "SET ROLE nexify_definer";
+/// What the operator commands that write across orgs (seed, import, org create, sealing
+/// webhook secrets) run first, as the schema owner: row-level security is forced, so it
+/// binds the owner too.
+pub const ACT_ACROSS_ORGS_SQL: &str = concat!("SET ROLE ", definer_role!());
 
 /// One round trip to the database: is it there?
 #[tracing::instrument(skip_all, err)]
